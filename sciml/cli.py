@@ -1,0 +1,143 @@
+"""The ``sciml`` command: solve, list, validate.
+
+Exit codes: 0 success, 2 bad input (one line naming the file and key), 1 solver failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ProblemError, SciMLError
+
+SHIPPED = Path(__file__).resolve().parent.parent / "problems"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _load_points(path: str | None, width: int) -> np.ndarray | None:
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise ProblemError("points file not found", path)
+    try:
+        pts = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ProblemError(f"cannot read points: {exc}", path) from None
+    if pts.ndim != 2 or pts.shape[1] != width:
+        raise ProblemError(f"points must be an array of shape (n, {width}), got {pts.shape}", path)
+    return pts
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .problems import load_problem
+    from .runner import default_out, run
+    from .solution import summary_line
+
+    problem = load_problem(args.problem, args.set)
+    points = _load_points(args.points, problem.input_dim)
+    options = {"device": args.device} if args.device else {}
+    if args.device and args.solver == "reference":
+        options = {}
+        if not args.quiet:
+            print("note: the reference solver runs on the CPU; --device ignored", file=sys.stderr)
+    sol, summary = run(problem, args.solver, options, seed=args.seed)
+    out = Path(args.out) if args.out else default_out(problem, args.solver)
+    files = sol.save(out, png=not args.no_png)
+    if points is not None:
+        tmp = out / ".values.tmp.npy"
+        np.save(tmp, sol(points))
+        os.replace(tmp, out / "values.npy")
+        files.append(out / "values.npy")
+    summary["files"] = [p.name for p in files] + ["summary.json"]
+    _write_json(out / "summary.json", summary)
+    if not args.quiet:
+        print(summary_line(summary))
+        print(f"wrote {out}/ ({', '.join(summary['files'])})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .problems import load_problem
+    from .solvers import available
+
+    print("solvers:")
+    for name, cls in available().items():
+        print(f"  {name:<12} {cls.description}  [{', '.join(sorted(cls.supports))}]")
+    folder = Path(args.problems) if args.problems else SHIPPED
+    print(f"problems ({folder}):")
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            p = load_problem(path)
+            extra = "exact" if p.has_exact else "reference"
+            print(f"  {path.name:<38} {p.pde.type:<21} {p.dim}D{' +t' if p.transient else ''}  {extra}")
+        except ProblemError as exc:
+            print(f"  {path.name:<38} INVALID: {exc}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validation import run_suite
+
+    failed = run_suite(Path(args.suite_file), args.suite, args.solver or None, Path(args.out),
+                       quiet=args.quiet)
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("solve", help="solve a problem file")
+    s.add_argument("problem", help="problem file (TOML)")
+    s.add_argument("--solver", default="reference", help="solver name (see `sciml list`)")
+    s.add_argument("--out", help="output folder (default out/<problem>/<solver>)")
+    s.add_argument("--points", help=".npy array of points (n, d[+1]) to evaluate at -> values.npy")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a problem-file key by dotted path (repeatable)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", choices=("cpu", "cuda"), help="device for torch solvers")
+    s.add_argument("--no-png", action="store_true", help="skip the picture")
+    s.add_argument("--quiet", action="store_true", help="print nothing on success")
+    s.set_defaults(func=cmd_solve)
+
+    ls = sub.add_parser("list", help="list solvers and shipped problems")
+    ls.add_argument("--problems", help="folder of problem files (default: the shipped ones)")
+    ls.set_defaults(func=cmd_list)
+
+    v = sub.add_parser("validate", help="run the validation suite and write REPORT.md")
+    v.add_argument("--suite", choices=("quick", "full"), default="quick")
+    v.add_argument("--solver", action="append", help="only cases of this solver (repeatable)")
+    v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"))
+    v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
+                   help="folder for REPORT.md and results.json")
+    v.add_argument("--quiet", action="store_true")
+    v.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sciml`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SciMLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

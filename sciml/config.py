@@ -1,0 +1,51 @@
+"""Option dataclasses filled from ``[solver.<name>]`` / ``[reference]`` tables and ``--set``."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Mapping, TypeVar
+
+from .errors import ProblemError
+
+C = TypeVar("C")
+
+
+def build_config(cls: type[C], options: Mapping[str, Any], section: str, source: Any = None) -> C:
+    """Instantiate the dataclass ``cls`` from ``options``, rejecting unknown keys and values of
+    the wrong type with an error naming ``section.key``."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in options.items():
+        if key not in known:
+            raise ProblemError(f"unknown option (options: {', '.join(sorted(known))})", source,
+                               f"{section}.{key}")
+        if not _fits(value, hints[key]):
+            raise ProblemError(f"expected {_name(hints[key])}, got {value!r}", source, f"{section}.{key}")
+    return cls(**{k: (float(v) if hints[k] in (float, float | None) and isinstance(v, int)
+                      and not isinstance(v, bool) else v) for k, v in options.items()})
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    args = typing.get_args(hint)
+    if args and typing.get_origin(hint) in (typing.Union, type(int | None)):
+        return any(_fits(value, a) for a in args)
+    if typing.get_origin(hint) is typing.Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    return isinstance(value, origin or hint)
+
+
+def _name(hint: Any) -> str:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(a) for a in args)
+    return " or ".join(_name(a) for a in args) if args else getattr(hint, "__name__", str(hint))

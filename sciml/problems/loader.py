@@ -1,0 +1,397 @@
+"""Reading problem files: TOML (standard library) -> validated :class:`Problem`.
+
+Everything is checked up front: unknown keys, missing keys, wrong types, forbidden or unknown
+names in expressions, boundary tags that do not exist, missing mesh files. Every error names the
+file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..errors import ProblemError
+from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
+from .expr import CONSTANTS, FUNCTIONS, Expr
+from .pdes import PDE, SPECS
+from .problem import BC_TYPES, BoundaryCondition, Problem, TimeSpan
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOP_KEYS = ("name", "description", "pde", "domain", "time", "initial", "boundary", "exact",
+            "parameters", "reference", "solver", "family", "inverse")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REQUIRED = object()
+
+
+class _Section:
+    """A TOML table being read: typed ``get`` calls, then ``done`` rejects unknown keys."""
+
+    def __init__(self, data: Any, key: str, source: Path | str | None):
+        if not isinstance(data, dict):
+            raise ProblemError(f"expected a table, got {type(data).__name__}", source, key)
+        self.data, self.key, self.source = dict(data), key, source
+        self.seen: set[str] = set()
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def error(self, name: str, message: str) -> ProblemError:
+        return ProblemError(message, self.source, self.path(name))
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def raw(self, name: str, default: Any = _REQUIRED) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if default is _REQUIRED:
+                raise self.error(name, "missing required key")
+            return default
+        return self.data[name]
+
+    def number(self, name: str, default: Any = _REQUIRED) -> float:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(name, f"expected a number, got {value!r}")
+        return float(value)
+
+    def string(self, name: str, default: Any = _REQUIRED, options: Iterable[str] | None = None) -> str:
+        value = self.raw(name, default)
+        if not isinstance(value, str):
+            raise self.error(name, f"expected a string, got {value!r}")
+        if options is not None and value not in options:
+            raise self.error(name, f"unknown value {value!r} (choose from {', '.join(options)})")
+        return value
+
+    def vector(self, name: str, length: int | None = None, default: Any = _REQUIRED) -> list[float]:
+        value = self.raw(name, default)
+        if not isinstance(value, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise self.error(name, f"expected a list of numbers, got {value!r}")
+        if length is not None and len(value) != length:
+            raise self.error(name, f"expected {length} numbers, got {len(value)}")
+        return [float(v) for v in value]
+
+    def expr(self, name: str, names: tuple[str, ...], bound: Mapping[str, float],
+             default: Any = _REQUIRED) -> Expr:
+        value = self.raw(name, default)
+        try:
+            return Expr.of(value, names, bound)
+        except ProblemError as exc:
+            raise exc.located(self.source, self.path(name)) from None
+
+    def exprs(self, name: str, length: int, names: tuple[str, ...], bound: Mapping[str, float],
+              default: Any = _REQUIRED) -> tuple[Expr, ...]:
+        value = self.raw(name, default)
+        values = value if isinstance(value, list) else [value]
+        if len(values) != length:
+            raise self.error(name, f"expected {length} expression(s), got {len(values)}")
+        try:
+            return tuple(Expr.of(v, names, bound) for v in values)
+        except ProblemError as exc:
+            raise exc.located(self.source, self.path(name)) from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``--set`` value as TOML (number, string, list…); bare words stay strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: Any = None) -> dict[str, Any]:
+    """Apply ``KEY=VALUE`` overrides by dotted TOML path (``time.end=0.5``,
+    ``boundary.0.value=1``, ``solver.pig.n_gaussians=800``)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ProblemError(f"--set expects KEY=VALUE, got {item!r}", source)
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ProblemError(f"--set {key}: no entry {part!r}", source, ".".join(parts[:i + 1]))
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+            if not isinstance(node, (dict, list)):
+                raise ProblemError(f"--set {key}: {part!r} is not a table", source, ".".join(parts[:i + 1]))
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ProblemError(f"--set {key}: no entry {last!r}", source, key)
+            node[int(last)] = parse_value(text.strip())
+        else:
+            node[last] = parse_value(text.strip())
+    return data
+
+
+def load_problem(path: str | Path, overrides: Iterable[str] = ()) -> Problem:
+    """Read and validate a problem file.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+    overrides
+        ``KEY=VALUE`` strings applied before validation (the CLI's ``--set``).
+
+    Raises
+    ------
+    ProblemError
+        For any malformed, unknown or inconsistent input, naming the file and key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProblemError("problem file not found", path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProblemError(f"malformed TOML: {exc}", path) from None
+    apply_overrides(data, overrides, path)
+    return problem_from_dict(data, source=path, base=path.parent)
+
+
+def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
+                      base: Path | None = None) -> Problem:
+    """Validate a problem given as a dict (the parsed TOML)."""
+    top = _Section(data, "", source)
+    name = top.string("name", default=Path(str(source)).stem if source else "problem")
+    description = top.string("description", default="")
+
+    params = _parameters(top, source)
+    pde_sec = _Section(top.raw("pde"), "pde", source)
+    pde_type = pde_sec.string("type", options=SPECS)
+    spec = SPECS[pde_type]
+
+    time = _time(top, source, spec.time, pde_type)
+    domain = _domain(top, source, base) if spec.dims != (0,) else None
+    if domain is None and top.has("domain"):
+        raise top.error("domain", "an ode problem has no spatial domain")
+    dim = domain.dim if domain is not None else 0
+    if dim not in spec.dims:
+        raise ProblemError(f"{pde_type} needs a {' or '.join(map(str, spec.dims))}D domain, got {dim}D",
+                           source, "domain")
+
+    space = ("x", "y", "z")[:dim]
+    names = space + (("t",) if time else ())
+    pde = _pde(pde_sec, pde_type, names, params, dim)
+    fields = pde.fields(dim)
+    if pde_type == "ode":
+        names = tuple(pde.variables) + ("t",)
+
+    initial = _initial(top, source, fields, space, params, time, pde_type)
+    boundaries = _boundaries(top, source, domain, space, names, params, pde_type, time)
+    exact = _exact(top, source, fields, names if pde_type != "ode" else ("t",), params)
+
+    reference = top.raw("reference", default={})
+    solver = top.raw("solver", default={})
+    for key, value in (("reference", reference), ("solver", solver)):
+        if not isinstance(value, dict):
+            raise top.error(key, "expected a table")
+    for sname, opts in solver.items():
+        if not isinstance(opts, dict):
+            raise ProblemError("expected a table of solver options", source, f"solver.{sname}")
+    family, inverse = top.raw("family", default={}), top.raw("inverse", default={})
+    top.done()
+    return Problem(name=name, pde=pde, domain=domain, boundaries=boundaries, time=time,
+                   initial=initial, exact=exact, parameters=params, reference=reference,
+                   solver_options=solver, family=family, inverse=inverse, description=description,
+                   source=Path(source) if source else None, raw=dict(data))
+
+
+def _parameters(top: _Section, source: Any) -> dict[str, float]:
+    sec = _Section(top.raw("parameters", default={}), "parameters", source)
+    reserved = set("xyzt") | set(CONSTANTS) | set(FUNCTIONS)
+    out = {}
+    for key in list(sec.data):
+        if not _IDENT.match(key) or key in reserved:
+            raise sec.error(key, "parameter names must be identifiers other than x, y, z, t, "
+                                 "constants and function names")
+        out[key] = sec.number(key)
+    sec.done()
+    return out
+
+
+def _time(top: _Section, source: Any, need: str, pde_type: str) -> TimeSpan | None:
+    if not top.has("time"):
+        if need == "required":
+            raise top.error("time", f"{pde_type} needs a [time] table with start and end")
+        return None
+    if need == "never":
+        raise top.error("time", f"{pde_type} is steady; use convection_diffusion for transient problems")
+    sec = _Section(top.raw("time"), "time", source)
+    span = TimeSpan(sec.number("start", 0.0), sec.number("end"))
+    sec.done()
+    if not span.end > span.start:
+        raise sec.error("end", f"time.end must exceed time.start ({span.start})")
+    return span
+
+
+def _domain(top: _Section, source: Any, base: Path | None) -> Domain:
+    sec = _Section(top.raw("domain"), "domain", source)
+    kind = sec.string("type", options=("interval", "box", "polygon", "disk", "mesh"))
+    try:
+        domain = _shape(sec, kind, base)
+    except ProblemError as exc:
+        raise exc.located(source, "domain") from None
+    if sec.has("holes"):
+        holes = sec.raw("holes")
+        if not isinstance(holes, list):
+            raise sec.error("holes", "expected an array of tables [[domain.holes]]")
+        shapes = []
+        for i, h in enumerate(holes):
+            hs = _Section(h, f"domain.holes.{i}", source)
+            shapes.append(_shape(hs, hs.string("type", options=("box", "polygon", "disk")), base))
+            hs.done()
+        domain = Difference(domain, tuple(shapes))
+    sec.done()
+    return domain
+
+
+def _shape(sec: _Section, kind: str, base: Path | None) -> Domain:
+    if kind == "interval":
+        a, b = sec.vector("bounds", 2)
+        return Interval(a, b)
+    if kind == "box":
+        lo = sec.vector("lo")
+        return Box(tuple(lo), tuple(sec.vector("hi", len(lo))))
+    if kind == "polygon":
+        verts = sec.raw("vertices")
+        if not isinstance(verts, list) or not all(isinstance(v, list) and len(v) == 2 for v in verts):
+            raise sec.error("vertices", "expected a list of [x, y] pairs")
+        return Polygon(tuple((float(x), float(y)) for x, y in verts))
+    if kind == "disk":
+        return Disk(tuple(sec.vector("center", 2)), sec.number("radius"))
+    file = Path(sec.string("file"))
+    file = file if file.is_absolute() or base is None else base / file
+    try:
+        return read_domain(file)
+    except ProblemError as exc:
+        raise exc.located(sec.source, sec.path("file")) from None
+
+
+def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str, float],
+         dim: int) -> PDE:
+    spec = SPECS[pde_type]
+    allowed = names + tuple(params)
+    coefs: dict[str, Any] = {}
+    for cname, coef in spec.coefs.items():
+        if coef.kind == "scalar":
+            coefs[cname] = sec.expr(cname, allowed, params, coef.default) \
+                if (sec.has(cname) or coef.default is not None) else None
+        elif coef.kind == "vector":
+            default = coef.default if coef.default is not None else ["0"] * dim
+            coefs[cname] = sec.exprs(cname, dim, allowed, params, default)
+        elif coef.kind == "choice":
+            coefs[cname] = sec.string(cname, coef.default, coef.options)
+        elif coef.kind == "names":
+            value = sec.raw(cname)
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(v, str) and _IDENT.match(v) and v not in ("t", *CONSTANTS, *FUNCTIONS, *params)
+                    for v in value) or len(set(value)) != len(value):
+                raise sec.error(cname, "expected a list of distinct identifiers (not t, constants, "
+                                       "functions or parameter names)")
+            coefs[cname] = tuple(value)
+        elif coef.kind == "exprs":
+            variables = coefs["variables"]
+            coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)
+    sec.done()
+    if pde_type == "burgers" and coefs["nu"].free:
+        raise sec.error("nu", "burgers viscosity must be a constant")
+    if pde_type == "elasticity":
+        have = {k for k in ("E", "nu", "lam", "mu") if coefs[k] is not None}
+        if have not in ({"E", "nu"}, {"lam", "mu"}):
+            raise sec.error("E", "elasticity needs either E and nu, or lam and mu")
+    return PDE(pde_type, coefs)
+
+
+def _initial(top: _Section, source: Any, fields: tuple[str, ...], space: tuple[str, ...],
+             params: dict[str, float], time: TimeSpan | None, pde_type: str) -> dict[str, Expr]:
+    if not top.has("initial"):
+        if time is not None:
+            raise top.error("initial", f"a time-dependent {pde_type} problem needs [initial] values "
+                                       f"for {', '.join(fields)}")
+        return {}
+    if time is None:
+        raise top.error("initial", "a steady problem takes no [initial] table")
+    sec = _Section(top.raw("initial"), "initial", source)
+    out = {f: sec.expr(f, space + tuple(params), params) for f in fields}
+    sec.done()
+    return out
+
+
+def _exact(top: _Section, source: Any, fields: tuple[str, ...], names: tuple[str, ...],
+           params: dict[str, float]) -> dict[str, Expr]:
+    if not top.has("exact"):
+        return {}
+    sec = _Section(top.raw("exact"), "exact", source)
+    allowed = names + tuple(params)
+    if len(fields) > 1 and sec.has("u") and "u" not in fields:
+        exprs = sec.exprs("u", len(fields), allowed, params)
+        out = dict(zip(fields, exprs))
+    else:
+        out = {f: sec.expr(f, allowed, params) for f in fields}
+    sec.done()
+    return out
+
+
+def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[str, ...],
+                names: tuple[str, ...], params: dict[str, float], pde_type: str,
+                time: TimeSpan | None) -> tuple[BoundaryCondition, ...]:
+    entries = top.raw("boundary", default=[])
+    if domain is None:
+        if entries:
+            raise top.error("boundary", "an ode problem has no boundary")
+        return ()
+    if not isinstance(entries, list) or not entries:
+        raise top.error("boundary", "expected at least one [[boundary]] entry")
+    ncomp = 2 if pde_type == "elasticity" else 1
+    out = []
+    for i, entry in enumerate(entries):
+        sec = _Section(entry, f"boundary.{i}", source)
+        kind = sec.string("type", options=BC_TYPES)
+        where = sec.string("where", "all")
+        predicate = None
+        if where not in ("all", "boundary"):
+            if _IDENT.match(where) and where not in space:
+                tags = domain.tags
+                if not any(where == t or t.startswith(where + "_") for t in tags):
+                    raise sec.error("where", f"no boundary tag {where!r} in this domain "
+                                             f"(tags: {', '.join(tags)}, or all, or a predicate)")
+            else:
+                predicate = sec.expr("where", space + tuple(params), params)
+        value: tuple[Expr, ...] = ()
+        alpha = None
+        components: tuple[int, ...] = ()
+        axis = 0
+        if kind == "periodic":
+            axis_name = sec.string("axis", "x", options=space)
+            axis = space.index(axis_name)
+            if not isinstance(domain, (Interval, Box)):
+                raise sec.error("type", "periodic boundaries need an interval or box domain")
+        else:
+            value = sec.exprs("value", ncomp, names + tuple(params), params, ["0"] * ncomp)
+            if kind == "robin":
+                alpha = sec.expr("alpha", names + tuple(params), params)
+            if pde_type == "elasticity" and kind == "dirichlet":
+                comps = sec.raw("components", ["x", "y"])
+                if not isinstance(comps, list) or not comps or not set(comps) <= {"x", "y"}:
+                    raise sec.error("components", "expected a non-empty list from ['x', 'y']")
+                components = tuple(sorted({"x": 0, "y": 1}[c] for c in comps))
+        sec.done()
+        out.append(BoundaryCondition(where, kind, value, alpha, predicate, components, axis))
+    return tuple(out)

@@ -1,0 +1,123 @@
+"""PDE types, their coefficients and sign conventions.
+
+=====================  =====================================================================
+type                   equation (u scalar unless noted; n the outward normal)
+=====================  =====================================================================
+poisson                -div(k grad u) = f
+helmholtz              -lap u - kappa^2 u = f
+convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f   (steady without [time])
+burgers                u_t + u u_x = nu u_xx                        (1D in space)
+elasticity             -div sigma(u) = f, sigma = lam tr(eps) I + 2 mu eps, u = (ux, uy) (2D)
+ode                    du/dt = F(u, t) for named variables
+=====================  =====================================================================
+
+Neumann data is the flux the weak form sees: ``k du/dn = g`` (poisson), ``du/dn = g``
+(helmholtz), ``eps du/dn = g`` (convection-diffusion, burgers: ``nu du/dn``), traction
+``sigma n = g`` (elasticity); Robin adds ``alpha u`` to the left-hand side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .expr import Expr
+
+
+@dataclass(frozen=True)
+class Coef:
+    """One coefficient of a PDE type.
+
+    ``kind`` is ``scalar`` (an expression), ``vector`` (one expression per space dimension),
+    ``choice`` (a string from ``options``), ``names`` (a list of identifiers) or ``exprs``
+    (one expression per ODE variable).
+    """
+
+    kind: str
+    default: Any = None
+    options: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class PDESpec:
+    """What a PDE type takes: coefficients, allowed space dimensions and time dependence."""
+
+    coefs: Mapping[str, Coef]
+    dims: tuple[int, ...]
+    time: str  # "never" | "optional" | "required"
+    equation: str
+    flux: str = "du/dn"
+
+
+SPECS: dict[str, PDESpec] = {
+    "poisson": PDESpec(
+        {"k": Coef("scalar", "1", doc="diffusivity k(x)"), "f": Coef("scalar", "0", doc="source")},
+        (1, 2, 3), "never", "-div(k grad u) = f", "k du/dn"),
+    "helmholtz": PDESpec(
+        {"kappa": Coef("scalar", "1", doc="wavenumber"), "f": Coef("scalar", "0", doc="source")},
+        (1, 2, 3), "never", "-lap u - kappa^2 u = f"),
+    "convection_diffusion": PDESpec(
+        {"eps": Coef("scalar", "1", doc="diffusivity"), "b": Coef("vector", None, doc="velocity"),
+         "c": Coef("scalar", "0", doc="reaction"), "f": Coef("scalar", "0", doc="source")},
+        (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f", "eps du/dn"),
+    "burgers": PDESpec({"nu": Coef("scalar", None, doc="viscosity (a constant)")},
+                       (1,), "required", "u_t + u u_x = nu u_xx", "nu du/dn"),
+    "elasticity": PDESpec(
+        {"E": Coef("scalar", None, doc="Young's modulus"), "nu": Coef("scalar", None, doc="Poisson's ratio"),
+         "lam": Coef("scalar", None, doc="Lame lambda"), "mu": Coef("scalar", None, doc="shear modulus"),
+         "plane": Coef("choice", "strain", ("strain", "stress"), doc="plane strain or plane stress"),
+         "f": Coef("vector", None, doc="body force")},
+        (2,), "never", "-div sigma(u) = f", "sigma n"),
+    "ode": PDESpec({"variables": Coef("names", None, doc="state variable names"),
+                    "rhs": Coef("exprs", None, doc="du/dt for each variable, in the variables and t")},
+                   (0,), "required", "du/dt = F(u, t)"),
+}
+
+
+@dataclass(frozen=True)
+class PDE:
+    """A PDE type with its parsed coefficients (``pde.k``, ``pde.b``…).
+
+    Scalars are :class:`Expr`, vectors tuples of :class:`Expr`, choices strings, ``ode``
+    variables a tuple of names and ``rhs`` a tuple of :class:`Expr`.
+    """
+
+    type: str
+    coefs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        coefs = object.__getattribute__(self, "coefs")
+        if name in coefs:
+            return coefs[name]
+        raise AttributeError(f"{self.type} has no coefficient {name!r}")
+
+    @property
+    def spec(self) -> PDESpec:
+        return SPECS[self.type]
+
+    def fields(self, dim: int) -> tuple[str, ...]:
+        """Names of the solution's components."""
+        if self.type == "elasticity":
+            return ("ux", "uy")
+        if self.type == "ode":
+            return tuple(self.coefs["variables"])
+        return ("u",)
+
+    def lame(self) -> tuple[Expr, Expr]:
+        """Elasticity: the effective (lambda, mu) in the plane model as expressions.
+
+        Plane stress replaces lambda by ``2 lam mu / (lam + 2 mu)``.
+        """
+        c = self.coefs
+        if c.get("lam") is not None:
+            lam, mu = c["lam"].source, c["mu"].source
+        else:
+            E, nu = c["E"].source, c["nu"].source
+            lam = f"(({E})*({nu})/((1+({nu}))*(1-2*({nu}))))"
+            mu = f"(({E})/(2*(1+({nu}))))"
+        if c["plane"] == "stress":
+            lam = f"(2*({lam})*({mu})/(({lam})+2*({mu})))"
+        names, bound = c["mu" if c.get("mu") is not None else "E"].names, \
+            c["mu" if c.get("mu") is not None else "E"].bound
+        return Expr(lam, names, bound), Expr(mu, names, bound)

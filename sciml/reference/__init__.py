@@ -1,0 +1,95 @@
+"""SciPy references: P1 FEM (scalar elliptic family, elasticity), method of lines, Fourier
+pseudo-spectral Burgers, ``solve_ivp`` for ODEs, finite differences on grids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+import numpy as np
+
+from ..config import build_config
+from ..geometry import Mesh, MeshDomain
+from ..problems import Problem
+from ..solution import Solution
+from .burgers import solve_burgers
+from .elasticity import solve_elasticity
+from .ode import solve_ode
+from .scalar import ScalarFEM
+
+
+@dataclass
+class ReferenceConfig:
+    """Options of the reference (``[reference]`` in a problem file).
+
+    Attributes
+    ----------
+    h
+        Mesh size for generated meshes (default: the domain's diameter / 100, / 20 in 3D).
+    nt
+        Crank-Nicolson steps for transient FEM problems.
+    snapshots
+        Stored time levels of transient solutions.
+    supg
+        SUPG stabilisation: ``auto`` (where the cell Peclet number exceeds 1), true or false.
+    modes
+        Fourier modes of the Burgers reference.
+    rtol, atol
+        Tolerances of ``solve_ivp`` (ODE and Burgers).
+    n_out
+        Output times of ODE solutions.
+    """
+
+    h: float | None = None
+    nt: int = 1000
+    snapshots: int = 101
+    supg: bool | Literal["auto"] = "auto"
+    modes: int = 2048
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    n_out: int = 2001
+
+
+def default_h(problem: Problem) -> float:
+    lo, hi = problem.domain.bounds
+    return float(np.linalg.norm(hi - lo)) / (20 if problem.dim == 3 else 100)
+
+
+def reference_mesh(problem: Problem, h: float | None = None) -> Mesh:
+    """The mesh the reference uses: the problem's own mesh file, or one generated from the
+    domain with size ``h``."""
+    if isinstance(problem.domain, MeshDomain):
+        return problem.domain.mesh_data
+    return problem.domain.mesh(h or default_h(problem))
+
+
+def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) -> Solution:
+    """Solve ``problem`` with the SciPy reference appropriate to its PDE type."""
+    cfg = build_config(ReferenceConfig, options if options is not None else problem.reference,
+                       "reference", problem.source)
+    pde = problem.pde.type
+    common = dict(problem=problem.name, solver="reference", fields=problem.fields)
+    if pde == "ode":
+        t, y = solve_ode(problem, cfg.n_out, rtol=cfg.rtol, atol=cfg.atol)
+        return Solution(**common, kind="grid", points=t[:, None], values=y, axes=[t])
+    if pde == "burgers":
+        x, t, u = solve_burgers(problem, cfg.modes, cfg.snapshots, rtol=max(cfg.rtol, 1e-8),
+                                atol=max(cfg.atol, 1e-10))
+        return Solution(**common, kind="grid", points=x[:, None], values=u[..., None], axes=[x], times=t)
+    mesh = reference_mesh(problem, cfg.h)
+    info = {"n_nodes": int(len(mesh.points)), "n_cells": int(len(mesh.cells))}
+    if pde == "elasticity":
+        u = solve_elasticity(problem, mesh)
+        return Solution(**common, kind="mesh", points=mesh.points, values=u, cells=mesh.cells, info=info)
+    fem = ScalarFEM(problem, mesh, cfg.supg)
+    info["supg"] = fem.use_supg
+    if problem.transient:
+        times, u = fem.solve_transient(cfg.nt, cfg.snapshots)
+        return Solution(**common, kind="mesh", points=mesh.points, values=u[..., None], cells=mesh.cells,
+                        times=times, info=info)
+    u = fem.solve_steady()
+    return Solution(**common, kind="mesh", points=mesh.points, values=u[:, None], cells=mesh.cells, info=info)
+
+
+__all__ = ["ReferenceConfig", "reference_mesh", "solve_reference", "ScalarFEM", "solve_elasticity",
+           "solve_burgers", "solve_ode"]

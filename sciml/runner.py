@@ -1,0 +1,76 @@
+"""One solve from problem to summary: the path shared by ``sciml solve`` and the validation
+harness."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import solvers
+from .problems import Problem
+from .solution import Solution, compare
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] | None = None,
+        seed: int = 0, reference: Solution | None = None) -> tuple[Solution, dict[str, Any]]:
+    """Solve ``problem`` with ``solver`` and measure it.
+
+    Parameters
+    ----------
+    problem
+        The validated problem.
+    solver
+        Registered solver name.
+    options
+        Solver options overriding the problem file's ``[solver.<name>]``.
+    seed
+        Seed for every random generator.
+    reference
+        A reference solution to compare with when the problem has no exact solution (computed
+        with the SciPy reference when omitted and the solver is not the reference itself).
+
+    Returns
+    -------
+    solution, summary
+        The summary holds ``problem, solver, wall_s, n_params, rel_l2, max_abs_err,
+        compared_to`` and the solver's ``info``.
+    """
+    instance = solvers.get(solver, **dict(options or {}))
+    solvers.check_supported(instance, problem)
+    seed_everything(seed)
+    start = time.perf_counter()
+    sol = instance.solve(problem)
+    wall = time.perf_counter() - start
+    if reference is None and not problem.has_exact and solver != "reference":
+        reference = solvers.get("reference").solve(problem)
+    metrics = compare(sol, problem, reference)
+    summary = {"problem": problem.name, "solver": solver, "pde": problem.pde.type,
+               "wall_s": wall, "n_params": int(sol.info.get("n_params", 0)), **metrics,
+               "seed": seed, "threads": _threads(),
+               "source": str(problem.source) if problem.source else None,
+               "info": sol.info}
+    return sol, summary
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def default_out(problem: Problem, solver: str) -> Path:
+    return Path("out") / problem.name / solver
+

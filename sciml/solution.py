@@ -1,0 +1,316 @@
+"""``Solution``: a solver's values plus evaluation anywhere in the domain (and time), metrics
+against an exact or reference solution, and output to HDF5, VTU (ParaView) and PNG.
+
+Points given to a solution carry the space coordinates and, for time-dependent problems, ``t``
+as the last column. ODE solutions take ``t`` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ProblemError
+from .geometry import Mesh
+
+if TYPE_CHECKING:
+    from .problems import Problem
+
+KINDS = ("mesh", "grid", "points")
+
+
+@dataclass
+class Solution:
+    """Values of a solution on its own points, with interpolation.
+
+    Parameters
+    ----------
+    problem
+        Name of the problem.
+    solver
+        Name of the solver.
+    fields
+        Component names (``u``; ``ux, uy``; ODE variables).
+    kind
+        ``mesh`` (P1 interpolation on ``cells``), ``grid`` (multilinear on ``axes``) or ``points``
+        (scattered; piecewise-linear on a Delaunay triangulation unless ``evaluator`` is given).
+    points
+        Spatial nodes ``(n, d)`` (for ``grid``, the flattened ``ij``-ordered grid).
+    values
+        ``(n, c)`` for steady problems, ``(nt, n, c)`` with ``times`` for transient ones.
+    evaluator
+        Optional callable ``points -> values`` (a trained network) used by ``__call__``.
+    info
+        Free metadata saved with the solution (timings, options).
+    """
+
+    problem: str
+    solver: str
+    fields: tuple[str, ...]
+    kind: str
+    points: np.ndarray
+    values: np.ndarray
+    cells: np.ndarray | None = None
+    axes: Sequence[np.ndarray] | None = None
+    times: np.ndarray | None = None
+    evaluator: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown solution kind {self.kind!r}")
+        self.points = np.asarray(self.points, dtype=float)
+        self.values = np.asarray(self.values, dtype=float)
+        expected = 3 if self.times is not None else 2
+        if self.values.ndim != expected or self.values.shape[-1] != len(self.fields) \
+                or self.values.shape[-2] != len(self.points):
+            raise ValueError(f"values of shape {self.values.shape} do not match {len(self.points)} "
+                             f"points and fields {self.fields}")
+        self._locator: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
+
+    @property
+    def transient(self) -> bool:
+        return self.times is not None
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """Values at ``points`` ``(n, d [+1 for t])`` as ``(n, n_fields)``."""
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        need = self.dim + (1 if self.transient else 0)
+        if points.shape[1] != need:
+            raise ProblemError(f"points need {need} columns, got {points.shape[1]}")
+        if self.evaluator is not None:
+            return np.asarray(self.evaluator(points), dtype=float).reshape(len(points), -1)
+        idx, w = self._locate(points[:, : self.dim])
+        if not self.transient:
+            return np.einsum("pk,pkc->pc", w, self.values[idx])
+        t = np.clip(points[:, -1], self.times[0], self.times[-1])
+        i = np.clip(np.searchsorted(self.times, t, side="right") - 1, 0, max(len(self.times) - 2, 0))
+        j = np.minimum(i + 1, len(self.times) - 1)
+        span = np.where(j > i, self.times[j] - self.times[i], 1.0)
+        a = ((t - self.times[i]) / span)[:, None]
+        ui = np.einsum("pk,pkc->pc", w, self.values[i[:, None], idx])
+        uj = np.einsum("pk,pkc->pc", w, self.values[j[:, None], idx])
+        return (1 - a) * ui + a * uj
+
+    def _locate(self, space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "mesh":
+            mesh = self._mesh()
+            cells, bary = mesh.locate(space)
+            return mesh.cells[cells], bary
+        if self.kind == "grid":
+            return _grid_weights(self.axes, space)
+        return _scattered_weights(self.points, space)
+
+    def _mesh(self) -> Mesh:
+        if getattr(self, "_mesh_cache", None) is None:
+            self._mesh_cache = Mesh(self.points, self.cells)
+        return self._mesh_cache
+
+    def final(self) -> np.ndarray:
+        """Values at the last time (or the steady values) ``(n, c)``."""
+        return self.values[-1] if self.transient else self.values
+
+    # -- output -------------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike, png: bool = True) -> list[Path]:
+        """Write ``solution.h5``, ``solution.vtu`` and ``solution.png`` into ``directory``.
+
+        Each file is written under a temporary name and renamed, so no half-written file is
+        left behind.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [self._write_h5(directory / "solution.h5")]
+        vtu = self._write_vtu(directory / "solution.vtu")
+        if vtu is not None:
+            written.append(vtu)
+        if png:
+            from .plotting import plot_solution
+
+            written.append(_atomic(directory / "solution.png", lambda tmp: plot_solution(self, tmp)))
+        return written
+
+    def _write_h5(self, path: Path) -> Path:
+        import h5py
+
+        def write(tmp: Path) -> None:
+            with h5py.File(tmp, "w") as f:
+                f.create_dataset("points", data=self.points)
+                f.create_dataset("values", data=self.values)
+                if self.cells is not None:
+                    f.create_dataset("cells", data=self.cells)
+                if self.times is not None:
+                    f.create_dataset("times", data=self.times)
+                for i, ax in enumerate(self.axes or ()):
+                    f.create_dataset(f"axes/{i}", data=ax)
+                f.attrs.update({"problem": self.problem, "solver": self.solver, "kind": self.kind,
+                                "fields": json.dumps(list(self.fields)),
+                                "info": json.dumps(self.info, default=str)})
+
+        return _atomic(path, write)
+
+    def _write_vtu(self, path: Path) -> Path | None:
+        import meshio
+
+        cells, pts, data = _vtk_cells(self)
+        if cells is None:
+            return None
+        pts3 = np.pad(pts, ((0, 0), (0, 3 - pts.shape[1])))
+        mesh = meshio.Mesh(pts3, [cells], point_data=data)
+        return _atomic(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Solution":
+        """Read a ``solution.h5`` written by :meth:`save`."""
+        import h5py
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / "solution.h5"
+        if not path.is_file():
+            raise ProblemError(f"solution file not found: {path}")
+        with h5py.File(path, "r") as f:
+            axes = [f[f"axes/{i}"][()] for i in range(len(f["axes"]))] if "axes" in f else None
+            return cls(problem=str(f.attrs["problem"]), solver=str(f.attrs["solver"]),
+                       fields=tuple(json.loads(f.attrs["fields"])), kind=str(f.attrs["kind"]),
+                       points=f["points"][()], values=f["values"][()],
+                       cells=f["cells"][()] if "cells" in f else None, axes=axes,
+                       times=f["times"][()] if "times" in f else None,
+                       info=json.loads(f.attrs["info"]))
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _grid_weights(axes: Sequence[np.ndarray], pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multilinear interpolation: corner node indices and weights ``(n, 2^d)``."""
+    d = len(axes)
+    sizes = [len(a) for a in axes]
+    lower, frac = [], []
+    for k, ax in enumerate(axes):
+        x = np.clip(pts[:, k], ax[0], ax[-1])
+        i = np.clip(np.searchsorted(ax, x, side="right") - 1, 0, len(ax) - 2)
+        lower.append(i)
+        frac.append((x - ax[i]) / (ax[i + 1] - ax[i]))
+    strides = np.cumprod([1] + sizes[::-1][:-1])[::-1]
+    idx, w = [], []
+    for corner in range(2**d):
+        bits = [(corner >> (d - 1 - k)) & 1 for k in range(d)]
+        idx.append(sum((lower[k] + bits[k]) * strides[k] for k in range(d)))
+        w.append(np.prod([frac[k] if bits[k] else 1 - frac[k] for k in range(d)], axis=0))
+    return np.stack(idx, axis=1), np.stack(w, axis=1)
+
+
+def _scattered_weights(nodes: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Piecewise-linear weights on a Delaunay triangulation of scattered nodes (nearest node
+    outside their hull)."""
+    from scipy.spatial import Delaunay, cKDTree
+
+    if nodes.shape[1] == 1:
+        order = np.argsort(nodes[:, 0])
+        idx, w = _grid_weights([nodes[order, 0]], pts)
+        return order[idx], w
+    tri = Delaunay(nodes)
+    s = tri.find_simplex(pts)
+    T = tri.transform[s]
+    b = np.einsum("nij,nj->ni", T[:, :-1], pts - T[:, -1])
+    w = np.concatenate([b, 1 - b.sum(axis=1, keepdims=True)], axis=1)
+    idx = tri.simplices[s]
+    out = s < 0
+    if out.any():
+        _, near = cKDTree(nodes).query(pts[out])
+        idx[out] = near[:, None]
+        w[out] = 1.0 / idx.shape[1]
+    return idx, w
+
+
+def _vtk_cells(sol: Solution) -> tuple[tuple[str, np.ndarray] | None, np.ndarray, dict[str, np.ndarray]]:
+    """Cells, points and point data for ParaView. 1D transient solutions become a space-time
+    mesh (x, t); other transient solutions show their final time."""
+    def data(values: np.ndarray) -> dict[str, np.ndarray]:
+        out = {name: values[..., i].ravel() for i, name in enumerate(sol.fields)}
+        if len(sol.fields) > 1 and sol.fields[0].startswith("u"):
+            out["displacement"] = values.reshape(-1, len(sol.fields))
+        return out
+
+    if sol.transient and sol.dim == 1:
+        order = np.argsort(sol.points[:, 0])
+        x, nt = sol.points[order, 0], len(sol.times)
+        pts = np.stack(np.meshgrid(x, sol.times, indexing="xy"), axis=-1).reshape(-1, 2)
+        cells = _quad_cells(len(x), nt)
+        return ("quad", cells), pts, data(sol.values[:, order, :].reshape(-1, len(sol.fields)))
+    values = sol.final()
+    if sol.kind == "mesh":
+        return ({1: "line", 2: "triangle", 3: "tetra"}[sol.dim], sol.cells), sol.points, data(values)
+    if sol.kind == "grid":
+        sizes = [len(a) for a in sol.axes]
+        if len(sizes) == 1:
+            n = sizes[0]
+            return ("line", np.stack([np.arange(n - 1), np.arange(1, n)], 1)), sol.points, data(values)
+        if len(sizes) == 2:
+            # ij ordering: index = i * ny + j; build quads over (i, j)
+            i, j = np.meshgrid(np.arange(sizes[0] - 1), np.arange(sizes[1] - 1), indexing="ij")
+            a = (i * sizes[1] + j).ravel()
+            return ("quad", np.stack([a, a + sizes[1], a + sizes[1] + 1, a + 1], 1)), sol.points, data(values)
+    return None, sol.points, {}
+
+
+def _quad_cells(nx: int, nt: int) -> np.ndarray:
+    """Quads of an x-major (row = time) structured grid."""
+    i, j = np.meshgrid(np.arange(nx - 1), np.arange(nt - 1), indexing="xy")
+    a = (j * nx + i).ravel()
+    return np.stack([a, a + 1, a + nx + 1, a + nx], axis=1)
+
+
+def relative_l2(u: np.ndarray, ref: np.ndarray) -> float:
+    """``||u - ref|| / ||ref||`` over all points and components."""
+    denom = np.linalg.norm(ref)
+    return float(np.linalg.norm(u - ref) / (denom if denom > 0 else 1.0))
+
+
+def compare(solution: Solution, problem: "Problem", reference: Solution | None = None,
+            points: np.ndarray | None = None) -> dict[str, Any]:
+    """Relative L2 and max absolute error at the problem's evaluation points against the exact
+    solution (when the problem has one) or ``reference``.
+
+    Returns
+    -------
+    dict
+        ``rel_l2``, ``max_abs_err``, ``compared_to`` (``exact``/``reference``/``none``) and
+        ``n_eval_points``.
+    """
+    pts = problem.evaluation_points() if points is None else points
+    if problem.has_exact:
+        ref, kind = problem.exact_values(pts), "exact"
+    elif reference is not None:
+        ref, kind = reference(pts), "reference"
+    else:
+        return {"rel_l2": None, "max_abs_err": None, "compared_to": "none", "n_eval_points": len(pts)}
+    u = solution(pts)
+    return {"rel_l2": relative_l2(u, ref), "max_abs_err": float(np.max(np.abs(u - ref))),
+            "compared_to": kind, "n_eval_points": int(len(pts))}
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    """One human-readable line of a solve summary."""
+    err = summary.get("rel_l2")
+    acc = (f"rel L2 {err:.3e} vs {summary['compared_to']}, max abs {summary['max_abs_err']:.3e}"
+           if err is not None else "no exact or reference solution to compare with")
+    return f"{summary['problem']} / {summary['solver']}: {acc}, {summary['wall_s']:.2f} s"

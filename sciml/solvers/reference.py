@@ -1,0 +1,32 @@
+"""The SciPy reference registered as a solver, so every solver is compared the same way."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from ..problems import Problem, SPECS
+from ..reference import solve_reference
+from ..solution import Solution
+from .base import check_supported, merged_options
+from .registry import register
+
+
+@register
+class ReferenceSolver:
+    """SciPy references: P1 FEM, Crank-Nicolson method of lines, pseudo-spectral
+    Burgers and ``solve_ivp``. Options are those of :class:`sciml.reference.ReferenceConfig`."""
+
+    name: ClassVar[str] = "reference"
+    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    description: ClassVar[str] = "SciPy reference (P1 FEM, method of lines, spectral Burgers, solve_ivp)"
+
+    def __init__(self, **options: Any):
+        self.options = options
+
+    def solve(self, problem: Problem) -> Solution:
+        check_supported(self, problem)
+        start = time.perf_counter()
+        sol = solve_reference(problem, merged_options(problem, self.name, self.options))
+        sol.info["solve_s"] = time.perf_counter() - start
+        return sol

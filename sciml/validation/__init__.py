@@ -1,0 +1,5 @@
+"""Validation harness: suite cases, metrics tables and the report writer."""
+
+from .harness import Case, read_suite, render_report, run_case, run_suite
+
+__all__ = ["Case", "read_suite", "render_report", "run_case", "run_suite"]

@@ -1,0 +1,141 @@
+"""Validation harness: runs the cases of ``validation/suite.toml`` and writes ``REPORT.md`` and
+``results.json``.
+
+A case names a problem file, a solver, the suites it belongs to, overrides and an error bound::
+
+    [[case]]
+    problem = "problems/poisson-square.toml"
+    solver = "reference"
+    suites = ["quick", "full"]
+    set = ["reference.h=0.02"]
+    max_rel_l2 = 1e-2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProblemError, SciMLError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Case:
+    problem: Path
+    solver: str
+    suites: tuple[str, ...]
+    overrides: tuple[str, ...] = ()
+    max_rel_l2: float | None = None
+    note: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def read_suite(path: Path) -> list[Case]:
+    """Parse a suite file; problem paths are relative to the repository root (its parent)."""
+    if not path.is_file():
+        raise ProblemError("suite file not found", path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemError(f"malformed TOML: {exc}", path) from None
+    root = path.resolve().parent.parent
+    cases = []
+    allowed = {"problem", "solver", "suites", "set", "max_rel_l2", "note"}
+    for i, c in enumerate(data.get("case", [])):
+        unknown = set(c) - allowed
+        if unknown:
+            raise ProblemError(f"unknown key (allowed: {', '.join(sorted(allowed))})", path,
+                               f"case.{i}.{sorted(unknown)[0]}")
+        if "problem" not in c or "solver" not in c:
+            raise ProblemError("a case needs problem and solver", path, f"case.{i}")
+        cases.append(Case(root / c["problem"], c["solver"], tuple(c.get("suites", ["quick", "full"])),
+                          tuple(c.get("set", [])), c.get("max_rel_l2"), c.get("note", "")))
+    return cases
+
+
+def run_case(case: Case) -> dict[str, Any]:
+    """Run one case; failures become a result with ``status`` ``error``."""
+    from ..problems import load_problem
+    from ..runner import run
+
+    row: dict[str, Any] = {"problem": case.problem.stem, "solver": case.solver,
+                           "max_rel_l2": case.max_rel_l2, "overrides": list(case.overrides), "note": case.note}
+    start = time.perf_counter()
+    try:
+        problem = load_problem(case.problem, case.overrides)
+        _, summary = run(problem, case.solver)
+        row.update({k: summary[k] for k in ("pde", "wall_s", "n_params", "rel_l2", "max_abs_err",
+                                            "compared_to", "threads")})
+        err = summary["rel_l2"]
+        ok = case.max_rel_l2 is None or (err is not None and err <= case.max_rel_l2)
+        row["status"] = "pass" if ok else "fail"
+    except SciMLError as exc:
+        row.update(status="error", error=str(exc), wall_s=time.perf_counter() - start)
+    except Exception as exc:  # a crash in one case must not hide the others
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}",
+                   traceback=traceback.format_exc(), wall_s=time.perf_counter() - start)
+    return row
+
+
+def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path,
+              quiet: bool = False) -> int:
+    """Run the cases of ``suite`` (optionally only some solvers); returns the failure count."""
+    cases = [c for c in read_suite(suite_file)
+             if suite in c.suites and (not solvers or c.solver in solvers)]
+    if not cases:
+        raise ProblemError(f"no cases in suite {suite!r}" + (f" for {solvers}" if solvers else ""),
+                           suite_file)
+    rows = []
+    for i, case in enumerate(cases, 1):
+        row = run_case(case)
+        rows.append(row)
+        if not quiet:
+            err = row.get("rel_l2")
+            print(f"[{i}/{len(cases)}] {row['status']:<5} {row['problem']:<32} {row['solver']:<10} "
+                  f"rel L2 {err if err is None else format(err, '.2e')}  {row['wall_s']:.1f} s", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"suite": suite, "python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    _atomic_text(out / "results.json", json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
+    _atomic_text(out / "REPORT.md", render_report(meta, rows))
+    return sum(r["status"] != "pass" for r in rows)
+
+
+def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The Markdown report: one table row per case."""
+    lines = [f"# Validation report ({meta['suite']} suite)", "",
+             f"Generated by `sciml validate --suite {meta['suite']}` on {meta['date']} "
+             f"(Python {meta['python']}, {meta['cpus']} CPUs). Errors are relative L2 over the "
+             "problem's evaluation points against the exact solution where the problem has one, "
+             "else against the SciPy reference.", "",
+             "| problem | solver | PDE | rel L2 | max abs err | vs | bound | wall s | status |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        fmt = lambda v: "-" if v is None else f"{v:.2e}"  # noqa: E731
+        lines.append(f"| {r['problem']} | {r['solver']} | {r.get('pde', '-')} | {fmt(r.get('rel_l2'))} | "
+                     f"{fmt(r.get('max_abs_err'))} | {r.get('compared_to', '-')} | {fmt(r.get('max_rel_l2'))} | "
+                     f"{r.get('wall_s', 0):.2f} | {r['status']} |")
+    errors = [r for r in rows if r["status"] == "error"]
+    if errors:
+        lines += ["", "## Errors", ""] + [f"- {r['problem']} / {r['solver']}: {r['error']}" for r in errors]
+    passed = sum(r["status"] == "pass" for r in rows)
+    lines += ["", f"{passed} of {len(rows)} cases pass.", ""]
+    return "\n".join(lines)
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
