@@ -90,7 +90,9 @@ class Solution:
             raise ProblemError(f"points need {need} columns, got {points.shape[1]}")
         if self.evaluator is not None:
             return np.asarray(self.evaluator(points), dtype=float).reshape(len(points), -1)
-        idx, w = self._locate(points[:, : self.dim])
+        space, inverse = np.unique(points[:, : self.dim], axis=0, return_inverse=True)
+        idx, w = self._locate(space)
+        idx, w = idx[inverse.ravel()], w[inverse.ravel()]
         if not self.transient:
             return np.einsum("pk,pkc->pc", w, self.values[idx])
         t = np.clip(points[:, -1], self.times[0], self.times[-1])

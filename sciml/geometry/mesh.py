@@ -6,6 +6,8 @@ Read and written with meshio (.msh, .vtu, .xdmf). In gmsh files, physical groups
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +186,8 @@ class Mesh:
         if not path.is_file():
             raise ProblemError(f"mesh file not found: {path}")
         try:
-            m = meshio.read(path)
+            with contextlib.redirect_stdout(io.StringIO()):  # meshio prints to stdout
+                m = meshio.read(path)
         except Exception as exc:  # meshio raises many types for unreadable files
             raise ProblemError(f"cannot read mesh {path}: {exc}") from None
         types = {b.type for b in m.cells}

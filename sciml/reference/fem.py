@@ -105,23 +105,24 @@ def cell_peclet(geo: Geometry, bq: np.ndarray, eps: Field) -> np.ndarray:
     return speed * diam / (2 * np.maximum(geo.at_quadrature(eps).mean(axis=1), 1e-300))
 
 
-def supg_forms(geo: Geometry, bq: np.ndarray, tau: np.ndarray, c: Field, f: Field | None
-               ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None]:
-    """SUPG additions: operator ``tau int (b.grad phi_i)(b.grad phi_j + c phi_j)``, mass
-    ``tau int (b.grad phi_i) phi_j`` and load ``tau int (b.grad phi_i) f`` (P1: no second
-    derivatives inside a cell)."""
+def supg_forms(geo: Geometry, bq: np.ndarray, tau: np.ndarray, c: Field
+               ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """SUPG additions to the operator, ``tau int (b.grad phi_i)(b.grad phi_j + c phi_j)``, and
+    to the mass matrix, ``tau int (b.grad phi_i) phi_j`` (P1: no second derivatives in a cell)."""
     bg = np.einsum("mqd,mid->mqi", bq, geo.grads)  # (m, q, d+1)
     scale = (geo.volume * tau)[:, None, None]
     cq = geo.at_quadrature(c)
     op = scale * (np.einsum("q,mqi,mqj->mij", geo.weights, bg, bg)
                   + np.einsum("q,mqi,mq,qj->mij", geo.weights, bg, cq, geo.bary))
     ms = scale * np.einsum("q,mqi,qj->mij", geo.weights, bg, geo.bary)
-    load = None
-    if f is not None:
-        fq = geo.at_quadrature(f)
-        local = (geo.volume * tau)[:, None] * np.einsum("q,mqi,mq->mi", geo.weights, bg, fq)
-        load = np.bincount(geo.mesh.cells.ravel(), local.ravel(), minlength=len(geo.mesh.points))
-    return _sparse(geo.mesh, op), _sparse(geo.mesh, ms), load
+    return _sparse(geo.mesh, op), _sparse(geo.mesh, ms)
+
+
+def supg_load(geo: Geometry, bq: np.ndarray, tau: np.ndarray, f: Field) -> np.ndarray:
+    """SUPG addition to the load, ``tau int (b.grad phi_i) f``."""
+    bg = np.einsum("mqd,mid->mqi", bq, geo.grads)
+    local = (geo.volume * tau)[:, None] * np.einsum("q,mqi,mq->mi", geo.weights, bg, geo.at_quadrature(f))
+    return np.bincount(geo.mesh.cells.ravel(), local.ravel(), minlength=len(geo.mesh.points))
 
 
 # -- boundary facets ---------------------------------------------------------------------------

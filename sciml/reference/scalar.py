@@ -70,6 +70,9 @@ class ScalarFEM:
                                        self.dirichlet)
         self.time_dependent_operator = any(
             e.depends_on("t") for e in (self.diffusion, self.reaction, *(self.velocity or ())))
+        self.time_dependent_rhs = self.time_dependent_operator or self.source.depends_on("t") or any(
+            e is not None and e.depends_on("t") for bc in bcs if bc.type in ("neumann", "robin")
+            for e in (*bc.value, bc.alpha))
         self.use_supg = False
         if self.velocity is not None:
             bq = fem.velocity_at(self.geo, [_field(b, self._t0()) for b in self.velocity])
@@ -91,7 +94,7 @@ class ScalarFEM:
             A = A + fem.convection(geo, bq)
             if self.use_supg:
                 tau = fem.supg_tau(geo, bq, _field(self.diffusion, t))
-                op, ms, _ = fem.supg_forms(geo, bq, tau, _field(self.reaction, t), None)
+                op, ms = fem.supg_forms(geo, bq, tau, _field(self.reaction, t))
                 A, M = A + op, M + ms
         for i, bc in enumerate(self.problem.boundaries):
             if bc.type == "robin":
@@ -105,7 +108,7 @@ class ScalarFEM:
         if self.use_supg:
             bq = fem.velocity_at(geo, [_field(b, t) for b in self.velocity])
             tau = fem.supg_tau(geo, bq, _field(self.diffusion, t))
-            F = F + fem.supg_forms(geo, bq, tau, _field(self.reaction, t), _field(self.source, t))[2]
+            F = F + fem.supg_load(geo, bq, tau, _field(self.source, t))
         for i, bc in enumerate(self.problem.boundaries):
             if bc.type in ("neumann", "robin"):
                 F = F + fem.facet_load(self.mesh, self.mesh.facets[self.assignment == i], _field(bc.value[0], t))
@@ -138,7 +141,7 @@ class ScalarFEM:
         Ar, Mr = c.reduce(A), c.reduce(M)
         F_old = c.reduce_vector(self.rhs(span.start))
         out_t, out_u = [span.start], [u.copy()]
-        solve, lhs = None, None
+        step_matrices = None
         for step in range(1, nt + 1):
             t = times[step]
             if self.time_dependent_operator:
@@ -146,15 +149,16 @@ class ScalarFEM:
                 Ar_new, Mr = c.reduce(A_new), c.reduce(M_new)
             else:
                 Ar_new = Ar
-            if solve is None or self.time_dependent_operator:
+            if step_matrices is None or self.time_dependent_operator:
                 lhs = (Mr / dt + Ar_new / 2).tocsr()
-                solve = factorize(lhs[c.free][:, c.free])
-            F_new = c.reduce_vector(self.rhs(t))
-            rhs = (Mr / dt - Ar / 2) @ ur + (F_old + F_new) / 2
+                step_matrices = (factorize(lhs[c.free][:, c.free]), lhs[c.free][:, c.fixed])
+            solve, coupling = step_matrices
+            F_new = c.reduce_vector(self.rhs(t)) if self.time_dependent_rhs else F_old
+            rhs = Mr @ ur / dt - Ar @ ur / 2 + (F_old + F_new) / 2
             fixed = c.fixed_values(self.dirichlet_values(t))
-            ur_new = np.zeros_like(ur)
+            ur_new = np.empty_like(ur)
             ur_new[c.fixed] = fixed
-            ur_new[c.free] = solve(rhs[c.free] - lhs[c.free][:, c.fixed] @ fixed)
+            ur_new[c.free] = solve(rhs[c.free] - coupling @ fixed)
             ur, Ar, F_old = ur_new, Ar_new, F_new
             if not np.all(np.isfinite(ur)):
                 raise SolverError(f"time stepping produced non-finite values at t = {t:g}")
