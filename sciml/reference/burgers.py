@@ -30,7 +30,7 @@ def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
                            "boundaries", problem.source, "boundary")
     nu = float(problem.pde.nu.numpy())
     length = (b - a) * (2 if odd else 1)
-    n = modes if not odd else 2 * (modes // 2)
+    n = 2 * modes if odd else modes  # `modes` grid intervals across the physical interval
     x_ext = a + length * np.arange(n) / n
     k = 2 * np.pi * np.fft.rfftfreq(n, d=length / n)
     cut = np.abs(np.fft.rfftfreq(n) * n) > n / 3  # 2/3 rule on wavenumber index

@@ -96,9 +96,13 @@ class Constraints:
 
 def factorize(A: sp.spmatrix):
     """Sparse LU factorisation; a singular matrix becomes a clear :class:`SolverError`."""
+    hint = "does the problem need a Dirichlet condition?"
     try:
         lu = spla.splu(sp.csc_matrix(A))
     except RuntimeError as exc:
-        raise SolverError(f"the discrete system is singular ({exc}); "
-                          "does the problem need a Dirichlet condition?") from None
+        raise SolverError(f"the discrete system is singular ({exc}); {hint}") from None
+    pivots = np.abs(lu.U.diagonal())
+    if pivots.size and pivots.min() <= 1e-12 * pivots.max():
+        raise SolverError(f"the discrete system is singular (pivot ratio {pivots.min() / pivots.max():.1e}); "
+                          f"{hint}")
     return lu.solve
