@@ -59,6 +59,7 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
     metrics = compare(sol, problem, reference)
     summary = {"problem": problem.name, "solver": solver, "pde": problem.pde.type,
                "wall_s": wall, "n_params": int(sol.info.get("n_params", 0)), **metrics,
+               "max_abs_value": float(np.max(np.abs(sol.final()))),
                "seed": seed, "threads": _threads(),
                "source": str(problem.source) if problem.source else None,
                "info": sol.info}

@@ -314,5 +314,6 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     """One human-readable line of a solve summary."""
     err = summary.get("rel_l2")
     acc = (f"rel L2 {err:.3e} vs {summary['compared_to']}, max abs {summary['max_abs_err']:.3e}"
-           if err is not None else "no exact or reference solution to compare with")
+           if err is not None else f"max |u| = {summary['max_abs_value']:.4g} (no exact solution "
+           "or reference to compare with)")
     return f"{summary['problem']} / {summary['solver']}: {acc}, {summary['wall_s']:.2f} s"
