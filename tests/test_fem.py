@@ -11,15 +11,6 @@ from sciml.reference import ScalarFEM, fd, solve_elasticity
 from sciml.reference.fem import l2_h1_errors
 
 
-def _poisson(k="1", bcs=None, dim=2):
-    lo, hi = [0.0] * dim, [1.0] * dim
-    return problem_from_dict({
-        "pde": {"type": "poisson", "k": k, "f": "1"},  # f replaced below
-        "domain": {"type": "box", "lo": lo, "hi": hi},
-        "boundary": bcs or [{"where": "all", "type": "dirichlet", "value": "0"}],
-    })
-
-
 def _orders(errors):
     e = np.array(errors)
     return np.log2(e[:-1] / e[1:])
