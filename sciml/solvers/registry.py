@@ -28,4 +28,4 @@ def get(name: str, **options: Any) -> Any:
 
 
 def _load_builtin() -> None:
-    from . import reference  # noqa: F401  (registers on import)
+    from . import pinn, reference  # noqa: F401  (registers on import)

@@ -1,0 +1,150 @@
+"""Train a field network on a problem's physics and turn it into a :class:`Solution`.
+
+This is the path every physics-informed solver shares: a solver builds its network (an
+:class:`~sciml.nn.jet.Field`), then calls :func:`fit_physics` with its config and
+:func:`network_solution` on the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ProblemError
+from ..geometry import Box, Interval, MeshDomain
+from ..problems import Problem
+from ..solution import Solution
+from . import distributed
+from .collocation import PointSampler
+from .objective import PhysicsObjective, ResamplingBatches
+from .physics import LossWeights, PhysicsLoss
+from .trainer import TrainConfig, Trainer, TrainResult
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class PhysicsConfig(TrainConfig):
+    """Options shared by physics-informed solvers: collocation, loss weights, precision,
+    device and seed, plus everything in :class:`~sciml.nn.trainer.TrainConfig`.
+
+    Attributes
+    ----------
+    n_interior, n_boundary, n_initial
+        Collocation points per draw (per process under ``torchrun``).
+    sampling
+        ``random``, ``sobol``, ``lhs`` or ``uniform``.
+    resample_every
+        Draw new points every this many steps (0: one fixed set).
+    w_res, w_bc, w_ic
+        Loss weights of the interior residual, boundary and initial terms.
+    dtype, device
+        Precision and device of the network and the collocation tensors.
+    seed
+        Seed of the collocation sampler (default: torch's seed, which ``sciml solve --seed`` sets).
+    """
+
+    n_interior: int = 2000
+    n_boundary: int = 400
+    n_initial: int = 400
+    sampling: Literal["uniform", "random", "sobol", "lhs"] = "random"
+    resample_every: int = 0
+    w_res: float = 1.0
+    w_bc: float = 1.0
+    w_ic: float = 1.0
+    dtype: Literal["float32", "float64"] = "float32"
+    device: str = "cpu"
+    seed: int | None = None
+
+
+def torch_device(name: str) -> torch.device:
+    """A torch device, refusing CUDA when none is present."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ProblemError(f"device {name!r} requested but CUDA is not available")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ProblemError(f"unknown device {name!r}: {exc}") from None
+
+
+def place(model: nn.Module, cfg: PhysicsConfig) -> nn.Module:
+    """Move ``model`` to the configured device and precision."""
+    return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
+
+
+def input_box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the network input: the domain's bounding box, then the time span."""
+    lo, hi = (problem.domain.bounds if problem.dim else (np.zeros(0), np.zeros(0)))
+    if problem.transient:
+        lo, hi = np.append(lo, problem.time.start), np.append(hi, problem.time.end)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig) -> TrainResult:
+    """Train ``model`` (a :class:`~sciml.nn.jet.Field`, already placed) on ``problem``'s
+    residuals with the collocation and optimiser settings of ``cfg``."""
+    distributed.init_from_env(cfg.device)
+    seed = (cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**32) + 7919 * distributed.rank()
+    sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling, seed)
+    loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
+                       torch_device(cfg.device))
+    batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
+    objective = PhysicsObjective(model, loss, batches)
+    return Trainer(objective, cfg, {"batches": batches}).fit()
+
+
+def _output_nodes(problem: Problem) -> dict[str, Any]:
+    """Where a network solution is tabulated for output: a grid for intervals and boxes, the
+    problem's mesh for mesh domains, a generated mesh otherwise."""
+    domain = problem.domain
+    if isinstance(domain, (Interval, Box)):
+        n = {1: 1001, 2: 101, 3: 31}[problem.dim]
+        axes, _ = domain.grid(n)
+        pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, problem.dim)
+        return {"kind": "grid", "points": pts, "axes": axes}
+    if isinstance(domain, MeshDomain):
+        mesh = domain.mesh_data
+    else:
+        lo, hi = domain.bounds
+        mesh = domain.mesh(float(np.linalg.norm(hi - lo)) / 60)
+    return {"kind": "mesh", "points": mesh.points, "cells": mesh.cells}
+
+
+def evaluator(model: nn.Module, chunk: int = 65536) -> Any:
+    """``points (n, d) ndarray -> values (n, c) ndarray`` for a torch model, in chunks."""
+    param = next(model.parameters())
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(points), chunk):
+                x = torch.as_tensor(points[i:i + chunk], dtype=param.dtype, device=param.device)
+                y = model(x)
+                out.append((y if y.ndim == 2 else y[:, None]).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1))
+
+    return evaluate
+
+
+def network_solution(problem: Problem, model: nn.Module, solver: str, info: dict[str, Any],
+                     n_times: int = 51) -> Solution:
+    """Tabulate a trained network as a :class:`Solution` that evaluates the network itself
+    anywhere (metrics use the network, not the table)."""
+    model.eval()
+    evaluate = evaluator(model)
+    info = {"n_params": sum(p.numel() for p in model.parameters()), **info}
+    common = dict(problem=problem.name, solver=solver, fields=problem.fields, evaluator=evaluate, info=info)
+    if problem.dim == 0:
+        t = np.linspace(problem.time.start, problem.time.end, 2001)
+        return Solution(**common, kind="grid", points=t[:, None], values=evaluate(t[:, None]), axes=[t])
+    nodes = _output_nodes(problem)
+    space = nodes["points"]
+    if not problem.transient:
+        return Solution(**common, **nodes, values=evaluate(space))
+    times = np.linspace(problem.time.start, problem.time.end, n_times)
+    values = np.stack([evaluate(np.column_stack([space, np.full(len(space), t)])) for t in times])
+    return Solution(**common, **nodes, values=values, times=times)

@@ -1,0 +1,156 @@
+"""Values and input derivatives of a network at a batch of points (a "jet").
+
+Physics residuals read derivatives through a :class:`Jet`, never through autograd directly, so
+one residual serves every network: :class:`AutogradJet` differentiates any ``nn.Module`` with
+reverse-mode autograd (each derivative computed once and cached), :class:`ExplicitJet` holds
+derivatives a model computed in closed form (Physics-Informed Gaussians) or by forward-mode
+propagation (:func:`mlp_jet`).
+
+Input columns are the space coordinates followed by ``t`` for time-dependent problems; ``d(i)``
+and ``dd(i, j)`` index those columns.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+
+class Jet:
+    """Interface: ``value`` ``(P, c)``, ``d(i)`` and ``dd(i, j)`` ``(P, c)``."""
+
+    value: torch.Tensor
+
+    def d(self, i: int) -> torch.Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def dd(self, i: int, j: int) -> torch.Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def grad(self, dims: Iterable[int]) -> torch.Tensor:
+        """First derivatives along ``dims`` stacked as ``(P, c, len(dims))``."""
+        return torch.stack([self.d(i) for i in dims], dim=-1)
+
+    def laplacian(self, dims: Iterable[int]) -> torch.Tensor:
+        """Sum of the second derivatives along ``dims`` ``(P, c)``."""
+        return sum(self.dd(i, i) for i in dims)  # type: ignore[return-value]
+
+
+class AutogradJet(Jet):
+    """Derivatives of ``model(x)`` by reverse-mode autograd, each computed once.
+
+    ``x`` must require grad and ``value`` must have been computed from it. First derivatives of
+    component ``c`` come from one backward pass (all columns at once); second derivatives
+    ``dd(i, j)`` from one more pass over ``d(i)``, which also yields every ``dd(i, *)``.
+    """
+
+    def __init__(self, value: torch.Tensor, x: torch.Tensor):
+        if value.ndim == 1:
+            value = value[:, None]
+        self.value, self.x = value, x
+        self._first: dict[int, torch.Tensor] = {}
+        self._rows: dict[tuple[int, int], torch.Tensor] = {}
+
+    @classmethod
+    def of(cls, model: nn.Module, x: torch.Tensor) -> "AutogradJet":
+        """Evaluate ``model`` at ``x`` (made differentiable) and wrap the result."""
+        if not x.requires_grad:
+            x = x.detach().requires_grad_(True)
+        return cls(model(x), x)
+
+    def _full_grad(self, c: int) -> torch.Tensor:
+        if c not in self._first:
+            (g,) = torch.autograd.grad(self.value[:, c].sum(), self.x, create_graph=True)
+            self._first[c] = g
+        return self._first[c]
+
+    def _hessian_row(self, c: int, i: int) -> torch.Tensor:
+        if (c, i) not in self._rows:
+            (h,) = torch.autograd.grad(self._full_grad(c)[:, i].sum(), self.x, create_graph=True)
+            self._rows[(c, i)] = h
+        return self._rows[(c, i)]
+
+    def d(self, i: int) -> torch.Tensor:
+        return torch.stack([self._full_grad(c)[:, i] for c in range(self.value.shape[1])], dim=1)
+
+    def dd(self, i: int, j: int) -> torch.Tensor:
+        cols = []
+        for c in range(self.value.shape[1]):
+            row, col = (j, i) if (c, j) in self._rows else (i, j)
+            cols.append(self._hessian_row(c, row)[:, col])
+        return torch.stack(cols, dim=1)
+
+
+class ExplicitJet(Jet):
+    """Derivatives given as tensors: ``first`` ``(P, c, D)`` and ``second`` ``{(i, j): (P, c)}``
+    with ``i <= j``."""
+
+    def __init__(self, value: torch.Tensor, first: torch.Tensor | None = None,
+                 second: dict[tuple[int, int], torch.Tensor] | None = None):
+        self.value, self.first, self.second = value, first, second or {}
+
+    def d(self, i: int) -> torch.Tensor:
+        if self.first is None:
+            raise RuntimeError("this jet was computed without first derivatives")
+        return self.first[:, :, i]
+
+    def dd(self, i: int, j: int) -> torch.Tensor:
+        key = (min(i, j), max(i, j))
+        if key not in self.second:
+            raise RuntimeError(f"this jet was computed without the second derivative {key}")
+        return self.second[key]
+
+
+def _act_derivatives(name: str, z: torch.Tensor, omega: float) -> tuple[torch.Tensor, ...]:
+    """Activation value and its first two derivatives at ``z``."""
+    if name == "tanh":
+        a = torch.tanh(z)
+        d1 = 1 - a * a
+        return a, d1, -2 * a * d1
+    if name == "sin":
+        s, c = torch.sin(omega * z), torch.cos(omega * z)
+        return s, omega * c, -omega * omega * s
+    raise NotImplementedError(f"forward-mode jets support tanh and sin activations, not {name!r}")
+
+
+def mlp_jet(linears: Sequence[nn.Linear], act: str, omega: float, value: torch.Tensor,
+            first: torch.Tensor, second: dict[tuple[int, int], torch.Tensor]) -> ExplicitJet:
+    """Push a jet of the input features through an MLP by forward-mode differentiation.
+
+    Parameters
+    ----------
+    linears
+        The MLP's layers; ``act`` is applied between them.
+    value, first, second
+        Features ``(P, n)``, their input derivatives ``(P, n, D)`` and the needed second
+        derivatives ``{(i, j): (P, n)}``.
+
+    Only first-order autograd (with respect to the weights) is needed afterwards, which is what
+    makes closed-form embeddings such as Physics-Informed Gaussians cheap to train.
+    """
+    for k, lin in enumerate(linears):
+        W = lin.weight
+        z = lin(value)
+        zf = torch.einsum("pnd,mn->pmd", first, W)
+        zs = {key: s @ W.T for key, s in second.items()}
+        if k == len(linears) - 1:
+            return ExplicitJet(z, zf, zs)
+        a, d1, d2 = _act_derivatives(act, z, omega)
+        second = {(i, j): d2 * zf[:, :, i] * zf[:, :, j] + d1 * zs[(i, j)] for (i, j) in zs}
+        value, first = a, d1[:, :, None] * zf
+    raise ValueError("an MLP needs at least one layer")
+
+
+class Field(nn.Module):
+    """A network ``u(x)`` whose jet comes from autograd; closed-form models override
+    :meth:`jet`."""
+
+    def jet(self, x: torch.Tensor, order: int = 2, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
+        """Values (``order`` 0) or values and derivatives (``order`` 1, 2; ``pairs`` lists the
+        second derivatives the caller will read) at points ``x``."""
+        if order == 0:
+            out = self(x)
+            return ExplicitJet(out if out.ndim == 2 else out[:, None])
+        return AutogradJet.of(self, x)

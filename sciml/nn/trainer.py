@@ -1,0 +1,338 @@
+"""The training loop every neural solver shares: Adam, then optional L-BFGS.
+
+The loop owns what users of physics-informed and operator solvers expect from one place:
+learning-rate schedules, a progress bar with the loss terms, a NaN/divergence guard that stops
+and keeps the best state, checkpoints with exact resume, a wall-clock budget so solvers can be
+compared at equal time, and data-parallel training (DDP) under ``torchrun``.
+
+The objective is an ``nn.Module`` whose ``forward(step)`` returns ``(total_loss, terms)``,
+``terms`` a dict of scalar tensors for display. It draws its own data (collocation points,
+mini-batches) from the step number, so Adam and L-BFGS share it and DDP can wrap it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Protocol
+
+import torch
+from torch import nn
+
+from ..errors import ProblemError, SolverError
+from . import distributed
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class TrainingDiverged(SolverError):
+    """The loss became NaN/inf or exceeded the divergence bound; the best state was kept."""
+
+
+@dataclass
+class TrainConfig:
+    """Options of :class:`Trainer` (every solver's config includes them).
+
+    Attributes
+    ----------
+    adam_steps
+        Adam iterations.
+    lr
+        Adam learning rate.
+    lr_schedule
+        ``constant``, ``exponential`` (``lr * lr_gamma**step``), ``step`` (times ``lr_gamma``
+        every ``lr_step_size`` steps) or ``cosine`` (to 0 over ``adam_steps``).
+    lbfgs_steps
+        L-BFGS steps after Adam; each step runs up to ``lbfgs_max_iter`` iterations with a
+        strong-Wolfe line search (torch's ``LBFGS``).
+    max_seconds
+        Wall-clock budget for the whole training (Adam and L-BFGS); None for no limit.
+    checkpoint, checkpoint_every, resume
+        Checkpoint file, how often (steps) to write it, and whether to resume from it.
+    divergence
+        Stop when the loss exceeds ``divergence`` times the best loss so far.
+    progress
+        Show a progress bar (None: only on an interactive terminal outside CI).
+    """
+
+    adam_steps: int = 10000
+    lr: float = 1e-3
+    lr_schedule: Literal["constant", "exponential", "step", "cosine"] = "constant"
+    lr_gamma: float = 0.5
+    lr_step_size: int = 1000
+    lbfgs_steps: int = 0
+    lbfgs_lr: float = 1.0
+    lbfgs_max_iter: int = 20
+    lbfgs_history: int = 50
+    max_seconds: float | None = None
+    log_every: int = 10
+    checkpoint: str | None = None
+    checkpoint_every: int = 500
+    resume: bool = False
+    divergence: float = 1e8
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("adam_steps", "lbfgs_steps"):
+            if getattr(self, name) < 0:
+                raise ProblemError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0 or self.lbfgs_lr <= 0:
+            raise ProblemError("learning rates must be positive")
+        if self.resume and not self.checkpoint:
+            raise ProblemError("resume needs a checkpoint file")
+
+
+@dataclass
+class TrainResult:
+    """What a training run did."""
+
+    adam_steps: int = 0
+    lbfgs_steps: int = 0
+    best_loss: float = math.inf
+    final_loss: float = math.inf
+    terms: dict[str, float] = field(default_factory=dict)
+    stopped: str = "completed"
+    seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly digest (history thinned to at most 200 records)."""
+        stride = max(1, len(self.history) // 200)
+        return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps,
+                "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
+                "stopped": self.stopped, "train_s": self.seconds, "history": self.history[::stride]}
+
+
+def _show_progress(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty() and not os.environ.get("CI") and distributed.rank() == 0
+
+
+class Trainer:
+    """Adam then L-BFGS on ``objective`` (see the module docstring for the contract).
+
+    Parameters
+    ----------
+    objective
+        Module whose ``forward(step)`` returns ``(total, terms)``; its parameters are trained.
+    config
+        :class:`TrainConfig`.
+    stateful
+        Extra objects saved in checkpoints (a collocation sampler's random state, say).
+    """
+
+    def __init__(self, objective: nn.Module, config: TrainConfig,
+                 stateful: Mapping[str, Stateful] | None = None):
+        self.objective, self.cfg = objective, config
+        self.stateful = dict(stateful or {})
+        self.params = [p for p in objective.parameters() if p.requires_grad]
+        if not self.params:
+            raise SolverError("nothing to train: the model has no trainable parameters")
+        self.model: nn.Module = objective
+        if distributed.is_distributed():
+            self.model = nn.parallel.DistributedDataParallel(objective)
+        self.result = TrainResult()
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self._elapsed_before = 0.0
+
+    # -- optimisers ----------------------------------------------------------------------------
+    def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
+        cfg = self.cfg
+        opt = torch.optim.Adam(self.params, lr=cfg.lr)
+        n = max(cfg.adam_steps, 1)
+        factor = {
+            "constant": lambda s: 1.0,
+            "exponential": lambda s: cfg.lr_gamma ** s,
+            "step": lambda s: cfg.lr_gamma ** (s // cfg.lr_step_size),
+            "cosine": lambda s: 0.5 * (1 + math.cos(math.pi * min(s, n) / n)),
+        }[cfg.lr_schedule]
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+    def _lbfgs(self) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        return torch.optim.LBFGS(self.params, lr=cfg.lbfgs_lr, max_iter=cfg.lbfgs_max_iter,
+                                 history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe",
+                                 tolerance_grad=1e-12, tolerance_change=1e-15)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _snapshot(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.objective.state_dict().items()}
+
+    def _record(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor],
+                snapshot: dict[str, torch.Tensor] | None, lr: float) -> None:
+        vals = {k: float(v) for k, v in terms.items()}
+        r = self.result
+        r.final_loss, r.terms = loss, vals
+        if snapshot is not None and loss < r.best_loss:
+            r.best_loss, self.best_state = loss, snapshot
+        if step % self.cfg.log_every == 0 or phase == "lbfgs":
+            r.history.append({"step": step, "phase": phase, "loss": loss, "lr": lr,
+                              "t": self._elapsed(), **vals})
+
+    def _check(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+        r = self.result
+        bad = not math.isfinite(loss)
+        if not bad and math.isfinite(r.best_loss) and loss > self.cfg.divergence * max(r.best_loss, 1e-300):
+            bad = True
+        if not bad:
+            return
+        if self.best_state is not None:
+            self.objective.load_state_dict(self.best_state)
+        which = ", ".join(f"{k}={float(v):.3g}" for k, v in terms.items())
+        what = "became NaN/inf" if not math.isfinite(loss) else \
+            f"diverged (> {self.cfg.divergence:g} x best)"
+        r.stopped = f"{phase} step {step}: loss {what}"
+        kept = (f"the best state (loss {r.best_loss:.4g}) was kept" if self.best_state is not None
+                else "no finite loss was ever reached")
+        if self.cfg.checkpoint and self.best_state is not None:
+            self._save(self.cfg.checkpoint, phase, step, final=True)
+            kept += f" and written to {self.cfg.checkpoint}"
+        raise TrainingDiverged(f"training stopped at {phase} step {step}: the loss {what} "
+                               f"({which}); {kept}. Try a smaller learning rate or other loss weights.")
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + time.perf_counter() - self._start
+
+    def _out_of_time(self) -> bool:
+        if self.cfg.max_seconds is not None and self._elapsed() >= self.cfg.max_seconds:
+            self.result.stopped = f"time budget of {self.cfg.max_seconds:g} s reached"
+            return True
+        return False
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _save(self, path: str, phase: str, step: int, opt: Any = None, sched: Any = None,
+              final: bool = False) -> None:
+        if distributed.rank() != 0:
+            return
+        r = self.result
+        state = {"objective": self.objective.state_dict(), "phase": phase, "step": step,
+                 "optimizer": opt.state_dict() if opt is not None and not final else None,
+                 "scheduler": sched.state_dict() if sched is not None and not final else None,
+                 "best_state": self.best_state, "best_loss": r.best_loss,
+                 "adam_steps": r.adam_steps, "lbfgs_steps": r.lbfgs_steps, "history": r.history,
+                 "elapsed": self._elapsed(), "torch_rng": torch.get_rng_state(),
+                 "stateful": {k: v.state_dict() for k, v in self.stateful.items()}}
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, target)
+
+    def _load(self, path: str) -> dict[str, Any]:
+        if not Path(path).is_file():
+            raise ProblemError(f"cannot resume: checkpoint {path} not found")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            self.objective.load_state_dict(state["objective"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise ProblemError(f"cannot resume from {path}: {exc}") from None
+        r = self.result
+        self.best_state, r.best_loss = state["best_state"], state["best_loss"]
+        r.adam_steps, r.lbfgs_steps, r.history = state["adam_steps"], state["lbfgs_steps"], state["history"]
+        self._elapsed_before = state["elapsed"]
+        torch.set_rng_state(state["torch_rng"])
+        for k, v in self.stateful.items():
+            v.load_state_dict(state["stateful"][k])
+        return state
+
+    # -- the loop ------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train; returns the :class:`TrainResult`. The objective ends in its best state.
+
+        Raises
+        ------
+        TrainingDiverged
+            On NaN/inf or divergence (after restoring the best state).
+        """
+        cfg = self.cfg
+        self._start = time.perf_counter()
+        resumed = self._load(cfg.checkpoint) if cfg.resume else None
+        total = cfg.adam_steps + cfg.lbfgs_steps
+        bar = None
+        if _show_progress(cfg.progress):
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=self.result.adam_steps + self.result.lbfgs_steps,
+                       desc="train", leave=False, dynamic_ncols=True)
+        try:
+            self._run_adam(resumed, bar)
+            self._run_lbfgs(resumed, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.best_state is not None:
+            self.objective.load_state_dict(self.best_state)
+        self.result.seconds = self._elapsed()
+        if cfg.checkpoint:
+            self._save(cfg.checkpoint, "done", total, final=True)
+        return self.result
+
+    def _progress(self, bar: Any, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
+                            refresh=False)
+
+    def _run_adam(self, resumed: dict[str, Any] | None, bar: Any) -> None:
+        cfg, r = self.cfg, self.result
+        if cfg.adam_steps == 0 or r.adam_steps >= cfg.adam_steps:
+            return
+        opt, sched = self._adam()
+        if resumed is not None and resumed["phase"] == "adam" and resumed["optimizer"] is not None:
+            opt.load_state_dict(resumed["optimizer"])
+            sched.load_state_dict(resumed["scheduler"])
+        for step in range(r.adam_steps, cfg.adam_steps):
+            if self._out_of_time():
+                return
+            opt.zero_grad(set_to_none=True)
+            loss_t, terms = self.model(step)
+            loss = float(distributed.mean_across(loss_t.detach()))
+            self._check(step, "adam", loss, terms)
+            snapshot = self._snapshot() if loss < r.best_loss else None
+            loss_t.backward()
+            lr = opt.param_groups[0]["lr"]
+            opt.step()
+            sched.step()
+            r.adam_steps = step + 1
+            self._record(step, "adam", loss, terms, snapshot, lr)
+            self._progress(bar, loss, terms)
+            if cfg.checkpoint and r.adam_steps % cfg.checkpoint_every == 0:
+                self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
+
+    def _run_lbfgs(self, resumed: dict[str, Any] | None, bar: Any) -> None:
+        cfg, r = self.cfg, self.result
+        if cfg.lbfgs_steps == 0 or r.lbfgs_steps >= cfg.lbfgs_steps or r.stopped != "completed":
+            return
+        opt = self._lbfgs()
+        if resumed is not None and resumed["phase"] == "lbfgs" and resumed["optimizer"] is not None:
+            opt.load_state_dict(resumed["optimizer"])
+        for k in range(r.lbfgs_steps, cfg.lbfgs_steps):
+            if self._out_of_time():
+                return
+            step = cfg.adam_steps + k
+            first: dict[str, Any] = {}
+
+            def closure() -> torch.Tensor:
+                opt.zero_grad(set_to_none=True)
+                loss_t, terms = self.model(step)
+                loss_t.backward()
+                if not first:
+                    first.update(terms=terms)
+                return distributed.mean_across(loss_t.detach())
+
+            snapshot = self._snapshot()
+            loss = float(opt.step(closure))
+            self._check(step, "lbfgs", loss, first["terms"])
+            r.lbfgs_steps = k + 1
+            self._record(step, "lbfgs", loss, first["terms"], snapshot, cfg.lbfgs_lr)
+            self._progress(bar, loss, first["terms"])
+            if cfg.checkpoint and r.lbfgs_steps % cfg.checkpoint_every == 0:
+                self._save(cfg.checkpoint, "lbfgs", r.lbfgs_steps, opt)
