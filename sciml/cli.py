@@ -6,23 +6,17 @@ Exit codes: 0 success, 2 bad input (one line naming the file and key), 1 solver 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import ProblemError, SciMLError
+from .io import atomic_write, write_json
 
 SHIPPED = Path(__file__).resolve().parent.parent / "problems"
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def _load_points(path: str | None, width: int) -> np.ndarray | None:
@@ -39,6 +33,31 @@ def _load_points(path: str | None, width: int) -> np.ndarray | None:
     return pts
 
 
+def _runtime_options(args: argparse.Namespace, problem: Any, out: Path) -> dict[str, Any]:
+    """Options the command line gives a solver: device, progress bar, checkpoint and resume,
+    for the solvers whose options have them."""
+    import dataclasses
+
+    from .solvers import get_class
+
+    known = {f.name for f in dataclasses.fields(get_class(args.solver).config_class)}
+    options: dict[str, Any] = {}
+    if args.device:
+        if "device" in known:
+            options["device"] = args.device
+        elif not args.quiet:
+            print(f"note: the {args.solver} solver runs on the CPU; --device ignored", file=sys.stderr)
+    if args.quiet and "progress" in known:
+        options["progress"] = False
+    if "checkpoint" in known:
+        if "checkpoint" not in problem.options_for(args.solver):
+            options["checkpoint"] = str(out / "checkpoint.pt")
+        options["resume"] = args.resume
+    elif args.resume:
+        raise ProblemError(f"solver {args.solver!r} does not train; --resume does not apply")
+    return options
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     from .problems import load_problem
     from .runner import default_out, run
@@ -46,21 +65,19 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     problem = load_problem(args.problem, args.set)
     points = _load_points(args.points, problem.input_dim)
-    options = {"device": args.device} if args.device else {}
-    if args.device and args.solver == "reference":
-        options = {}
-        if not args.quiet:
-            print("note: the reference solver runs on the CPU; --device ignored", file=sys.stderr)
-    sol, summary = run(problem, args.solver, options, seed=args.seed)
     out = Path(args.out) if args.out else default_out(problem, args.solver)
+    options = _runtime_options(args, problem, out)
+    sol, summary = run(problem, args.solver, options, seed=args.seed)
+    from .nn import distributed
+
+    if distributed.rank() != 0:  # under torchrun, process 0 writes the results
+        return 0
     files = sol.save(out, png=not args.no_png)
     if points is not None:
-        tmp = out / ".values.tmp.npy"
-        np.save(tmp, sol(points))
-        os.replace(tmp, out / "values.npy")
-        files.append(out / "values.npy")
+        values = sol(points)
+        files.append(atomic_write(out / "values.npy", lambda tmp: np.save(tmp, values)))
     summary["files"] = [p.name for p in files] + ["summary.json"]
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     if not args.quiet:
         print(summary_line(summary))
         print(f"wrote {out}/ ({', '.join(summary['files'])})")
@@ -94,6 +111,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from .bench import run_benchmark
+
+    return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a problem-file key by dotted path (repeatable)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=("cpu", "cuda"), help="device for torch solvers")
+    s.add_argument("--resume", action="store_true",
+                   help="continue training from DIR/checkpoint.pt (written by every training run)")
     s.add_argument("--no-png", action="store_true", help="skip the picture")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     s.add_argument("--quiet", action="store_true", help="print nothing on success")
     s.set_defaults(func=cmd_solve)
 
@@ -121,15 +147,43 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"))
     v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
                    help="folder for REPORT.md and results.json")
+    v.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_validate)
+
+    from .bench import BENCHMARKS
+
+    b = sub.add_parser("benchmark", help="side-by-side benchmarks against peers",
+                       description="benchmarks: " + "; ".join(f"{k}: {v}" for k, v in BENCHMARKS.items()))
+    b.add_argument("name", help=f"benchmark ({', '.join(BENCHMARKS)})")
+    b.add_argument("--budget", type=float, help="wall-clock seconds per solver (default: the benchmark's)")
+    b.add_argument("--out", default=str(SHIPPED.parent / "docs" / "benchmarks"),
+                   help="folder for the page, JSON and plot")
+    b.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(func=cmd_benchmark)
     return parser
+
+
+def _set_threads(threads: int | None) -> None:
+    """torch threads: ``--threads``, else ``OMP_NUM_THREADS``, else 1 (on small shared CPUs
+    more threads make small models many times slower; see docs/training.md)."""
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise ProblemError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    elif "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sciml`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "threads"):
+            _set_threads(args.threads)
         return args.func(args)
     except SciMLError as exc:
         print(f"error: {exc}", file=sys.stderr)

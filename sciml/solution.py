@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ProblemError
 from .geometry import Mesh
+from .io import atomic_write
 
 if TYPE_CHECKING:
     from .problems import Problem
@@ -138,7 +139,7 @@ class Solution:
         if png:
             from .plotting import plot_solution
 
-            written.append(_atomic(directory / "solution.png", lambda tmp: plot_solution(self, tmp)))
+            written.append(atomic_write(directory / "solution.png", lambda tmp: plot_solution(self, tmp)))
         return written
 
     def _write_h5(self, path: Path) -> Path:
@@ -158,7 +159,7 @@ class Solution:
                                 "fields": json.dumps(list(self.fields)),
                                 "info": json.dumps(self.info, default=str)})
 
-        return _atomic(path, write)
+        return atomic_write(path, write)
 
     def _write_vtu(self, path: Path) -> Path | None:
         import meshio
@@ -168,7 +169,7 @@ class Solution:
             return None
         pts3 = np.pad(pts, ((0, 0), (0, 3 - pts.shape[1])))
         mesh = meshio.Mesh(pts3, [cells], point_data=data)
-        return _atomic(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+        return atomic_write(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Solution":
@@ -188,17 +189,6 @@ class Solution:
                        cells=f["cells"][()] if "cells" in f else None, axes=axes,
                        times=f["times"][()] if "times" in f else None,
                        info=json.loads(f.attrs["info"]))
-
-
-def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def _grid_weights(axes: Sequence[np.ndarray], pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """The CLI contract: outputs, exit codes and one clear line for bad input."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -83,8 +84,13 @@ def test_unknown_and_unsupported_solver(write_problem, tmp_path, capsys):
     code, out = _bad(write_problem, tmp_path, POISSON, "--solver", "nope")
     assert code == 2 and "unknown solver 'nope'" in capsys.readouterr().err and not out.exists()
 
+    @dataclasses.dataclass
+    class NarrowConfig:
+        rtol: float = 1e-6
+
     class Narrow:
         name, supports, description = "narrow", frozenset({"burgers"}), "test"
+        config_class = NarrowConfig
 
         def __init__(self, **kw):
             pass

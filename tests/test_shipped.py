@@ -46,3 +46,22 @@ def test_validation_suite_writes_report(tmp_path):
 def test_shipped_suite_is_valid():
     cases = read_suite(ROOT / "validation" / "suite.toml")
     assert cases and all(c.problem.is_file() for c in cases)
+
+
+def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
+    suite = tmp_path / "validation" / "suite.toml"
+    suite.parent.mkdir()
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "problems" / "p.toml").write_text(
+        'name = "p"\n[pde]\ntype = "poisson"\nf = "pi**2*sin(pi*x)"\n[domain]\ntype = "interval"\n'
+        'bounds = [0.0, 1.0]\n[[boundary]]\ntype = "dirichlet"\nvalue = "0"\n[exact]\nu = "sin(pi*x)"\n')
+    suite.write_text('[[case]]\nproblem = "problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
+                     '[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
+                     'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps=5", "solver.pinn.lbfgs_steps=0",'
+                     ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n')
+    out = tmp_path / "report"
+    run_suite(suite, "quick", None, out, quiet=True)
+    run_suite(suite, "quick", ["pinn"], out, quiet=True)
+    report = (out / "REPORT.md").read_text()
+    assert "| p | reference |" in report and "| p | pinn |" in report
+    assert report.index("| p | reference |") < report.index("| p | pinn |")

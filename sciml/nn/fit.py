@@ -8,7 +8,7 @@ This is the path every physics-informed solver shares: a solver builds its netwo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from ..problems import Problem
 from ..solution import Solution
 from . import distributed
 from .collocation import PointSampler
+from .jet import Field, Scaled
 from .objective import PhysicsObjective, ResamplingBatches
 from .physics import LossWeights, PhysicsLoss
 from .trainer import TrainConfig, Trainer, TrainResult
@@ -46,6 +47,10 @@ class PhysicsConfig(TrainConfig):
         Precision and device of the network and the collocation tensors.
     seed
         Seed of the collocation sampler (default: torch's seed, which ``sciml solve --seed`` sets).
+    output_scale
+        The network's output is multiplied by this (and Dirichlet/initial residuals divided by
+        it), so it learns O(1) values; set it to the solution's typical size when that is far
+        from 1 (elasticity: load x length / stiffness).
     """
 
     n_interior: int = 2000
@@ -59,6 +64,12 @@ class PhysicsConfig(TrainConfig):
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
     seed: int | None = None
+    output_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.output_scale > 0:
+            raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
 
 
 def torch_device(name: str) -> torch.device:
@@ -71,8 +82,11 @@ def torch_device(name: str) -> torch.device:
         raise ProblemError(f"unknown device {name!r}: {exc}") from None
 
 
-def place(model: nn.Module, cfg: PhysicsConfig) -> nn.Module:
-    """Move ``model`` to the configured device and precision."""
+def place(model: Field, cfg: PhysicsConfig) -> Field:
+    """Scale ``model``'s output by ``cfg.output_scale`` and move it to the configured device
+    and precision."""
+    if cfg.output_scale != 1.0:
+        model = Scaled(model, cfg.output_scale)
     return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
 
 
@@ -84,17 +98,20 @@ def input_box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
-def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig) -> TrainResult:
+def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
+                callback: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
     """Train ``model`` (a :class:`~sciml.nn.jet.Field`, already placed) on ``problem``'s
-    residuals with the collocation and optimiser settings of ``cfg``."""
+    residuals with the collocation and optimiser settings of ``cfg``; ``callback(step, model)``
+    runs after every step (not counted as training time)."""
     distributed.init_from_env(cfg.device)
     seed = (cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**32) + 7919 * distributed.rank()
     sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling, seed)
     loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
-                       torch_device(cfg.device))
+                       torch_device(cfg.device), cfg.output_scale)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     objective = PhysicsObjective(model, loss, batches)
-    return Trainer(objective, cfg, {"batches": batches}).fit()
+    hook = (lambda step, result: callback(step, model)) if callback is not None else None
+    return Trainer(objective, cfg, {"batches": batches}, hook).fit()
 
 
 def _output_nodes(problem: Problem) -> dict[str, Any]:

@@ -154,3 +154,32 @@ class Field(nn.Module):
             out = self(x)
             return ExplicitJet(out if out.ndim == 2 else out[:, None])
         return AutogradJet.of(self, x)
+
+
+class ScaledJet(Jet):
+    """The jet of ``scale * u``."""
+
+    def __init__(self, inner: Jet, scale: float):
+        self.inner, self.scale = inner, scale
+        self.value = inner.value * scale
+
+    def d(self, i: int) -> torch.Tensor:
+        return self.inner.d(i) * self.scale
+
+    def dd(self, i: int, j: int) -> torch.Tensor:
+        return self.inner.dd(i, j) * self.scale
+
+
+class Scaled(Field):
+    """``scale * field(x)``: lets a network learn O(1) values when the solution is not O(1)
+    (elasticity displacements of order load / stiffness, say)."""
+
+    def __init__(self, field: Field, scale: float):
+        super().__init__()
+        self.field, self.scale = field, float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.field(x) * self.scale
+
+    def jet(self, x: torch.Tensor, order: int = 2, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
+        return ScaledJet(self.field.jet(x, order, pairs), self.scale)

@@ -80,11 +80,18 @@ class PhysicsLoss:
         :class:`LossWeights` of the ``res``, ``bc`` and ``ic`` terms.
     dtype, device
         Where the collocation tensors live.
+    value_scale
+        Typical size of the solution: Dirichlet and initial-condition residuals are divided by
+        it, so they weigh like the network's O(1) output (the other residuals are linear in
+        the solution's derivatives and scale with the PDE's coefficients instead).
     """
 
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
-                 dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
-        self.problem, self.weights = problem, weights
+                 dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
+                 value_scale: float = 1.0):
+        if not value_scale > 0:
+            raise ValueError(f"value_scale must be positive, got {value_scale}")
+        self.problem, self.weights, self.value_scale = problem, weights, value_scale
         self.dtype, self.device = dtype, torch.device(device)
         self.dim = problem.dim
         self.type = problem.pde.type
@@ -217,7 +224,7 @@ class PhysicsLoss:
         for g in batch.boundary:
             if g.kind == "dirichlet":
                 j = model.jet(g.points, 0, ())
-                r = j.value[:, list(g.components)] - g.target[:, list(g.components)]
+                r = (j.value[:, list(g.components)] - g.target[:, list(g.components)]) / self.value_scale
             else:
                 j = model.jet(g.points, 1, ())
                 r = self.flux(j, g.normals, g.coef) - (0 if g.kind == "natural" else g.target)
@@ -231,7 +238,7 @@ class PhysicsLoss:
             out["bc"] = torch.stack(bc_terms).sum()
         if batch.initial is not None:
             pts, target = batch.initial
-            out["ic"] = (model.jet(pts, 0, ()).value - target).pow(2).mean()
+            out["ic"] = ((model.jet(pts, 0, ()).value - target) / self.value_scale).pow(2).mean()
         return out
 
     def total(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Protocol
+from typing import Any, Callable, Literal, Mapping, Protocol
 
 import torch
 from torch import nn
@@ -127,12 +127,18 @@ class Trainer:
         :class:`TrainConfig`.
     stateful
         Extra objects saved in checkpoints (a collocation sampler's random state, say).
+    callback
+        Called as ``callback(step, result)`` after every Adam and L-BFGS step (benchmarks use
+        it to record the error over time); its own run time is not counted as training time.
     """
 
     def __init__(self, objective: nn.Module, config: TrainConfig,
-                 stateful: Mapping[str, Stateful] | None = None):
+                 stateful: Mapping[str, Stateful] | None = None,
+                 callback: Callable[[int, TrainResult], None] | None = None):
         self.objective, self.cfg = objective, config
         self.stateful = dict(stateful or {})
+        self.callback = callback
+        self._callback_s = 0.0
         self.params = [p for p in objective.parameters() if p.requires_grad]
         if not self.params:
             raise SolverError("nothing to train: the model has no trainable parameters")
@@ -193,13 +199,23 @@ class Trainer:
         kept = (f"the best state (loss {r.best_loss:.4g}) was kept" if self.best_state is not None
                 else "no finite loss was ever reached")
         if self.cfg.checkpoint and self.best_state is not None:
-            self._save(self.cfg.checkpoint, phase, step, final=True)
+            self._save(self.cfg.checkpoint, phase, step)
             kept += f" and written to {self.cfg.checkpoint}"
         raise TrainingDiverged(f"training stopped at {phase} step {step}: the loss {what} "
                                f"({which}); {kept}. Try a smaller learning rate or other loss weights.")
 
     def _elapsed(self) -> float:
-        return self._elapsed_before + time.perf_counter() - self._start
+        return self._elapsed_before + time.perf_counter() - self._start - self._callback_s
+
+    def _after_step(self, step: int, bar: Any, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
+                            refresh=False)
+        if self.callback is not None:
+            start = time.perf_counter()
+            self.callback(step, self.result)
+            self._callback_s += time.perf_counter() - start
 
     def _out_of_time(self) -> bool:
         if self.cfg.max_seconds is not None and self._elapsed() >= self.cfg.max_seconds:
@@ -208,14 +224,13 @@ class Trainer:
         return False
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def _save(self, path: str, phase: str, step: int, opt: Any = None, sched: Any = None,
-              final: bool = False) -> None:
+    def _save(self, path: str, phase: str, step: int, opt: Any = None, sched: Any = None) -> None:
         if distributed.rank() != 0:
             return
         r = self.result
         state = {"objective": self.objective.state_dict(), "phase": phase, "step": step,
-                 "optimizer": opt.state_dict() if opt is not None and not final else None,
-                 "scheduler": sched.state_dict() if sched is not None and not final else None,
+                 "optimizer": opt.state_dict() if opt is not None else None,
+                 "scheduler": sched.state_dict() if sched is not None else None,
                  "best_state": self.best_state, "best_loss": r.best_loss,
                  "adam_steps": r.adam_steps, "lbfgs_steps": r.lbfgs_steps, "history": r.history,
                  "elapsed": self._elapsed(), "torch_rng": torch.get_rng_state(),
@@ -271,15 +286,7 @@ class Trainer:
         if self.best_state is not None:
             self.objective.load_state_dict(self.best_state)
         self.result.seconds = self._elapsed()
-        if cfg.checkpoint:
-            self._save(cfg.checkpoint, "done", total, final=True)
         return self.result
-
-    def _progress(self, bar: Any, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
-                            refresh=False)
 
     def _run_adam(self, resumed: dict[str, Any] | None, bar: Any) -> None:
         cfg, r = self.cfg, self.result
@@ -291,6 +298,8 @@ class Trainer:
             sched.load_state_dict(resumed["scheduler"])
         for step in range(r.adam_steps, cfg.adam_steps):
             if self._out_of_time():
+                if cfg.checkpoint:
+                    self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
                 return
             opt.zero_grad(set_to_none=True)
             loss_t, terms = self.model(step)
@@ -303,8 +312,8 @@ class Trainer:
             sched.step()
             r.adam_steps = step + 1
             self._record(step, "adam", loss, terms, snapshot, lr)
-            self._progress(bar, loss, terms)
-            if cfg.checkpoint and r.adam_steps % cfg.checkpoint_every == 0:
+            self._after_step(step, bar, loss, terms)
+            if cfg.checkpoint and (r.adam_steps % cfg.checkpoint_every == 0 or r.adam_steps == cfg.adam_steps):
                 self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
 
     def _run_lbfgs(self, resumed: dict[str, Any] | None, bar: Any) -> None:
@@ -316,6 +325,8 @@ class Trainer:
             opt.load_state_dict(resumed["optimizer"])
         for k in range(r.lbfgs_steps, cfg.lbfgs_steps):
             if self._out_of_time():
+                if cfg.checkpoint:
+                    self._save(cfg.checkpoint, "lbfgs", r.lbfgs_steps, opt)
                 return
             step = cfg.adam_steps + k
             first: dict[str, Any] = {}
@@ -333,6 +344,6 @@ class Trainer:
             self._check(step, "lbfgs", loss, first["terms"])
             r.lbfgs_steps = k + 1
             self._record(step, "lbfgs", loss, first["terms"], snapshot, cfg.lbfgs_lr)
-            self._progress(bar, loss, first["terms"])
-            if cfg.checkpoint and r.lbfgs_steps % cfg.checkpoint_every == 0:
+            self._after_step(step, bar, loss, first["terms"])
+            if cfg.checkpoint and (r.lbfgs_steps % cfg.checkpoint_every == 0 or r.lbfgs_steps == cfg.lbfgs_steps):
                 self._save(cfg.checkpoint, "lbfgs", r.lbfgs_steps, opt)

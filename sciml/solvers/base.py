@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
 
+from ..config import build_config
 from ..errors import ProblemError
 from ..problems import Problem
 from ..solution import Solution
@@ -13,14 +14,15 @@ from ..solution import Solution
 class Solver(Protocol):
     """A solver turns a :class:`Problem` into a :class:`Solution`.
 
-    Implementations declare ``name``, ``supports`` (PDE types) and ``description``, take their
-    options (a ``<Name>Config`` dataclass) as keyword arguments, and refuse unsupported problems
-    with :func:`check_supported`.
+    Implementations declare ``name``, ``supports`` (PDE types), ``description`` and
+    ``config_class`` (their ``<Name>Config`` dataclass), take those options as keyword
+    arguments, and refuse unsupported problems with :func:`check_supported`.
     """
 
     name: ClassVar[str]
     supports: ClassVar[frozenset[str]]
     description: ClassVar[str]
+    config_class: ClassVar[type]
 
     def solve(self, problem: Problem) -> Solution: ...
 
@@ -38,3 +40,45 @@ def merged_options(problem: Problem, name: str, overrides: Mapping[str, Any] | N
     opts = problem.options_for(name)
     opts.update(overrides or {})
     return opts
+
+
+class PhysicsInformedSolver:
+    """Template of the solvers that train a field network on a problem's residuals.
+
+    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` (a subclass of
+    :class:`sciml.nn.fit.PhysicsConfig`) and implement :meth:`build` (the network) and
+    optionally :meth:`describe` (extra solution info). ``callback(step, model)`` is called
+    after every training step (benchmarks record the error over time with it).
+    """
+
+    name: ClassVar[str]
+    supports: ClassVar[frozenset[str]]
+    description: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, callback: Callable[[int, Any], None] | None = None, **options: Any):
+        self.options = options
+        self.callback = callback
+
+    def build(self, problem: Problem, cfg: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self, model: Any, cfg: Any) -> dict[str, Any]:
+        return {}
+
+    def config(self, problem: Problem) -> Any:
+        """The solver's options for ``problem`` (file section updated by explicit options)."""
+        return build_config(self.config_class, merged_options(problem, self.name, self.options),
+                            f"solver.{self.name}", problem.source)
+
+    def solve(self, problem: Problem) -> Solution:
+        from ..nn.fit import fit_physics, network_solution, place
+
+        check_supported(self, problem)
+        cfg = self.config(problem)
+        net = self.build(problem, cfg)
+        model = place(net, cfg)
+        result = fit_physics(problem, model, cfg, self.callback)
+        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
+                **self.describe(net, cfg)}
+        return network_solution(problem, model, self.name, info)

@@ -17,13 +17,12 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from ..config import build_config
-from ..problems import SPECS, Problem
-from ..solution import Solution
-from ..nn.fit import PhysicsConfig, fit_physics, input_box, network_solution, place
+from ..errors import ProblemError
+from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import Field
 from ..nn.layers import MLP, FourierFeatures, Normalize
-from .base import check_supported, merged_options
+from ..problems import SPECS, Problem
+from .base import PhysicsInformedSolver
 from .registry import register
 
 
@@ -73,7 +72,7 @@ class PINNNet(Field):
 
 
 @register
-class PINNSolver:
+class PINNSolver(PhysicsInformedSolver):
     """MLP PINN with soft boundary terms (Raissi et al. 2019; DeepXDE defaults)."""
 
     name: ClassVar[str] = "pinn"
@@ -81,21 +80,13 @@ class PINNSolver:
     description: ClassVar[str] = "physics-informed MLP, soft boundary terms (Raissi et al. 2019)"
     config_class: ClassVar[type] = PINNConfig
 
-    def __init__(self, **options: Any):
-        self.options = options
-
-    def solve(self, problem: Problem) -> Solution:
-        check_supported(self, problem)
-        cfg = build_config(PINNConfig, merged_options(problem, self.name, self.options),
-                           f"solver.{self.name}", problem.source)
-        if not cfg.hidden or not all(isinstance(h, int) and h > 0 for h in cfg.hidden):
-            from ..errors import ProblemError
-
+    def build(self, problem: Problem, cfg: PINNConfig) -> PINNNet:
+        if not cfg.hidden or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0
+                                     for h in cfg.hidden):
             raise ProblemError(f"expected a list of positive widths, got {cfg.hidden!r}",
                                problem.source, f"solver.{self.name}.hidden")
         lo, hi = input_box(problem)
-        model = place(PINNNet(lo, hi, len(problem.fields), cfg), cfg)
-        result = fit_physics(problem, model, cfg)
-        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
-                "architecture": f"MLP {[len(lo), *cfg.hidden, len(problem.fields)]} {cfg.activation}"}
-        return network_solution(problem, model, self.name, info)
+        return PINNNet(lo, hi, len(problem.fields), cfg)
+
+    def describe(self, model: PINNNet, cfg: PINNConfig) -> dict[str, Any]:
+        return {"architecture": f"MLP {list(model.mlp.sizes)} {cfg.activation}"}

@@ -6,7 +6,7 @@ import time
 from typing import Any, ClassVar
 
 from ..problems import Problem, SPECS
-from ..reference import solve_reference
+from ..reference import ReferenceConfig, solve_reference
 from ..solution import Solution
 from .base import check_supported, merged_options
 from .registry import register
@@ -20,6 +20,7 @@ class ReferenceSolver:
     name: ClassVar[str] = "reference"
     supports: ClassVar[frozenset[str]] = frozenset(SPECS)
     description: ClassVar[str] = "SciPy reference (P1 FEM, method of lines, spectral Burgers, solve_ivp)"
+    config_class: ClassVar[type] = ReferenceConfig
 
     def __init__(self, **options: Any):
         self.options = options

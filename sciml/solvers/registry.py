@@ -19,13 +19,18 @@ def available() -> dict[str, type]:
     _load_builtin()
     return dict(sorted(_REGISTRY.items()))
 
-def get(name: str, **options: Any) -> Any:
-    """Build the solver ``name`` with ``options``; unknown names raise :class:`ProblemError`."""
+def get_class(name: str) -> type:
+    """The solver class registered as ``name``; unknown names raise :class:`ProblemError`."""
     solvers = available()
     if name not in solvers:
         raise ProblemError(f"unknown solver {name!r} (available: {', '.join(solvers)})")
-    return solvers[name](**options)
+    return solvers[name]
+
+
+def get(name: str, **options: Any) -> Any:
+    """Build the solver ``name`` with ``options``; unknown names raise :class:`ProblemError`."""
+    return get_class(name)(**options)
 
 
 def _load_builtin() -> None:
-    from . import pinn, reference  # noqa: F401  (registers on import)
+    from . import pig, pinn, reference  # noqa: F401  (registers on import)

@@ -13,7 +13,6 @@ A case names a problem file, a solver, the suites it belongs to, overrides and a
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..io import write_json, write_text
 from ..errors import ProblemError, SciMLError
 
 if sys.version_info >= (3, 11):
@@ -105,12 +105,35 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
             err = row.get("rel_l2")
             print(f"[{i}/{len(cases)}] {row['status']:<5} {row['problem']:<32} {row['solver']:<10} "
                   f"rel L2 {err if err is None else format(err, '.2e')}  {row['wall_s']:.1f} s", flush=True)
+    if solvers:
+        rows = _merge_previous(out / "results.json", suite, solvers, rows, read_suite(suite_file))
     out.mkdir(parents=True, exist_ok=True)
     meta = {"suite": suite, "python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    _atomic_text(out / "results.json", json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
-    _atomic_text(out / "REPORT.md", render_report(meta, rows))
+    write_json(out / "results.json", {"meta": meta, "results": rows})
+    write_text(out / "REPORT.md", render_report(meta, rows))
     return sum(r["status"] != "pass" for r in rows)
+
+
+def _merge_previous(path: Path, suite: str, solvers: list[str], rows: list[dict[str, Any]],
+                    cases: list[Case]) -> list[dict[str, Any]]:
+    """Keep the other solvers' rows of an earlier run of the same suite (``--solver`` updates
+    the report for some solvers only), in the suite file's order."""
+    import json
+
+    if not path.is_file():
+        return rows
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return rows
+    if previous.get("meta", {}).get("suite") != suite:
+        return rows
+    wanted = {(c.problem.stem, c.solver, tuple(c.overrides)) for c in cases if suite in c.suites}
+    kept = [r for r in previous.get("results", []) if r.get("solver") not in solvers
+            and (r.get("problem"), r.get("solver"), tuple(r.get("overrides", []))) in wanted]
+    order = {(c.problem.stem, c.solver, tuple(c.overrides)): i for i, c in enumerate(cases)}
+    return sorted(kept + rows, key=lambda r: order.get((r["problem"], r["solver"], tuple(r["overrides"])), 0))
 
 
 def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
@@ -133,9 +156,3 @@ def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     passed = sum(r["status"] == "pass" for r in rows)
     lines += ["", f"{passed} of {len(rows)} cases pass.", ""]
     return "\n".join(lines)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

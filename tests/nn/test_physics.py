@@ -57,3 +57,28 @@ def test_wrong_solution_has_a_residual(root):
 
     terms = loss.terms(Wrong(), batch)
     assert terms["res"].item() > 1.0
+
+
+def test_output_scale_keeps_exact_solutions_exact(root):
+    """u = s * N with Dirichlet/initial residuals divided by s: an exact N/s stays exact, and the
+    boundary residual of a wrong field is measured in units of s."""
+    from sciml.nn.jet import Scaled
+
+    problem = load_problem(root / "problems" / "heat-1d.toml")
+    s = 1e-3
+    loss = PhysicsLoss(problem, dtype=torch.float64, value_scale=s)
+    batch = loss.prepare(PointSampler(problem, 200, 50, 50, seed=2).sample())
+
+    class Unscaled(Field):
+        def forward(self, x):
+            return ExactField(problem)(x) / s
+
+    terms = loss.terms(Scaled(Unscaled(), s), batch)
+    assert all(v.item() < 1e-18 for v in terms.values()), terms
+
+    class Offset(Field):
+        def forward(self, x):
+            return ExactField(problem)(x) / s + 1.0  # u off by s everywhere
+
+    terms = loss.terms(Scaled(Offset(), s), batch)
+    assert abs(terms["ic"].item() - 1.0) < 1e-9 and abs(terms["bc"].item() - 1.0) < 1e-9

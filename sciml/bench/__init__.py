@@ -1,0 +1,25 @@
+"""Side-by-side benchmarks: ``sciml benchmark NAME``.
+
+Each benchmark runs our solvers and the peers on the same machine in one process, prints a
+table and writes a Markdown page, a JSON file and an error-versus-time plot under
+``docs/benchmarks/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ProblemError
+
+BENCHMARKS: dict[str, str] = {"pig": "PIG vs PINN vs DeepXDE's PINN on 2D Helmholtz at equal wall time"}
+
+
+def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False) -> int:
+    """Run the benchmark ``name``; returns the exit code."""
+    if name not in BENCHMARKS:
+        raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
+    runner: Callable[..., int]
+    if name == "pig":
+        from .pig import run as runner
+    return runner(out, budget_s, quiet)

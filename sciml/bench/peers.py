@@ -1,0 +1,94 @@
+"""Peers run side by side with our solvers: DeepXDE's PINN (installed from the ``bench`` extra).
+
+The adapter builds DeepXDE's own objects (geometry, ``data.PDE``, ``nn.FNN``, ``Model``) from a
+problem file, trains with a wall-clock budget and records the error over time, so its numbers
+sit in the same table as ours. Import is deferred: DeepXDE is optional and selects its backend
+from ``DDE_BACKEND`` at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ProblemError
+from ..geometry import Box, Polygon
+from ..problems import Problem
+
+if TYPE_CHECKING:
+    from .curves import Curve, Entry
+
+
+def import_deepxde() -> Any:
+    """DeepXDE with the PyTorch backend, or a clear error when the bench extra is missing."""
+    os.environ.setdefault("DDE_BACKEND", "pytorch")
+    try:
+        import deepxde
+    except ImportError:
+        raise ProblemError("DeepXDE is not installed: pip install -e '.[bench]'") from None
+    return deepxde
+
+
+def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
+                 hidden: tuple[int, ...] = (50, 50, 50, 50), lr: float = 1e-3,
+                 loss_weights: tuple[float, float] = (1.0, 1.0), n_domain: int = 2000,
+                 n_boundary: int = 400, seed: int = 0) -> "Entry":
+    """Train DeepXDE's PINN (FNN, tanh, Glorot normal, Adam) on a steady Poisson/Helmholtz
+    problem with constant coefficients and Dirichlet boundaries for ``budget_s`` seconds of
+    training, recording the error on ``curve`` (started by the caller)."""
+    dde = import_deepxde()
+    import torch
+
+    from .curves import Entry
+
+    pde_type = problem.pde.type
+    if pde_type not in ("poisson", "helmholtz") or problem.transient:
+        raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz, not {pde_type}")
+    if any(bc.type != "dirichlet" for bc in problem.boundaries):
+        raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
+    coef = problem.pde.k if pde_type == "poisson" else problem.pde.kappa
+    if not coef.is_constant:
+        raise ProblemError("the DeepXDE adapter needs a constant k / kappa")
+    c = float(coef.numpy())
+    dde.config.set_random_seed(seed)
+    dom = problem.domain
+    if isinstance(dom, Box):
+        geom = dde.geometry.Rectangle(list(dom.bounds[0]), list(dom.bounds[1]))
+    elif isinstance(dom, Polygon):
+        geom = dde.geometry.Polygon(np.asarray(dom.vertices, dtype=float).tolist())
+    else:
+        raise ProblemError("the DeepXDE adapter handles box and polygon domains")
+    f, g = problem.pde.f, problem.boundaries[0].value[0]
+
+    def coords(x: Any) -> dict[str, Any]:
+        return {"x": x[:, 0:1], "y": x[:, 1:2]}
+
+    def residual(x: Any, u: Any) -> Any:
+        lap = dde.grad.hessian(u, x, i=0, j=0) + dde.grad.hessian(u, x, i=1, j=1)
+        source = f.torch(**coords(x))
+        return (-c * lap - source) if pde_type == "poisson" else (-lap - c * c * u - source)
+
+    bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(**coords(x)), lambda x, on: on)
+    data = dde.data.PDE(geom, residual, [bc], num_domain=n_domain, num_boundary=n_boundary)
+    net = dde.nn.FNN([2, *hidden, 1], "tanh", "Glorot normal")
+    model = dde.Model(data, net)
+    model.compile("adam", lr=lr, loss_weights=list(loss_weights))
+    steps = 0
+
+    class Budget(dde.callbacks.Callback):
+        def on_epoch_end(self) -> None:
+            nonlocal steps
+            steps += 1
+            curve.tick(model.predict)
+            if curve.elapsed() >= budget_s:
+                self.model.stop_training = True
+
+    model.train(iterations=10**8, callbacks=[Budget()], display_every=10**8, verbose=0)
+    wall = curve.elapsed()
+    curve.tick(model.predict, force=True)
+    torch.set_default_dtype(torch.float32)
+    n_params = sum(p.numel() for p in net.parameters())
+    return Entry("deepxde-pinn", n_params, wall, curve.samples[-1][1], steps,
+                 f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g}", curve.samples)

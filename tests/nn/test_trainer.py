@@ -1,0 +1,124 @@
+"""Trainer: residual reduction, exact resume, the NaN guard, the time budget and DDP."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sciml.nn.collocation import PointSampler
+from sciml.nn.objective import PhysicsObjective, ResamplingBatches
+from sciml.nn.physics import PhysicsLoss
+from sciml.nn.trainer import TrainConfig, Trainer, TrainingDiverged
+from sciml.problems import problem_from_dict
+from sciml.solvers.pinn import PINNConfig, PINNNet
+
+POISSON_1D = {
+    "name": "p1", "pde": {"type": "poisson", "f": "pi**2*sin(pi*x)"},
+    "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+    "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}],
+    "exact": {"u": "sin(pi*x)"},
+}
+
+
+def _objective(seed=0, resample_every=3):
+    torch.manual_seed(seed)
+    problem = problem_from_dict(POISSON_1D)
+    model = PINNNet([0.0], [1.0], 1, PINNConfig(hidden=[16, 16]))
+    loss = PhysicsLoss(problem)
+    batches = ResamplingBatches(PointSampler(problem, 64, 8, 1, seed=seed), loss.prepare, resample_every)
+    return PhysicsObjective(model, loss, batches), batches
+
+
+def _params(module):
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def test_short_training_reduces_the_residual_a_hundredfold():
+    objective, batches = _objective(resample_every=0)
+    start = float(objective(0)[0].detach())
+    result = Trainer(objective, TrainConfig(adam_steps=300, lr=1e-2, lbfgs_steps=10, progress=False),
+                     {"batches": batches}).fit()
+    assert result.best_loss < start / 100, (start, result.best_loss)
+    assert result.adam_steps == 300 and result.lbfgs_steps == 10
+    assert [h["phase"] for h in result.history].count("lbfgs") == 10  # L-BFGS logs every step
+
+
+@pytest.mark.parametrize("split", [(6, 0), (10, 2)])
+def test_resume_gives_the_uninterrupted_state(tmp_path, split):
+    full_cfg = dict(adam_steps=10, lbfgs_steps=4, lbfgs_max_iter=5, lr=1e-2, lr_schedule="exponential",
+                    lr_gamma=0.9, progress=False)
+    objective, batches = _objective()
+    Trainer(objective, TrainConfig(**full_cfg), {"batches": batches}).fit()
+    reference = _params(objective)
+
+    ckpt = str(tmp_path / "ckpt.pt")
+    first, b1 = _objective()
+    Trainer(first, TrainConfig(**{**full_cfg, "adam_steps": split[0], "lbfgs_steps": split[1]},
+                               checkpoint=ckpt), {"batches": b1}).fit()
+    resumed, b2 = _objective(seed=123)  # different init and sampler: everything must come from the file
+    result = Trainer(resumed, TrainConfig(**full_cfg, checkpoint=ckpt, resume=True), {"batches": b2}).fit()
+    assert result.adam_steps == 10 and result.lbfgs_steps == 4
+    assert torch.allclose(_params(resumed), reference, atol=1e-6, rtol=0)
+
+
+def test_resume_without_checkpoint_is_bad_input(tmp_path):
+    from sciml.errors import ProblemError
+
+    objective, batches = _objective()
+    cfg = TrainConfig(adam_steps=1, checkpoint=str(tmp_path / "none.pt"), resume=True, progress=False)
+    with pytest.raises(ProblemError, match="not found"):
+        Trainer(objective, cfg, {"batches": batches}).fit()
+
+
+class Poisoned(nn.Module):
+    """(p - 3)^2, which turns NaN at a given step; remembers the parameter at every step."""
+
+    def __init__(self, nan_at):
+        super().__init__()
+        self.p = nn.Parameter(torch.zeros(1))
+        self.nan_at, self.seen = nan_at, []
+
+    def forward(self, step):
+        self.seen.append(self.p.detach().clone())
+        loss = ((self.p - 3) ** 2).sum()
+        if step >= self.nan_at:
+            loss = loss * float("nan")
+        return loss, {"fit": loss.detach()}
+
+
+def test_nan_stops_training_and_keeps_the_best_state(tmp_path):
+    model = Poisoned(nan_at=5)
+    ckpt = tmp_path / "best.pt"
+    with pytest.raises(TrainingDiverged, match=r"adam step 5: the loss became NaN.*best state"):
+        Trainer(model, TrainConfig(adam_steps=50, lr=0.1, progress=False, checkpoint=str(ckpt))).fit()
+    assert torch.equal(model.p.detach(), model.seen[4])  # the last (and best) finite-loss state
+    saved = torch.load(ckpt, weights_only=True)
+    assert torch.equal(saved["objective"]["p"], model.seen[4])
+
+
+def test_time_budget_stops_early():
+    model = Poisoned(nan_at=10**9)
+    result = Trainer(model, TrainConfig(adam_steps=10**7, max_seconds=0.2, progress=False)).fit()
+    assert "time budget" in result.stopped and 0 < result.adam_steps < 10**7
+
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+
+
+def test_ddp_two_processes_match_the_single_process_gradient(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(WORKER), str(tmp_path)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    grads = [np.load(tmp_path / f"grad{r}.npy") for r in range(2)]
+    np.testing.assert_array_equal(grads[0], grads[1])
+    sys.path.insert(0, str(WORKER.parent))
+    from ddp_worker import single_process_gradient
+
+    np.testing.assert_allclose(grads[0], single_process_gradient(), rtol=1e-5, atol=1e-7)
