@@ -47,7 +47,7 @@ class Curve:
 
 @dataclass
 class Entry:
-    """One row of a benchmark table."""
+    """One row of a benchmark table (``wall_s``: training time, scoring for the curve excluded)."""
 
     solver: str
     n_params: int
@@ -67,7 +67,7 @@ def environment() -> dict[str, Any]:
 
 
 def table(entries: list[Entry]) -> str:
-    rows = ["| solver | params | wall s | steps | rel L2 | notes |", "|---|---:|---:|---:|---:|---|"]
+    rows = ["| solver | params | train s | steps | rel L2 | notes |", "|---|---:|---:|---:|---:|---|"]
     rows += [f"| {e.solver} | {e.n_params:,} | {e.wall_s:.1f} | {e.steps:,} | {e.rel_l2:.3e} | {e.notes} |"
              for e in entries]
     return "\n".join(rows)

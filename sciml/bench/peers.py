@@ -32,17 +32,13 @@ def import_deepxde() -> Any:
 
 
 def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
-                 hidden: tuple[int, ...] = (50, 50, 50, 50), lr: float = 1e-3,
+                 hidden: tuple[int, ...] = (50, 50, 50, 50), lr: float = 1e-3, adam_steps: int = 10000,
                  loss_weights: tuple[float, float] = (1.0, 1.0), n_domain: int = 2000,
                  n_boundary: int = 400, seed: int = 0) -> "Entry":
-    """Train DeepXDE's PINN (FNN, tanh, Glorot normal, Adam) on a steady Poisson/Helmholtz
-    problem with constant coefficients and Dirichlet boundaries for ``budget_s`` seconds of
-    training, recording the error on ``curve`` (started by the caller)."""
-    dde = import_deepxde()
-    import torch
-
-    from .curves import Entry
-
+    """Train DeepXDE's PINN (FNN, tanh, Glorot normal; Adam for ``adam_steps``, then L-BFGS,
+    DeepXDE's usual recipe) on a steady Poisson/Helmholtz problem with constant coefficients
+    and Dirichlet boundaries for ``budget_s`` seconds of training, recording the error on
+    ``curve`` (started by the caller)."""
     pde_type = problem.pde.type
     if pde_type not in ("poisson", "helmholtz") or problem.transient:
         raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz, not {pde_type}")
@@ -52,14 +48,19 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
     if not coef.is_constant:
         raise ProblemError("the DeepXDE adapter needs a constant k / kappa")
     c = float(coef.numpy())
-    dde.config.set_random_seed(seed)
     dom = problem.domain
+    if not isinstance(dom, (Box, Polygon)) or dom.dim != 2:
+        raise ProblemError("the DeepXDE adapter handles 2D box and polygon domains")
+    dde = import_deepxde()
+    import torch
+
+    from .curves import Entry
+
+    dde.config.set_random_seed(seed)
     if isinstance(dom, Box):
         geom = dde.geometry.Rectangle(list(dom.bounds[0]), list(dom.bounds[1]))
-    elif isinstance(dom, Polygon):
-        geom = dde.geometry.Polygon(np.asarray(dom.vertices, dtype=float).tolist())
     else:
-        raise ProblemError("the DeepXDE adapter handles box and polygon domains")
+        geom = dde.geometry.Polygon(np.asarray(dom.vertices, dtype=float).tolist())
     f, g = problem.pde.f, problem.boundaries[0].value[0]
 
     def coords(x: Any) -> dict[str, Any]:
@@ -85,10 +86,14 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
             if curve.elapsed() >= budget_s:
                 self.model.stop_training = True
 
-    model.train(iterations=10**8, callbacks=[Budget()], display_every=10**8, verbose=0)
+    model.train(iterations=adam_steps, callbacks=[Budget()], display_every=10**8, verbose=0)
+    if curve.elapsed() < budget_s:
+        model.compile("L-BFGS", loss_weights=list(loss_weights))
+        model.train(callbacks=[Budget()], display_every=10**8, verbose=0)
     wall = curve.elapsed()
     curve.tick(model.predict, force=True)
     torch.set_default_dtype(torch.float32)
     n_params = sum(p.numel() for p in net.parameters())
     return Entry("deepxde-pinn", n_params, wall, curve.samples[-1][1], steps,
-                 f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g}", curve.samples)
+                 f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g} x {adam_steps} + L-BFGS",
+                 curve.samples)

@@ -94,3 +94,26 @@ def test_cli_nan_in_training_exits_1_without_output(write_problem, tmp_path, cap
     err = capsys.readouterr().err
     assert "became NaN" in err and "res=nan" in err
     assert not (out / "solution.h5").exists() and not (out / "summary.json").exists()
+
+
+def test_network_solutions_tabulate_on_grids_and_meshes(root, tmp_path):
+    """Boxes give grid solutions, other domains a mesh; transient ones carry times; every kind
+    evaluates the network itself and writes a VTU for ParaView."""
+    from sciml.nn.fit import network_solution
+    from sciml.problems import load_problem
+    from sciml.solvers.pinn import PINNConfig, PINNNet
+
+    for name, kind, transient in (("poisson-lshape", "mesh", False), ("heat-1d", "grid", True)):
+        problem = load_problem(root / "problems" / f"{name}.toml")
+        lo, hi = [-1.0] * problem.input_dim, [1.0] * problem.input_dim
+        net = PINNNet(lo, hi, 1, PINNConfig(hidden=[4]))
+        sol = network_solution(problem, net, "pinn", {})
+        assert sol.kind == kind and sol.transient == transient
+        pts = problem.evaluation_points()[:7]
+        import torch
+
+        with torch.no_grad():
+            direct = net(torch.as_tensor(pts, dtype=torch.float32)).numpy()
+        assert abs(sol(pts) - direct).max() < 1e-6
+        files = sol.save(tmp_path / name, png=False)
+        assert any(f.suffix == ".vtu" for f in files)

@@ -1,0 +1,42 @@
+"""Benchmark plumbing: the error curve's clock, the generated page, and the peer adapter's
+refusals (which need no DeepXDE)."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from sciml.bench.curves import Curve, Entry, write_outputs
+from sciml.bench.peers import deepxde_pinn
+from sciml.errors import ProblemError
+from sciml.problems import load_problem
+
+
+def test_curve_excludes_scoring_time():
+    def slow_score(values):
+        time.sleep(0.05)
+        return float(np.abs(values).mean())
+
+    curve = Curve(every_s=0.0, score=slow_score, points=np.zeros((3, 1)))
+    for _ in range(4):
+        curve.tick(lambda p: np.ones((len(p), 1)))
+    assert len(curve.samples) == 4 and curve.elapsed() < 0.05
+    assert [e for _, e in curve.samples] == [1.0] * 4
+
+
+def test_outputs_page_json_and_plot(tmp_path):
+    entries = [Entry("a", 10, 1.0, 1e-3, 5, "x", [(0.1, 1.0), (1.0, 1e-3)]),
+               Entry("b", 20, 1.0, 1e-1, 5, "y", [(0.1, 1.0), (1.0, 1e-1)])]
+    files = write_outputs(tmp_path, "demo", "Demo", entries, "text", {"budget_s": 1})
+    assert [f.name for f in files] == ["demo.md", "demo.json", "demo.png"]
+    page = (tmp_path / "demo.md").read_text()
+    assert "| a | 10 | 1.0 | 5 | 1.000e-03 | x |" in page and "torch thread" in page
+    assert json.loads((tmp_path / "demo.json").read_text())["entries"][1]["rel_l2"] == 0.1
+
+
+@pytest.mark.parametrize("name", ["heat-1d", "poisson-disk", "poisson-varcoef"])
+def test_deepxde_adapter_refuses_what_it_cannot_translate(root, name):
+    problem = load_problem(root / "problems" / f"{name}.toml")
+    with pytest.raises(ProblemError, match="DeepXDE adapter"):
+        deepxde_pinn(problem, 1.0, Curve(1.0, lambda v: 0.0, np.zeros((1, 2))))
