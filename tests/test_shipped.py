@@ -39,7 +39,7 @@ def test_validation_suite_writes_report(tmp_path):
     failed = run_suite(suite, "quick", None, tmp_path / "report", quiet=True)
     assert failed == 1
     report = (tmp_path / "report" / "REPORT.md").read_text()
-    assert "| sq | reference | poisson |" in report and "1 of 2 cases pass" in report
+    assert "| sq | reference | poisson |" in report and "1 of 2 cases with a bound pass" in report
     assert (tmp_path / "report" / "results.json").is_file()
 
 

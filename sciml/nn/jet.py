@@ -60,16 +60,21 @@ class AutogradJet(Jet):
             x = x.detach().requires_grad_(True)
         return cls(model(x), x)
 
+    def _derivative(self, y: torch.Tensor) -> torch.Tensor:
+        """``d(sum y)/dx``; zero where ``y`` does not depend on ``x`` (a linear field's slope)."""
+        if not y.requires_grad:
+            return torch.zeros_like(self.x)
+        (g,) = torch.autograd.grad(y.sum(), self.x, create_graph=True, allow_unused=True)
+        return torch.zeros_like(self.x) if g is None else g
+
     def _full_grad(self, c: int) -> torch.Tensor:
         if c not in self._first:
-            (g,) = torch.autograd.grad(self.value[:, c].sum(), self.x, create_graph=True)
-            self._first[c] = g
+            self._first[c] = self._derivative(self.value[:, c])
         return self._first[c]
 
     def _hessian_row(self, c: int, i: int) -> torch.Tensor:
         if (c, i) not in self._rows:
-            (h,) = torch.autograd.grad(self._full_grad(c)[:, i].sum(), self.x, create_graph=True)
-            self._rows[(c, i)] = h
+            self._rows[(c, i)] = self._derivative(self._full_grad(c)[:, i])
         return self._rows[(c, i)]
 
     def d(self, i: int) -> torch.Tensor:

@@ -82,3 +82,21 @@ def test_output_scale_keeps_exact_solutions_exact(root):
 
     terms = loss.terms(Scaled(Offset(), s), batch)
     assert abs(terms["ic"].item() - 1.0) < 1e-9 and abs(terms["bc"].item() - 1.0) < 1e-9
+
+
+def test_traction_and_natural_boundaries_vanish_for_uniaxial_tension():
+    """Plane stress, u = (a x, -nu a y): sigma_xx = E a, sigma_yy = sigma_xy = 0, so a unit
+    traction on the right edge and traction-free top, bottom and hole are all exact."""
+    from sciml.problems import problem_from_dict
+
+    problem = problem_from_dict({
+        "name": "tension", "pde": {"type": "elasticity", "E": "1000", "nu": "0.3", "plane": "stress"},
+        "domain": {"type": "box", "lo": [-1.0, -1.0], "hi": [1.0, 1.0]},
+        "boundary": [{"where": "left", "type": "dirichlet", "value": ["1e-3*x", "-0.3e-3*y"]},
+                     {"where": "right", "type": "neumann", "value": ["1", "0"]}],
+        "exact": {"ux": "1e-3*x", "uy": "-0.3e-3*y"}})
+    loss = PhysicsLoss(problem, dtype=torch.float64, value_scale=1e-3)
+    batch = loss.prepare(PointSampler(problem, 100, 200, 1, seed=4).sample())
+    assert {g.kind for g in batch.boundary} == {"dirichlet", "neumann", "natural"}
+    terms = loss.terms(ExactField(problem), batch)
+    assert terms["res"].item() < 1e-24 and terms["bc"].item() < 1e-24, terms
