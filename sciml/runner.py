@@ -35,7 +35,8 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
     solver
         Registered solver name.
     options
-        Solver options overriding the problem file's ``[solver.<name>]``.
+        Solver options overriding the problem file's ``[solver.<name>]`` (training solvers
+        also take ``callback(step, model)``, called after every training step).
     seed
         Seed for every random generator.
     reference

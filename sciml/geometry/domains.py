@@ -167,7 +167,7 @@ class Box(Domain):
     def __post_init__(self) -> None:
         if len(self.lo) != len(self.hi) or len(self.lo) not in (1, 2, 3):
             raise ProblemError(f"box needs matching 1-3D corners, got {self.lo} and {self.hi}")
-        if any(h <= l for l, h in zip(self.lo, self.hi)):
+        if any(b <= a for a, b in zip(self.lo, self.hi)):
             raise ProblemError(f"box needs lo < hi in every dimension, got {self.lo}, {self.hi}")
 
     @property
