@@ -107,7 +107,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import run_suite
 
     failed = run_suite(Path(args.suite_file), args.suite, args.solver or None, Path(args.out),
-                       quiet=args.quiet)
+                       quiet=args.quiet, problems=args.problem or None)
     return 1 if failed else 0
 
 
@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="run the validation suite and write REPORT.md")
     v.add_argument("--suite", choices=("quick", "full"), default="quick")
     v.add_argument("--solver", action="append", help="only cases of this solver (repeatable)")
+    v.add_argument("--problem", action="append",
+                   help="only cases of this problem, by file stem (repeatable); other rows of an "
+                        "earlier run of the suite are kept")
     v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"))
     v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
                    help="folder for REPORT.md and results.json")

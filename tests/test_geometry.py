@@ -114,3 +114,21 @@ def test_bad_domains():
         Polygon(((0, 0), (1, 1), (2, 2)))
     with pytest.raises(ProblemError, match="not found"):
         Mesh.read("missing.msh")
+
+
+def test_mesh_sampling_reaches_every_cell_when_points_are_few(root):
+    """Fewer points than cells: each draw must pick its cells at random (by volume), not
+    always the same largest-remainder cells."""
+    from sciml.geometry import read_domain
+
+    dom = read_domain(root / "meshes" / "plate-hole.msh")
+    mesh = dom.mesh_data
+    draws = [dom.sample_interior(100, "random", np.random.default_rng(s)) for s in range(2)]
+    cells = [set(mesh.locate(d)[0]) for d in draws]
+    assert len(cells[0] & cells[1]) < 20
+    facets = [set(map(tuple, dom.sample_boundary(50, "random", np.random.default_rng(s)).points.round(6)))
+              for s in range(2)]
+    assert not facets[0] & facets[1]
+    # and the proportion of points left of x = 0 matches the area there (the hole is centred)
+    many = dom.sample_interior(20000, "sobol", np.random.default_rng(3))
+    assert abs((many[:, 0] < 0).mean() - 0.5) < 0.02

@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import ProblemError
 from .domains import BoundarySample, Domain
-from .sampling import split_counts, unit_points
+from .sampling import unit_points
 
 CELL_TYPES = {1: "line", 2: "triangle", 3: "tetra"}
 FACET_TYPES = {1: "vertex", 2: "line", 3: "triangle"}
@@ -291,23 +291,25 @@ class MeshDomain(Domain):
 
     def sample_interior(self, n: int, method: str = "random",
                         rng: np.random.Generator | None = None) -> np.ndarray:
-        """Points in cells chosen in proportion to volume, uniform within each simplex."""
+        """Points uniform over the mesh: the first coordinate of a ``dim + 1``-dimensional unit
+        sample picks the cell by the cumulative volume, the others place the point in it (so
+        every cell can be hit however small ``n`` is, and Sobol/LHS stay stratified)."""
         rng = rng if rng is not None else np.random.default_rng(0)
         m = self.mesh_data
-        counts = split_counts(n, m.volumes())
-        cells = np.repeat(np.arange(len(m.cells)), counts)
-        return _simplex_points(m.points[m.cells[cells]], unit_points(n, m.dim, method, rng))
+        u = unit_points(n, m.dim + 1, method, rng)
+        cells = _pick(m.volumes(), u[:, 0])
+        return _simplex_points(m.points[m.cells[cells]], u[:, 1:])
 
     def sample_boundary(self, n: int, method: str = "random",
                         rng: np.random.Generator | None = None) -> BoundarySample:
         rng = rng if rng is not None else np.random.default_rng(0)
         m = self.mesh_data
-        counts = split_counts(n, m.facet_measures())
-        f = np.repeat(np.arange(len(m.facets)), counts)
+        u = unit_points(n, m.dim, method, rng)
+        f = _pick(m.facet_measures(), u[:, 0])
         if m.dim == 1:
             pts = m.points[m.facets[f, 0]]
         else:
-            pts = _simplex_points(m.points[m.facets[f]], unit_points(n, m.dim - 1, method, rng))
+            pts = _simplex_points(m.points[m.facets[f]], u[:, 1:])
         names = {v: k for k, v in m.tag_names.items()}
         tags = np.array([names.get(t, "boundary") for t in m.facet_tags[f]], dtype=object)
         return BoundarySample(pts, m.facet_normals()[f], tags)
@@ -319,6 +321,12 @@ class MeshDomain(Domain):
 
     def mesh(self, h: float) -> Mesh:
         return self.mesh_data
+
+
+def _pick(measures: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Indices drawn with probability proportional to ``measures`` by inverse CDF at ``u``."""
+    cdf = np.cumsum(measures)
+    return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(measures) - 1)
 
 
 def _simplex_points(vertices: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -51,6 +51,8 @@ class PhysicsConfig(TrainConfig):
         The network's output is multiplied by this (and Dirichlet/initial residuals divided by
         it), so it learns O(1) values; set it to the solution's typical size when that is far
         from 1 (elasticity: load x length / stiffness).
+    residual_on_boundary
+        Also require the PDE at the boundary points (DeepXDE does).
     """
 
     n_interior: int = 2000
@@ -65,6 +67,7 @@ class PhysicsConfig(TrainConfig):
     device: str = "cpu"
     seed: int | None = None
     output_scale: float = 1.0
+    residual_on_boundary: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -107,7 +110,7 @@ def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
     seed = (cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**32) + 7919 * distributed.rank()
     sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling, seed)
     loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
-                       torch_device(cfg.device), cfg.output_scale)
+                       torch_device(cfg.device), cfg.output_scale, cfg.residual_on_boundary)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     objective = PhysicsObjective(model, loss, batches)
     hook = (lambda step, result: callback(step, model)) if callback is not None else None

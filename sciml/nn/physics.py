@@ -84,14 +84,18 @@ class PhysicsLoss:
         Typical size of the solution: Dirichlet and initial-condition residuals are divided by
         it, so they weigh like the network's O(1) output (the other residuals are linear in
         the solution's derivatives and scale with the PDE's coefficients instead).
+    residual_on_boundary
+        Also require the PDE at the boundary points (as DeepXDE does), so a Neumann condition
+        cannot be met by a thin layer between the boundary and the nearest interior point.
     """
 
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
-                 value_scale: float = 1.0):
+                 value_scale: float = 1.0, residual_on_boundary: bool = False):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
+        self.residual_on_boundary = residual_on_boundary
         self.dtype, self.device = dtype, torch.device(device)
         self.dim = problem.dim
         self.type = problem.pde.type
@@ -172,7 +176,10 @@ class PhysicsLoss:
     def prepare(self, points: PointSet) -> Batch:
         """Tensors and problem data (coefficients, boundary and initial values) for a draw."""
         p = self.problem
-        interior = self.tensor(points.interior)
+        residual_points = points.interior
+        if self.residual_on_boundary and points.boundary:
+            residual_points = np.concatenate([points.interior, *(g.points for g in points.boundary)])
+        interior = self.tensor(residual_points)
         boundary = []
         for group in points.boundary:
             pts = self.tensor(group.points)

@@ -92,13 +92,16 @@ def run_case(case: Case) -> dict[str, Any]:
 
 
 def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path,
-              quiet: bool = False) -> int:
-    """Run the cases of ``suite`` (optionally only some solvers); returns the failure count."""
+              quiet: bool = False, problems: list[str] | None = None) -> int:
+    """Run the cases of ``suite`` (optionally only some solvers and problems, by file stem);
+    returns the failure count. With a filter, the rows of an earlier run of the same suite
+    for the cases not run are kept."""
     cases = [c for c in read_suite(suite_file)
-             if suite in c.suites and (not solvers or c.solver in solvers)]
+             if suite in c.suites and (not solvers or c.solver in solvers)
+             and (not problems or c.problem.stem in problems)]
     if not cases:
-        raise ProblemError(f"no cases in suite {suite!r}" + (f" for {solvers}" if solvers else ""),
-                           suite_file)
+        raise ProblemError(f"no cases in suite {suite!r}" + (f" for {solvers}" if solvers else "")
+                           + (f" and problems {problems}" if problems else ""), suite_file)
     rows = []
     for i, case in enumerate(cases, 1):
         row = run_case(case)
@@ -107,8 +110,8 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
             err = row.get("rel_l2")
             print(f"[{i}/{len(cases)}] {row['status']:<8} {row['problem']:<32} {row['solver']:<10} "
                   f"rel L2 {err if err is None else format(err, '.2e')}  {row['wall_s']:.1f} s", flush=True)
-    if solvers:
-        rows = _merge_previous(out / "results.json", suite, solvers, rows, read_suite(suite_file))
+    if solvers or problems:
+        rows = _merge_previous(out / "results.json", suite, rows, read_suite(suite_file))
     out.mkdir(parents=True, exist_ok=True)
     meta = {"suite": suite, "python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -117,10 +120,10 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
     return sum(r["status"] in ("fail", "error") for r in rows)
 
 
-def _merge_previous(path: Path, suite: str, solvers: list[str], rows: list[dict[str, Any]],
+def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
                     cases: list[Case]) -> list[dict[str, Any]]:
-    """Keep the other solvers' rows of an earlier run of the same suite (``--solver`` updates
-    the report for some solvers only), in the suite file's order."""
+    """Add the rows of an earlier run of the same suite for the cases not run now (``--solver``
+    and ``--problem`` update part of the report), in the suite file's order."""
     import json
 
     if not path.is_file():
@@ -131,11 +134,14 @@ def _merge_previous(path: Path, suite: str, solvers: list[str], rows: list[dict[
         return rows
     if previous.get("meta", {}).get("suite") != suite:
         return rows
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (r.get("problem"), r.get("solver"), tuple(r.get("overrides", [])))
+
     wanted = {(c.problem.stem, c.solver, tuple(c.overrides)) for c in cases if suite in c.suites}
-    kept = [r for r in previous.get("results", []) if r.get("solver") not in solvers
-            and (r.get("problem"), r.get("solver"), tuple(r.get("overrides", []))) in wanted]
+    done = {key(r) for r in rows}
+    kept = [r for r in previous.get("results", []) if key(r) in wanted and key(r) not in done]
     order = {(c.problem.stem, c.solver, tuple(c.overrides)): i for i, c in enumerate(cases)}
-    return sorted(kept + rows, key=lambda r: order.get((r["problem"], r["solver"], tuple(r["overrides"])), 0))
+    return sorted(kept + rows, key=lambda r: order.get(key(r), 0))
 
 
 def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:

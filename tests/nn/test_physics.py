@@ -100,3 +100,12 @@ def test_traction_and_natural_boundaries_vanish_for_uniaxial_tension():
     assert {g.kind for g in batch.boundary} == {"dirichlet", "neumann", "natural"}
     terms = loss.terms(ExactField(problem), batch)
     assert terms["res"].item() < 1e-24 and terms["bc"].item() < 1e-24, terms
+
+
+def test_residual_on_boundary_adds_the_boundary_points(root):
+    problem = load_problem(root / "problems" / "poisson-square.toml")
+    points = PointSampler(problem, 50, 20, 1, seed=0).sample()
+    plain = PhysicsLoss(problem).prepare(points)
+    both = PhysicsLoss(problem, residual_on_boundary=True).prepare(points)
+    assert len(plain.interior) == 50 and len(both.interior) == 70
+    assert torch.equal(both.interior[50:], plain.boundary[0].points)
