@@ -117,3 +117,10 @@ def test_network_solutions_tabulate_on_grids_and_meshes(root, tmp_path):
         assert abs(sol(pts) - direct).max() < 1e-6
         files = sol.save(tmp_path / name, png=False)
         assert any(f.suffix == ".vtu" for f in files)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-CUDA message")
+def test_cli_cuda_without_a_gpu_is_bad_input(write_problem, tmp_path, capsys):
+    path = write_problem(TOML.format(f="1", steps=1))
+    assert main(["solve", str(path), "--solver", "pinn", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
