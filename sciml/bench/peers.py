@@ -52,7 +52,6 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
     if not isinstance(dom, (Box, Polygon)) or dom.dim != 2:
         raise ProblemError("the DeepXDE adapter handles 2D box and polygon domains")
     dde = import_deepxde()
-    import torch
 
     from .curves import Entry
 
@@ -92,7 +91,6 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
         model.train(callbacks=[Budget()], display_every=10**8, verbose=0)
     wall = curve.elapsed()
     curve.tick(model.predict, force=True)
-    torch.set_default_dtype(torch.float32)
     n_params = sum(p.numel() for p in net.parameters())
     return Entry("deepxde-pinn", n_params, wall, curve.samples[-1][1], steps,
                  f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g} x {adam_steps} + L-BFGS",

@@ -22,8 +22,7 @@ def _squeeze(out: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
 def gradient(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``grad u``: ``(P, D)`` for a scalar field, ``(P, c, D)`` (the Jacobian) for a vector one."""
     jet = AutogradJet(u, x)
-    out = jet.grad(range(x.shape[1]))
-    return out[:, 0] if (u.ndim == 1 or u.shape[1] == 1) else out
+    return _squeeze(jet.grad(range(x.shape[1])), jet.value)
 
 
 def divergence(v: torch.Tensor, x: torch.Tensor, dims: Sequence[int] | None = None) -> torch.Tensor:

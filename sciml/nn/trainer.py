@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import ProblemError, SolverError
+from ..io import atomic_write
 from . import distributed
 
 
@@ -235,11 +236,7 @@ class Trainer:
                  "adam_steps": r.adam_steps, "lbfgs_steps": r.lbfgs_steps, "history": r.history,
                  "elapsed": self._elapsed(), "torch_rng": torch.get_rng_state(),
                  "stateful": {k: v.state_dict() for k, v in self.stateful.items()}}
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, target)
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def _load(self, path: str) -> dict[str, Any]:
         if not Path(path).is_file():

@@ -13,6 +13,7 @@ A case names a problem file, a solver, the suites it belongs to, overrides and a
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -124,8 +125,6 @@ def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
                     cases: list[Case]) -> list[dict[str, Any]]:
     """Add the rows of an earlier run of the same suite for the cases not run now (``--solver``
     and ``--problem`` update part of the report), in the suite file's order."""
-    import json
-
     if not path.is_file():
         return rows
     try:
