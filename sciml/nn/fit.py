@@ -20,7 +20,7 @@ from ..problems import Problem
 from ..solution import Solution
 from . import distributed
 from .collocation import PointSampler
-from .jet import Field, Scaled
+from .jet import Scaled
 from .objective import PhysicsObjective, ResamplingBatches
 from .physics import LossWeights, PhysicsLoss
 from .trainer import TrainConfig, Trainer, TrainResult
@@ -29,9 +29,32 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass
-class PhysicsConfig(TrainConfig):
-    """Options shared by physics-informed solvers: collocation, loss weights, precision,
-    device and seed, plus everything in :class:`~sciml.nn.trainer.TrainConfig`.
+class RunConfig(TrainConfig):
+    """:class:`~sciml.nn.trainer.TrainConfig` plus where and how a network runs.
+
+    Attributes
+    ----------
+    dtype, device
+        Precision and device of the network and its input tensors.
+    seed
+        Seed of the solver's own point draws (default: torch's seed, which ``sciml solve
+        --seed`` sets).
+    """
+
+    dtype: Literal["float32", "float64"] = "float32"
+    device: str = "cpu"
+    seed: int | None = None
+
+    def sample_seed(self) -> int:
+        """The seed of this process's point draws (distinct per ``torchrun`` rank)."""
+        base = self.seed if self.seed is not None else torch.initial_seed() % 2**32
+        return base + 7919 * distributed.rank()
+
+
+@dataclass
+class PhysicsConfig(RunConfig):
+    """Options shared by physics-informed solvers: collocation and loss weights, plus
+    everything in :class:`RunConfig`.
 
     Attributes
     ----------
@@ -43,10 +66,6 @@ class PhysicsConfig(TrainConfig):
         Draw new points every this many steps (0: one fixed set).
     w_res, w_bc, w_ic
         Loss weights of the interior residual, boundary and initial terms.
-    dtype, device
-        Precision and device of the network and the collocation tensors.
-    seed
-        Seed of the collocation sampler (default: torch's seed, which ``sciml solve --seed`` sets).
     output_scale
         The network's output is multiplied by this (and Dirichlet/initial residuals divided by
         it), so it learns O(1) values; set it to the solution's typical size when that is far
@@ -63,9 +82,6 @@ class PhysicsConfig(TrainConfig):
     w_res: float = 1.0
     w_bc: float = 1.0
     w_ic: float = 1.0
-    dtype: Literal["float32", "float64"] = "float32"
-    device: str = "cpu"
-    seed: int | None = None
     output_scale: float = 1.0
     residual_on_boundary: bool = False
 
@@ -85,11 +101,12 @@ def torch_device(name: str) -> torch.device:
         raise ProblemError(f"unknown device {name!r}: {exc}") from None
 
 
-def place(model: Field, cfg: PhysicsConfig) -> Field:
-    """Scale ``model``'s output by ``cfg.output_scale`` and move it to the configured device
-    and precision."""
-    if cfg.output_scale != 1.0:
-        model = Scaled(model, cfg.output_scale)
+def place(model: nn.Module, cfg: RunConfig) -> nn.Module:
+    """Move ``model`` to the configured device and precision (scaling its output by
+    ``cfg.output_scale`` first when the config has one)."""
+    scale = getattr(cfg, "output_scale", 1.0)
+    if scale != 1.0:
+        model = Scaled(model, scale)
     return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
 
 
@@ -107,8 +124,8 @@ def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
     residuals with the collocation and optimiser settings of ``cfg``; ``callback(step, model)``
     runs after every step (not counted as training time)."""
     distributed.init_from_env(cfg.device)
-    seed = (cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**32) + 7919 * distributed.rank()
-    sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling, seed)
+    sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling,
+                           cfg.sample_seed())
     loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
                        torch_device(cfg.device), cfg.output_scale, cfg.residual_on_boundary)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
@@ -151,11 +168,15 @@ def evaluator(model: nn.Module, chunk: int = 65536) -> Any:
 
 
 def network_solution(problem: Problem, model: nn.Module, solver: str, info: dict[str, Any],
-                     n_times: int = 51) -> Solution:
+                     n_times: int = 51, evaluate: Callable[[np.ndarray], np.ndarray] | None = None
+                     ) -> Solution:
     """Tabulate a trained network as a :class:`Solution` that evaluates the network itself
-    anywhere (metrics use the network, not the table)."""
+    anywhere (metrics use the network, not the table).
+
+    ``evaluate`` maps problem points ``(n, d)`` to values ``(n, c)``; by default the model
+    itself (:func:`evaluator`)."""
     model.eval()
-    evaluate = evaluator(model)
+    evaluate = evaluate or evaluator(model)
     info = {"n_params": sum(p.numel() for p in model.parameters()), **info}
     common = dict(problem=problem.name, solver=solver, fields=problem.fields, evaluator=evaluate, info=info)
     if problem.dim == 0:

@@ -142,3 +142,42 @@ class Normalize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.center) * self.scale
+
+
+class PeriodicEncoding(nn.Module):
+    """``(x, t) -> (cos theta, sin theta, tau)`` with ``theta = 2 pi (x - a) / L`` and ``tau``
+    the time mapped onto [-1, 1]: any network of these features is exactly ``L``-periodic in
+    ``x`` (the "POLAR" input of Mojgani et al. 2023).
+
+    Parameters
+    ----------
+    a, length
+        Start and length of the period in ``x``.
+    t0, duration
+        Time span.
+    """
+
+    def __init__(self, a: float, length: float, t0: float, duration: float):
+        super().__init__()
+        if not (length > 0 and duration > 0):
+            raise ProblemError(f"periodic encoding needs a positive period and duration, got "
+                               f"{length} and {duration}")
+        self.a, self.k = float(a), 2 * math.pi / float(length)
+        self.t0, self.kt = float(t0), 2.0 / float(duration)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        theta = self.k * (x - self.a)
+        return torch.stack([torch.cos(theta), torch.sin(theta), self.kt * (t - self.t0) - 1], dim=1)
+
+    def jet(self, x: torch.Tensor, t: torch.Tensor
+            ) -> tuple[torch.Tensor, torch.Tensor, dict[tuple[int, int], torch.Tensor]]:
+        """Features ``(P, 3)``, their derivatives in ``(x, t)`` ``(P, 3, 2)`` and the second
+        derivative in ``x`` ``{(0, 0): (P, 3)}`` (for :func:`sciml.nn.jet.mlp_jet`)."""
+        theta = self.k * (x - self.a)
+        c, s = torch.cos(theta), torch.sin(theta)
+        zero = torch.zeros_like(x)
+        value = torch.stack([c, s, self.kt * (t - self.t0) - 1], dim=1)
+        d_x = torch.stack([-self.k * s, self.k * c, zero], dim=1)
+        d_t = torch.stack([zero, zero, zero + self.kt], dim=1)
+        dd_x = torch.stack([-self.k ** 2 * c, -self.k ** 2 * s, zero], dim=1)
+        return value, torch.stack([d_x, d_t], dim=2), {(0, 0): dd_x}

@@ -7,7 +7,7 @@ conventions of :mod:`sciml.problems.pdes`:
 =====================  ======================================================================
 interior               ``-div(k grad u) - f`` (poisson), ``-lap u - kappa^2 u - f`` (helmholtz),
                        ``u_t + b.grad u - div(eps grad u) + c u - f`` (convection_diffusion, steady
-                       without ``u_t``), ``u_t + u u_x - nu u_xx`` (burgers),
+                       without ``u_t``), ``u_t + F'(u) u_x - nu u_xx`` (burgers),
                        ``-div sigma(u) - f`` (2D elasticity, variable Lame parameters allowed),
                        ``du/dt - F(u, t)`` (ode)
 dirichlet              ``u - g`` (elasticity: the listed components)
@@ -274,8 +274,18 @@ def _convection_diffusion(loss: PhysicsLoss, jet: Jet, x: torch.Tensor,
     return _time_derivative(loss, jet) + adv - diff + c["c"][:, None] * jet.value - c["f"][:, None]
 
 
+def flux_speed(flux: Expr, u: torch.Tensor) -> torch.Tensor:
+    """The characteristic speed ``F'(u)`` of a conservation law's flux (``u`` for Burgers'
+    ``u**2/2``), by autograd and differentiable in ``u``."""
+    if not u.requires_grad:
+        u = u.detach().requires_grad_(True)
+    (speed,) = torch.autograd.grad(flux.torch(u=u).sum(), u, create_graph=True)
+    return speed
+
+
 def _burgers(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    return _time_derivative(loss, jet) + jet.value * jet.d(0) - c["nu"][:, None] * jet.dd(0, 0)
+    speed = flux_speed(loss.problem.pde.flux, jet.value)
+    return _time_derivative(loss, jet) + speed * jet.d(0) - c["nu"][:, None] * jet.dd(0, 0)
 
 
 def _stress(jet: Jet, lam: torch.Tensor, mu: torch.Tensor) -> tuple[torch.Tensor, ...]:

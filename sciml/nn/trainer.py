@@ -47,6 +47,8 @@ class TrainConfig:
         Adam iterations.
     lr
         Adam learning rate.
+    amsgrad
+        Use the AMSGrad variant of Adam.
     lr_schedule
         ``constant``, ``exponential`` (``lr * lr_gamma**step``), ``step`` (times ``lr_gamma``
         every ``lr_step_size`` steps) or ``cosine`` (to 0 over ``adam_steps``).
@@ -65,6 +67,7 @@ class TrainConfig:
 
     adam_steps: int = 10000
     lr: float = 1e-3
+    amsgrad: bool = False
     lr_schedule: Literal["constant", "exponential", "step", "cosine"] = "constant"
     lr_gamma: float = 0.5
     lr_step_size: int = 1000
@@ -153,7 +156,7 @@ class Trainer:
     # -- optimisers ----------------------------------------------------------------------------
     def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
         cfg = self.cfg
-        opt = torch.optim.Adam(self.params, lr=cfg.lr)
+        opt = torch.optim.Adam(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad)
         n = max(cfg.adam_steps, 1)
         factor = {
             "constant": lambda s: 1.0,

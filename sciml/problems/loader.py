@@ -306,6 +306,8 @@ def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str,
                 raise sec.error(cname, "expected a list of distinct identifiers (not t, constants, "
                                        "functions or parameter names)")
             coefs[cname] = tuple(value)
+        elif coef.kind == "flux":
+            coefs[cname] = sec.expr(cname, ("u",) + tuple(params), params, coef.default)
         elif coef.kind == "exprs":
             variables = coefs["variables"]
             coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)

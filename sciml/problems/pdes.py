@@ -6,7 +6,7 @@ type                   equation (u scalar unless noted; n the outward normal)
 poisson                -div(k grad u) = f
 helmholtz              -lap u - kappa^2 u = f
 convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f   (steady without [time])
-burgers                u_t + u u_x = nu u_xx                        (1D in space)
+burgers                u_t + F(u)_x = nu u_xx, F = u^2/2 by default  (1D in space)
 elasticity             -div sigma(u) = f, sigma = lam tr(eps) I + 2 mu eps, u = (ux, uy) (2D)
 ode                    du/dt = F(u, t) for named variables
 =====================  =====================================================================
@@ -29,8 +29,9 @@ class Coef:
     """One coefficient of a PDE type.
 
     ``kind`` is ``scalar`` (an expression), ``vector`` (one expression per space dimension),
-    ``choice`` (a string from ``options``), ``names`` (a list of identifiers) or ``exprs``
-    (one expression per ODE variable).
+    ``choice`` (a string from ``options``), ``names`` (a list of identifiers), ``exprs``
+    (one expression per ODE variable) or ``flux`` (an expression in the solution ``u`` and the
+    parameters).
     """
 
     kind: str
@@ -61,8 +62,10 @@ SPECS: dict[str, PDESpec] = {
         {"eps": Coef("scalar", "1", doc="diffusivity"), "b": Coef("vector", None, doc="velocity"),
          "c": Coef("scalar", "0", doc="reaction"), "f": Coef("scalar", "0", doc="source")},
         (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f", "eps du/dn"),
-    "burgers": PDESpec({"nu": Coef("scalar", None, doc="viscosity (a constant)")},
-                       (1,), "required", "u_t + u u_x = nu u_xx", "nu du/dn"),
+    "burgers": PDESpec({"nu": Coef("scalar", None, doc="viscosity (a constant)"),
+                        "flux": Coef("flux", "u**2/2", doc="flux F(u) of u_t + F(u)_x = nu u_xx "
+                                     "(a scalar conservation law; Burgers by default)")},
+                       (1,), "required", "u_t + F(u)_x = nu u_xx, F(u) = u^2/2 by default", "nu du/dn"),
     "elasticity": PDESpec(
         {"E": Coef("scalar", None, doc="Young's modulus"), "nu": Coef("scalar", None, doc="Poisson's ratio"),
          "lam": Coef("scalar", None, doc="Lame lambda"), "mu": Coef("scalar", None, doc="shear modulus"),

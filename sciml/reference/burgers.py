@@ -1,9 +1,10 @@
 """Burgers reference: Fourier pseudo-spectral method of lines with ``solve_ivp``.
 
-``u_t + u u_x = nu u_xx`` on an interval. Periodic problems use the Fourier series of the
-interval; homogeneous Dirichlet problems use the odd extension to twice the interval (a sine
-series), which keeps ``u = 0`` at both ends exactly. The nonlinear term is evaluated in
-conservative form ``(u^2/2)_x`` with the 2/3 de-aliasing rule.
+``u_t + F(u)_x = nu u_xx`` on an interval (Burgers: ``F = u^2/2``). Periodic problems use the
+Fourier series of the interval; homogeneous Dirichlet problems use the odd extension to twice
+the interval (a sine series), which keeps ``u = 0`` at both ends exactly and needs an odd flux
+derivative (Burgers' is). The nonlinear term is evaluated in conservative form ``F(u)_x`` with
+the 2/3 de-aliasing rule.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
         raise ProblemError("the burgers reference supports periodic or homogeneous Dirichlet "
                            "boundaries", problem.source, "boundary")
     nu = float(problem.pde.nu.numpy())
+    flux = problem.pde.flux
     length = (b - a) * (2 if odd else 1)
     n = 2 * modes if odd else modes  # `modes` grid intervals across the physical interval
     x_ext = a + length * np.arange(n) / n
@@ -48,7 +50,7 @@ def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
         u = extend(y)
         uh = np.fft.rfft(u)
-        nl = np.fft.rfft(0.5 * u * u)
+        nl = np.fft.rfft(flux.numpy(u=u))
         nl[cut] = 0
         du = np.fft.irfft(-1j * k * nl - nu * k**2 * uh, n)
         return du[inner]
