@@ -28,6 +28,38 @@ def test_burgers_matches_cole_hopf(root):
     assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-4
 
 
+LINEAR_FLUX = {
+    "name": "linear-flux", "parameters": {"a": 2.0, "nu": 0.05},
+    "pde": {"type": "burgers", "nu": "nu", "flux": "a*u"},
+    "domain": {"type": "interval", "bounds": [0.0, 6.283185307179586]},
+    "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "sin(x)"},
+    "boundary": [{"type": "periodic", "axis": "x"}],
+    "exact": {"u": "exp(-nu*t)*sin(x - a*t)"},
+}
+
+
+def test_conservation_law_flux_linear_case_is_advection_diffusion():
+    p = problem_from_dict(LINEAR_FLUX)
+    assert compare(solve_reference(p, {"modes": 1024}), p)["rel_l2"] < 1e-5  # grid interpolation
+
+
+def test_physics_residual_uses_the_flux_derivative():
+    import torch
+
+    from sciml.nn.jet import ExplicitJet
+    from sciml.nn.physics import LossWeights, PhysicsLoss
+
+    p = problem_from_dict(LINEAR_FLUX)
+    loss = PhysicsLoss(p, LossWeights(), torch.float64, torch.device("cpu"))
+    x = torch.rand(20, 2, dtype=torch.float64) * torch.tensor([6.28, 1.0], dtype=torch.float64)
+    e, s, c = torch.exp(-0.05 * x[:, 1]), torch.sin(x[:, 0] - 2 * x[:, 1]), torch.cos(x[:, 0] - 2 * x[:, 1])
+    u = (e * s)[:, None].requires_grad_(True)
+    first = torch.stack([e * c, -0.05 * e * s - 2 * e * c], dim=1)[:, None, :]
+    jet = ExplicitJet(u, first, {(0, 0): (-e * s)[:, None]})
+    coef = {"nu": torch.full((20,), 0.05, dtype=torch.float64)}
+    assert torch.max(torch.abs(loss.residual(jet, x, coef))) < 1e-12
+
+
 def test_ode_linear_oscillator(root):
     p = load_problem(root / "problems" / "oscillator.toml")
     assert compare(solve_reference(p), p)["rel_l2"] < 1e-8
@@ -64,3 +96,11 @@ def test_supg_stabilises_a_coarse_boundary_layer():
     supg = solve_reference(p, {"h": 0.05}).values[:, 0]
     assert galerkin.min() < -0.5  # the classic node-to-node oscillation
     assert supg.min() > -1e-10 and supg.max() < 1 + 1e-10  # SUPG: monotone, nodally exact in 1D
+
+
+def test_dirichlet_burgers_reference_refuses_an_uneven_flux(root):
+    from sciml.errors import ProblemError
+
+    p = load_problem(root / "problems" / "burgers.toml", ['pde.flux="u**3/3"'])
+    with pytest.raises(ProblemError, match="even flux"):
+        solve_reference(p)

@@ -12,7 +12,10 @@ from typing import Callable
 
 from ..errors import ProblemError
 
-BENCHMARKS: dict[str, str] = {"pig": "PIG vs PINN vs DeepXDE's PINN on 2D Helmholtz at equal wall time"}
+BENCHMARKS: dict[str, str] = {
+    "pig": "PIG vs PINN vs DeepXDE's PINN on 2D Helmholtz at equal wall time",
+    "lpinn": "Lagrangian PINN vs PINN on fast periodic transport (beta sweep) and moving-front Burgers",
+}
 
 
 def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False) -> int:
@@ -22,4 +25,6 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
     runner: Callable[..., int]
     if name == "pig":
         from .pig import run as runner
+    elif name == "lpinn":
+        from .lpinn import run as runner
     return runner(out, budget_s, quiet)

@@ -31,6 +31,10 @@ def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
                            "boundaries", problem.source, "boundary")
     nu = float(problem.pde.nu.numpy())
     flux = problem.pde.flux
+    probe = np.linspace(-3, 3, 13)
+    if odd and not np.allclose(flux.numpy(u=probe), flux.numpy(u=-probe)):
+        raise ProblemError("the burgers reference's Dirichlet mode (odd extension) needs an even flux "
+                           "F(-u) = F(u); use periodic boundaries for this flux", problem.source, "pde.flux")
     length = (b - a) * (2 if odd else 1)
     n = 2 * modes if odd else modes  # `modes` grid intervals across the physical interval
     x_ext = a + length * np.arange(n) / n

@@ -222,6 +222,15 @@ class LagrangianNet(nn.Module):
         return out
 
 
+def physical_wxx(w_xi: torch.Tensor, w_xixi: torch.Tensor, X_xi: torch.Tensor, X_xixi: torch.Tensor,
+                 min_stretch: float = 1e-3) -> torch.Tensor:
+    """``w_XX = (1/X_xi) d/dxi (w_xi / X_xi) = (w_xixi - w_xi X_xixi / X_xi) / X_xi^2``, the
+    second derivative in the physical coordinate of a field given on labels, with the stretch
+    ``X_xi`` clamped to at least ``min_stretch`` (converging characteristics)."""
+    stretch = X_xi.clamp_min(min_stretch)
+    return (w_xixi - w_xi * X_xixi / stretch) / stretch ** 2
+
+
 def _parts(jet: ExplicitJet) -> tuple[torch.Tensor, ...]:
     return jet.value[:, 0], jet.d(0)[:, 0], jet.d(1)[:, 0], jet.dd(0, 0)[:, 0]
 
@@ -261,8 +270,7 @@ class LagrangianObjective(nn.Module):
         j, tr = self.net.jets(xi, t), self.transport
         r_char = j["X_t"] - tr.speed(j["X"], t, j["w"])
         if self.cfg.diffusion == "chain":
-            stretch = j["X_xi"].clamp_min(self.cfg.min_stretch)
-            diffusion = (j["w_xixi"] - j["w_xi"] * j["X_xixi"] / stretch) / stretch ** 2
+            diffusion = physical_wxx(j["w_xi"], j["w_xixi"], j["X_xi"], j["X_xixi"], self.cfg.min_stretch)
         else:
             diffusion = j["w_xixi"]
         r_state = j["w_t"] - tr.nu * diffusion - tr.source(j["X"], t, j["w"])
