@@ -129,10 +129,10 @@ def _summary(rows: list[Row], budget: float) -> str:
     def err(case: str, solver: str, notes: str = "") -> float:
         return next(r.rel_dev for r in rows if r.case == case and r.solver == solver and r.notes == notes)
 
-    sweep = ", ".join(f"beta={b}: {err(f'convection beta={b}', 'pinn'):.2f} vs "
-                      f"{err(f'convection beta={b}', 'lpinn'):.1e}" for b in BETAS)
+    sweep = ", ".join(f"beta={b}: {err(f'convection beta={b}', 'pinn'):.2e} vs "
+                      f"{err(f'convection beta={b}', 'lpinn'):.2e}" for b in BETAS)
     burgers = (f"Burgers (u0 = sin x + 20, nu = 0.01, t <= 1), error of u - 20: PINN "
-               f"{err('burgers-moving-shock', 'pinn'):.2f}, LPINN "
+               f"{err('burgers-moving-shock', 'pinn'):.2e}, LPINN "
                f"{err('burgers-moving-shock', 'lpinn'):.2e} (label diffusion, default) and "
                f"{err('burgers-moving-shock', 'lpinn', 'diffusion=chain'):.2e} (chain-rule diffusion). "
                f"Run on to t = 2, past the time the front becomes a shock: "

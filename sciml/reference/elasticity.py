@@ -14,11 +14,17 @@ from ..errors import ProblemError
 from ..geometry import Mesh
 from ..problems import Problem
 from . import fem
-from .constraints import Constraints, facet_assignment
+from .constraints import facet_assignment
+from .system import LinearSystem
 
 
 def solve_elasticity(problem: Problem, mesh: Mesh) -> np.ndarray:
     """Displacements ``(n_nodes, 2)``."""
+    return elasticity_system(problem, mesh).solve()
+
+
+def elasticity_system(problem: Problem, mesh: Mesh) -> LinearSystem:
+    """The assembled system (interleaved dofs, two per node)."""
     if any(bc.type in ("periodic", "robin") for bc in problem.boundaries):
         raise ProblemError("the elasticity reference supports dirichlet and neumann (traction) "
                            "boundaries", problem.source, "boundary")
@@ -63,5 +69,4 @@ def solve_elasticity(problem: Problem, mesh: Mesh) -> np.ndarray:
                 values[dof[new]] = bc.value[c](mesh.points[nodes[new]])
                 fixed.append(dof[new])
     dirichlet = np.unique(np.concatenate(fixed)) if fixed else np.zeros(0, dtype=np.int64)
-    u = Constraints(2 * n, np.arange(2 * n), dirichlet).solve(K, F, values)
-    return u.reshape(n, 2)
+    return LinearSystem(K, F, dirichlet, values, components=2)
