@@ -60,7 +60,8 @@ class TrainConfig:
     checkpoint, checkpoint_every, resume
         Checkpoint file, how often (steps) to write it, and whether to resume from it.
     divergence
-        Stop when the loss exceeds ``divergence`` times the best loss so far.
+        Stop when the loss exceeds ``divergence`` times the best loss so far (while that is
+        positive).
     progress
         Show a progress bar (None: only on an interactive terminal outside CI).
     """
@@ -190,8 +191,8 @@ class Trainer:
     def _check(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
         r = self.result
         bad = not math.isfinite(loss)
-        if not bad and math.isfinite(r.best_loss) and loss > self.cfg.divergence * max(r.best_loss, 1e-300):
-            bad = True
+        if not bad and math.isfinite(r.best_loss) and r.best_loss > 0 and loss > self.cfg.divergence * r.best_loss:
+            bad = True  # (an objective that can go negative, an energy say, has no ratio test)
         if not bad:
             return
         if self.best_state is not None:

@@ -1,0 +1,153 @@
+"""The ``[inverse]`` section of a problem file: unknown parameters and the observations that
+determine them.
+
+.. code-block:: toml
+
+    [parameters]
+    lam = 1.0          # the true values (used only to synthesise observations)
+    mu = 1.0
+
+    [inverse]
+    unknowns = { lam = 0.1, mu = 0.1 }     # names from [parameters] -> initial guesses
+    mode = "hard"                          # "hard": observed nodal values are imposed; "soft": a data term
+    weight = 1.0                           # soft mode: weight of the data term
+    noise = 0.01                           # relative Gaussian noise added to the observations
+    seed = 0
+    [inverse.observations]                 # one of:
+    points = [[0.5, 0.5]]                  #   inline points and values (one row per point)
+    values = [[0.1, 0.0]]
+    # file = "obs.npy"                     #   columns x, y[, z], then the components (.npy) or
+    #                                      #   datasets "points" and "values" (.h5)
+    # synthetic = 10                       #   n random free nodes of the FE solution at the
+    #                                      #   true [parameters]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProblemError
+from .problem import Problem
+
+_KEYS = {"unknowns", "observations", "mode", "weight", "noise", "seed"}
+_OBS_KEYS = {"points", "values", "file", "synthetic"}
+
+
+@dataclass(frozen=True)
+class InverseSpec:
+    """A parsed ``[inverse]`` section.
+
+    Attributes
+    ----------
+    unknowns
+        Parameter name -> initial guess.
+    points, values
+        Observation points ``(n, dim)`` and values ``(n, components)`` (None when synthetic).
+    synthetic
+        Number of random free nodes to observe in the FE solution at the true parameters.
+    """
+
+    unknowns: dict[str, float]
+    points: np.ndarray | None
+    values: np.ndarray | None
+    synthetic: int
+    mode: str
+    weight: float
+    noise: float
+    seed: int
+
+
+def _fail(problem: Problem, key: str, message: str) -> ProblemError:
+    return ProblemError(message, problem.source, f"inverse.{key}" if key else "inverse")
+
+
+def inverse_spec(problem: Problem) -> InverseSpec | None:
+    """The problem's ``[inverse]`` section, validated (None when it has none)."""
+    sec = problem.inverse
+    if not sec:
+        return None
+    if not isinstance(sec, dict):
+        raise _fail(problem, "", "expected a table")
+    unknown_keys = set(sec) - _KEYS
+    if unknown_keys:
+        raise _fail(problem, sorted(unknown_keys)[0], f"unknown key (expected {', '.join(sorted(_KEYS))})")
+    unknowns = sec.get("unknowns")
+    if not isinstance(unknowns, dict) or not unknowns:
+        raise _fail(problem, "unknowns", "expected a table of parameter names and initial guesses")
+    for name, guess in unknowns.items():
+        if name not in problem.parameters:
+            raise _fail(problem, f"unknowns.{name}", "not a parameter of [parameters]")
+        if isinstance(guess, bool) or not isinstance(guess, (int, float)):
+            raise _fail(problem, f"unknowns.{name}", f"expected a number, got {guess!r}")
+    mode = sec.get("mode", "hard")
+    if mode not in ("hard", "soft"):
+        raise _fail(problem, "mode", f"expected 'hard' or 'soft', got {mode!r}")
+    numbers = {}
+    for key, default in (("weight", 1.0), ("noise", 0.0), ("seed", 0)):
+        value = sec.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise _fail(problem, key, f"expected a non-negative number, got {value!r}")
+        numbers[key] = value
+    points, values, synthetic = _observations(problem, sec.get("observations"))
+    return InverseSpec({k: float(v) for k, v in unknowns.items()}, points, values, synthetic, mode,
+                       float(numbers["weight"]), float(numbers["noise"]), int(numbers["seed"]))
+
+
+def _observations(problem: Problem, obs: Any) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+    if not isinstance(obs, dict) or not obs:
+        raise _fail(problem, "observations", "expected a table with points and values, file, or synthetic")
+    extra = set(obs) - _OBS_KEYS
+    if extra:
+        raise _fail(problem, f"observations.{sorted(extra)[0]}", "unknown key")
+    given = [k for k in ("points", "file", "synthetic") if k in obs]
+    if len(given) != 1:
+        raise _fail(problem, "observations", "give exactly one of points (with values), file or synthetic")
+    n_comp = len(problem.fields)
+    if "synthetic" in obs:
+        n = obs["synthetic"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise _fail(problem, "observations.synthetic", f"expected a positive integer, got {n!r}")
+        return None, None, n
+    if "file" in obs:
+        points, values = _read(problem, obs["file"])
+    else:
+        try:
+            points = np.asarray(obs["points"], dtype=float)
+            values = np.asarray(obs.get("values"), dtype=float)
+        except (TypeError, ValueError):
+            raise _fail(problem, "observations", "points and values must be arrays of numbers") from None
+    points = np.atleast_2d(points)
+    values = values.reshape(len(points), -1) if values.size == len(points) * n_comp else values
+    if points.shape[1:] != (problem.dim,) or values.shape != (len(points), n_comp):
+        raise _fail(problem, "observations", f"expected {problem.dim} coordinates and {n_comp} value(s) "
+                                             f"per point, got shapes {points.shape} and {values.shape}")
+    if not (np.all(np.isfinite(points)) and np.all(np.isfinite(values))):
+        raise _fail(problem, "observations", "observations contain NaN or inf")
+    return points, values, 0
+
+
+def _read(problem: Problem, name: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(name, str):
+        raise _fail(problem, "observations.file", "expected a file name")
+    path = Path(name)
+    if not path.is_absolute() and problem.source is not None:
+        path = problem.source.parent / path
+    if not path.is_file():
+        raise _fail(problem, "observations.file", f"file not found: {path}")
+    if path.suffix == ".npy":
+        data = np.load(path)
+        if data.ndim != 2 or data.shape[1] <= problem.dim:
+            raise _fail(problem, "observations.file", f"expected columns x[, y, z] then values, got {data.shape}")
+        return data[:, :problem.dim], data[:, problem.dim:]
+    if path.suffix in (".h5", ".hdf5"):
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            if "points" not in f or "values" not in f:
+                raise _fail(problem, "observations.file", "expected datasets 'points' and 'values'")
+            return np.asarray(f["points"], dtype=float), np.asarray(f["values"], dtype=float)
+    raise _fail(problem, "observations.file", "expected a .npy or .h5 file")

@@ -1,0 +1,339 @@
+"""``ggn``: physics-informed graph neural Galerkin networks on unstructured meshes.
+
+Gao, Zahr & Wang, "Physics-informed graph neural Galerkin networks: A unified framework for
+solving PDE-governed forward and inverse problems", Comput. Methods Appl. Mech. Engrg. 390
+(2022). A graph network on the finite-element mesh (nodes = FE nodes, edges = node pairs that
+share an element) maps the node coordinates to the nodal coefficients of the continuous P1
+Galerkin solution; it is trained to make the assembled weak-form residual ``K u - F`` vanish on
+the free dofs. Dirichlet values are imposed exactly, Neumann and traction data enter through the
+boundary integral in ``F``. For these linear PDEs ``K`` and ``F`` are assembled once by the
+reference FEM (:mod:`sciml.reference.system`), so a training step is one sparse mat-vec plus
+the network. Unknown parameters that enter ``K`` or ``F`` linearly (a source amplitude, Lame
+parameters, a diffusivity) are trained with the network from sparse observations, imposed on
+the observed nodes (the paper) or as a data term.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.spatial import cKDTree
+from torch import nn
+
+from ..config import build_config
+from ..errors import ProblemError
+from ..geometry import Mesh
+from ..nn.fit import RunConfig, place, torch_device
+from ..nn.graph import ChebNet, mesh_edges
+from ..nn.trainer import Trainer
+from ..problems import Problem, problem_from_dict
+from ..problems.inverse import InverseSpec, inverse_spec
+from ..reference import reference_mesh
+from ..reference.system import LinearSystem, assemble
+from ..solution import Solution
+from .base import check_supported, merged_options
+from .registry import register
+
+
+@dataclass
+class GGNConfig(RunConfig):
+    """Options of ``ggn`` (``[solver.ggn]``); training options from :class:`~sciml.nn.fit.RunConfig`.
+
+    Attributes
+    ----------
+    widths
+        Hidden channel widths of each component's ChebConv stack (the paper's code:
+        32-64-128-256-128-64-32).
+    K
+        Chebyshev order of every convolution (the paper's code: 10).
+    h
+        Mesh size for analytic domains (default: the reference's); mesh files are used as they are.
+    output_scale
+        Network outputs are multiplied by this (the solution's typical size when far from 1).
+    loss
+        ``residual``: the paper's norm of the Galerkin residual ``K u - F`` on the free dofs;
+        ``energy``: the Ritz energy ``u^T K u / 2 - F^T u`` (symmetric forward problems only),
+        whose minimiser is the same Galerkin solution but whose Hessian is ``K`` rather than
+        ``K^T K`` (better conditioned on fine meshes).
+
+    Adam (``lr`` 1e-3, as the paper) minimises the residual norm ``||K u - F||``; the L-BFGS
+    steps that follow minimise its square, which is smooth at the solution.
+    """
+
+    widths: list = field(default_factory=lambda: [32, 64, 128, 256, 128, 64, 32])
+    K: int = 10
+    h: float | None = None
+    output_scale: float = 1.0
+    loss: Literal["residual", "energy"] = "residual"
+    dtype: str = "float64"
+    adam_steps: int = 500
+    lr: float = 1e-3
+    lbfgs_steps: int = 50
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in self.widths):
+            raise ProblemError(f"widths: expected a list of positive integers, got {self.widths!r}")
+        if self.K < 1 or (self.h is not None and self.h <= 0) or self.output_scale <= 0:
+            raise ProblemError("K must be >= 1, h and output_scale positive")
+
+
+class GalerkinNet(nn.Module):
+    """One :class:`~sciml.nn.graph.ChebNet` per solution component on the normalised node
+    coordinates; output ``(n_nodes, components)``."""
+
+    def __init__(self, dim: int, components: int, widths: list, K: int):
+        super().__init__()
+        self.stacks = nn.ModuleList(ChebNet([dim, *widths, 1], K) for _ in range(components))
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        return torch.cat([stack(x, edge_index) for stack in self.stacks], dim=1)
+
+
+@dataclass
+class ParametricSystem:
+    """``K(theta) = K0 + sum_i theta_i dK_i``, ``F(theta) = F0 + sum_i theta_i dF_i`` with the
+    Dirichlet data of :class:`LinearSystem`."""
+
+    base: LinearSystem
+    names: list[str]
+    K0: sp.csr_matrix
+    F0: np.ndarray
+    dK: list[sp.csr_matrix]
+    dF: list[np.ndarray]
+
+
+def with_parameters(problem: Problem, values: dict[str, float]) -> Problem:
+    """The same problem with some ``[parameters]`` changed."""
+    raw = copy.deepcopy(dict(problem.raw))
+    raw.setdefault("parameters", {}).update(values)
+    base = problem.source.parent if problem.source is not None else None
+    return problem_from_dict(raw, problem.source, base)
+
+
+def parametric_system(problem: Problem, mesh: Mesh, names: list[str]) -> ParametricSystem:
+    """Assemble ``problem`` with its parameters ``names`` as affine unknowns; refuses, naming the
+    parameter, when ``K`` or ``F`` is not affine in it or the Dirichlet data depend on it."""
+    s0 = assemble(problem, mesh)
+    K0, F0, dK, dF = s0.K.copy(), s0.F.copy(), [], []
+    for name in names:
+        a = problem.parameters[name]
+        step = max(abs(a), 1.0)
+        s1 = assemble(with_parameters(problem, {name: a + step}), mesh)
+        s2 = assemble(with_parameters(problem, {name: a + 2 * step}), mesh)
+        dk, df = (s1.K - s0.K) / step, (s1.F - s0.F) / step
+        curvature_k = abs(s2.K - 2 * s1.K + s0.K).max() if s0.K.nnz else 0.0
+        curvature_f = np.abs(s2.F - 2 * s1.F + s0.F).max()
+        scale_k = max(abs(s0.K).max(), abs(dk).max() * step, 1e-300)
+        scale_f = max(np.abs(s0.F).max(), np.abs(df).max() * step, 1e-300)
+        if curvature_k > 1e-9 * scale_k or curvature_f > 1e-9 * scale_f:
+            raise ProblemError(f"the system is not linear in the unknown parameter {name!r} (for plane "
+                               "stress, Lame parameters enter nonlinearly: use plane strain)",
+                               problem.source, f"inverse.unknowns.{name}")
+        if not (np.array_equal(s1.fixed, s0.fixed) and np.allclose(s1.values, s0.values)):
+            raise ProblemError(f"Dirichlet data depend on the unknown parameter {name!r}",
+                               problem.source, f"inverse.unknowns.{name}")
+        K0, F0 = K0 - a * dk, F0 - a * df
+        dK.append(dk.tocsr())
+        dF.append(df)
+    return ParametricSystem(s0, list(names), K0.tocsr(), F0, dK, dF)
+
+
+def _torch_sparse(A: sp.spmatrix, **kw: Any) -> torch.Tensor:
+    A = A.tocoo()
+    idx = torch.as_tensor(np.vstack([A.row, A.col]), dtype=torch.int64, device=kw["device"])
+    return torch.sparse_coo_tensor(idx, torch.as_tensor(A.data, **kw), A.shape,
+                                   check_invariants=False).coalesce()
+
+
+@dataclass
+class Observations:
+    """Observed dofs and values (hard mode), or an interpolation matrix and values (soft)."""
+
+    dofs: np.ndarray
+    data: np.ndarray
+    interp: sp.csr_matrix | None = None
+
+
+def observations(spec: InverseSpec, problem: Problem, mesh: Mesh, system: LinearSystem) -> Observations:
+    """Map the ``[inverse]`` observations onto the mesh (synthesising them when asked)."""
+    comps = system.components
+    rng = np.random.default_rng(spec.seed)
+    if spec.synthetic:
+        truth = system.solve()  # the FE solution at the true [parameters]
+        free_nodes = np.flatnonzero(~np.isin(np.arange(len(mesh.points)), system.fixed // comps))
+        if spec.synthetic > len(free_nodes):
+            raise ProblemError(f"cannot observe {spec.synthetic} nodes: the mesh has {len(free_nodes)} free nodes",
+                               problem.source, "inverse.observations.synthetic")
+        nodes = np.sort(rng.choice(free_nodes, spec.synthetic, replace=False))
+        points, values = mesh.points[nodes], truth[nodes]
+    else:
+        points, values = spec.points, spec.values
+    values = values * (1 + spec.noise * rng.standard_normal(values.shape))
+    if spec.mode == "hard":
+        dist, nodes = cKDTree(mesh.points).query(points)
+        size = float(np.linalg.norm(mesh.points.max(0) - mesh.points.min(0)))
+        if np.any(dist > 1e-6 * size):
+            raise ProblemError("hard observations must lie on mesh nodes (use mode = 'soft' for "
+                               "arbitrary points)", problem.source, "inverse.observations")
+        dofs = (comps * nodes[:, None] + np.arange(comps)).ravel()
+        return Observations(dofs, values.ravel())
+    cells, bary = mesh.locate(points)
+    rows = np.repeat(np.arange(len(points)), bary.shape[1])
+    node_interp = sp.csr_matrix((bary.ravel(), (rows, mesh.cells[cells].ravel())),
+                                shape=(len(points), len(mesh.points)))
+    interp = sp.kron(node_interp, sp.identity(comps), format="csr")
+    return Observations(np.zeros(0, dtype=np.int64), values.ravel(), interp)
+
+
+class GalerkinObjective(nn.Module):
+    """``forward(step) -> (total, terms)``: the Galerkin residual norm on the free dofs
+    (squared from step ``squared_from`` on), plus the data misfit in soft inverse mode; or the
+    Ritz energy (``energy``).
+
+    Parameters are scaled: ``theta_i = guess_i + |guess_i| p_i`` with ``p`` trained from 0, so
+    Adam's steps are relative changes. Both terms are divided by their value at the initial
+    guess with a zero interior field, so the loss starts at O(1) whatever the units.
+    """
+
+    def __init__(self, net: GalerkinNet, mesh: Mesh, ps: ParametricSystem, obs: Observations | None,
+                 guesses: list[float], weight: float, output_scale: float, squared_from: int,
+                 energy: bool = False):
+        super().__init__()
+        param = next(net.parameters())
+        kw = dict(dtype=param.dtype, device=param.device)
+        self.net, self.output_scale, self.squared_from, self.weight = net, output_scale, squared_from, weight
+        lo, hi = mesh.points.min(0), mesh.points.max(0)
+        x = 2 * (mesh.points - lo) / np.where(hi > lo, hi - lo, 1) - 1
+        self.register_buffer("x", torch.as_tensor(x, **kw))
+        self.register_buffer("edges", torch.as_tensor(mesh_edges(mesh.cells), device=kw["device"]))
+        base = ps.base
+        constrained = np.zeros(base.n, dtype=bool)
+        constrained[base.fixed] = True
+        values = base.values.copy()
+        if obs is not None and len(obs.dofs):
+            constrained[obs.dofs] = True
+            values[obs.dofs] = obs.data
+        rows = base.free  # the residual is required on every non-Dirichlet dof (observed ones too)
+        self.register_buffer("mask", torch.as_tensor(constrained, device=kw["device"]))
+        self.register_buffer("values", torch.as_tensor(values, **kw))
+        self.K0 = _torch_sparse(ps.K0[rows], **kw)
+        self.dK = [_torch_sparse(k[rows], **kw) for k in ps.dK]
+        self.register_buffer("F0", torch.as_tensor(ps.F0[rows], **kw))
+        self.register_buffer("dF", torch.as_tensor(np.array([f[rows] for f in ps.dF]).reshape(len(ps.dF), len(rows)),
+                                                   **kw))
+        # energy: 1/2 u_f K_ff u_f + u_f K_fc u_c - F_f u_f = 1/2 u_f (K[rows] u + K_fc u_c) - F_f u_f
+        self.energy = energy
+        self.register_buffer("lift_rhs", torch.as_tensor(ps.K0[rows][:, base.fixed] @ base.values[base.fixed], **kw))
+        self.register_buffer("rows", torch.as_tensor(rows, device=kw["device"]))
+        self.register_buffer("guess", torch.as_tensor(guesses, **kw))
+        self.p = nn.Parameter(torch.zeros(len(guesses), **kw)) if guesses else None
+        self.interp = _torch_sparse(obs.interp, **kw) if obs is not None and obs.interp is not None else None
+        self.register_buffer("data", torch.as_tensor(obs.data if obs is not None else np.zeros(0), **kw))
+        with torch.no_grad():
+            lift = torch.where(self.mask, self.values, torch.zeros_like(self.values))
+            self.res_scale = float(self._residual(lift).norm()) or 1.0
+            self.data_scale = float(self.data.norm()) or 1.0
+
+    def theta(self) -> torch.Tensor:
+        if self.p is None:
+            return self.guess
+        return self.guess + self.guess.abs().clamp_min(1e-12) * self.p
+
+    def field(self) -> torch.Tensor:
+        """Nodal values, flat and interleaved, with the constrained dofs imposed exactly."""
+        u = (self.net(self.x, self.edges) * self.output_scale).reshape(-1)
+        return torch.where(self.mask, self.values, u)
+
+    def _residual(self, u: torch.Tensor) -> torch.Tensor:
+        col = u[:, None]
+        r = torch.sparse.mm(self.K0, col)[:, 0] - self.F0
+        theta = self.theta()
+        for i, dk in enumerate(self.dK):
+            r = r + theta[i] * (torch.sparse.mm(dk, col)[:, 0] - self.dF[i])
+        return r
+
+    def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        u = self.field()
+        power = 2 if step >= self.squared_from else 1
+        if self.energy:
+            uf = u[self.rows]
+            ku = torch.sparse.mm(self.K0, u[:, None])[:, 0]
+            energy = (0.5 * (uf * (ku + self.lift_rhs)).sum() - (self.F0 * uf).sum()) / self.res_scale
+            return energy, {"energy": energy.detach()}
+        res = (self._residual(u).norm() / self.res_scale) ** power
+        terms = {"res": res}
+        total = res
+        if self.interp is not None:
+            misfit = torch.sparse.mm(self.interp, u[:, None])[:, 0] - self.data
+            terms["data"] = (misfit.norm() / self.data_scale) ** power
+            total = total + self.weight * terms["data"]
+        return total, {k: v.detach() for k, v in terms.items()}
+
+
+@register
+class GGNSolver:
+    """Graph neural Galerkin network (Gao, Zahr & Wang 2022); ``callback(step, objective)`` is
+    called after every training step."""
+
+    name: ClassVar[str] = "ggn"
+    supports: ClassVar[frozenset[str]] = frozenset({"poisson", "helmholtz", "convection_diffusion", "elasticity"})
+    description: ClassVar[str] = "graph neural Galerkin network on the FE mesh, weak-form residual (Gao et al. 2022)"
+    config_class: ClassVar[type] = GGNConfig
+
+    def __init__(self, callback: Callable[[int, Any], None] | None = None, **options: Any):
+        self.options, self.callback = options, callback
+
+    def solve(self, problem: Problem) -> Solution:
+        check_supported(self, problem)
+        if problem.transient:
+            raise ProblemError("ggn solves steady problems", problem.source, "time")
+        cfg = build_config(GGNConfig, merged_options(problem, self.name, self.options),
+                           f"solver.{self.name}", problem.source)
+        spec = inverse_spec(problem)
+        if cfg.loss == "energy" and (spec or problem.pde.type == "convection_diffusion"):
+            raise ProblemError("the energy loss needs a symmetric forward problem (no convection, "
+                               "no [inverse] section)", problem.source, f"solver.{self.name}.loss")
+        mesh = reference_mesh(problem, cfg.h)
+        start = time.perf_counter()
+        names = list(spec.unknowns) if spec else []
+        ps = parametric_system(problem, mesh, names)
+        obs = observations(spec, problem, mesh, ps.base) if spec else None
+        guesses = [spec.unknowns[n] for n in names] if spec else []
+        assemble_s = time.perf_counter() - start
+        net = GalerkinNet(problem.dim, ps.base.components, cfg.widths, cfg.K)
+        net = place(net, cfg)
+        objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
+                                      cfg.output_scale, cfg.adam_steps, cfg.loss == "energy"
+                                      ).to(torch_device(cfg.device))
+        hook = (lambda step, result: self.callback(step, objective)) if self.callback is not None else None
+        result = Trainer(objective, cfg, callback=hook).fit()
+        with torch.no_grad():
+            u = objective.field().double().cpu().numpy().reshape(-1, ps.base.components)
+        fem = ps.base.solve() if not spec else None
+        info: dict[str, Any] = {
+            "train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
+            "architecture": f"{ps.base.components} x ChebConv stack {[problem.dim, *cfg.widths, 1]}, K = {cfg.K}",
+            "n_nodes": int(len(mesh.points)), "n_dofs": int(ps.base.n), "assemble_s": assemble_s,
+            "residual_rel": float(np.linalg.norm(ps.base.residual(u)) / (np.linalg.norm(ps.base.F) or 1.0))
+            if not spec else None,
+        }
+        if fem is not None:
+            info["rel_l2_vs_fem"] = float(np.linalg.norm(u - fem) / (np.linalg.norm(fem) or 1.0))
+        if spec:
+            theta = objective.theta().detach().double().cpu().numpy()
+            info["inverse"] = {n: {"recovered": float(v), "initial": spec.unknowns[n],
+                                   "true": float(problem.parameters[n]),
+                                   "rel_error": float(abs(v - problem.parameters[n]) / (abs(problem.parameters[n]) or 1.0))}
+                               for n, v in zip(names, theta)}
+            info["observations"] = {"mode": spec.mode, "noise": spec.noise,
+                                    "count": int(len(obs.data) // ps.base.components) if obs is not None else 0}
+        n_params = sum(p.numel() for p in objective.parameters())
+        return Solution(problem=problem.name, solver=self.name, fields=problem.fields, kind="mesh",
+                        points=mesh.points, cells=mesh.cells, values=u, info={"n_params": n_params, **info})
