@@ -15,6 +15,7 @@ from ..errors import ProblemError
 BENCHMARKS: dict[str, str] = {
     "pig": "PIG vs PINN vs DeepXDE's PINN on 2D Helmholtz at equal wall time",
     "lpinn": "Lagrangian PINN vs PINN on fast periodic transport (beta sweep) and moving-front Burgers",
+    "ggn": "graph neural Galerkin networks: forward and inverse problems on unstructured meshes, cost vs mesh size",
 }
 
 
@@ -27,4 +28,6 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .pig import run as runner
     elif name == "lpinn":
         from .lpinn import run as runner
+    elif name == "ggn":
+        from .ggn import run as runner
     return runner(out, budget_s, quiet)

@@ -29,7 +29,7 @@ from torch import nn
 from ..config import build_config
 from ..errors import ProblemError
 from ..geometry import Mesh
-from ..nn.fit import RunConfig, place, torch_device
+from ..nn.fit import DTYPES, RunConfig, torch_device
 from ..nn.graph import ChebNet, mesh_edges
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
@@ -48,8 +48,10 @@ class GGNConfig(RunConfig):
     Attributes
     ----------
     widths
-        Hidden channel widths of each component's ChebConv stack (the paper's code:
-        32-64-128-256-128-64-32).
+        Hidden channel widths of each component's ChebConv stack. The paper's code uses
+        ``[32, 64, 128, 256, 128, 64, 32]``, 6x slower per step on a CPU (0.9 s per step on
+        2,268 nodes with one thread); the default is a shallower, narrower stack (four
+        hidden layers up to 64 wide) that fits CPU budgets.
     K
         Chebyshev order of every convolution (the paper's code: 10).
     h
@@ -66,7 +68,7 @@ class GGNConfig(RunConfig):
     steps that follow minimise its square, which is smooth at the solution.
     """
 
-    widths: list = field(default_factory=lambda: [32, 64, 128, 256, 128, 64, 32])
+    widths: list = field(default_factory=lambda: [32, 64, 64, 32])
     K: int = 10
     h: float | None = None
     output_scale: float = 1.0
@@ -307,11 +309,11 @@ class GGNSolver:
         obs = observations(spec, problem, mesh, ps.base) if spec else None
         guesses = [spec.unknowns[n] for n in names] if spec else []
         assemble_s = time.perf_counter() - start
-        net = GalerkinNet(problem.dim, ps.base.components, cfg.widths, cfg.K)
-        net = place(net, cfg)
+        device = torch_device(cfg.device)
+        net = GalerkinNet(problem.dim, ps.base.components, cfg.widths, cfg.K).to(device=device, dtype=DTYPES[cfg.dtype])
         objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
                                       cfg.output_scale, cfg.adam_steps, cfg.loss == "energy"
-                                      ).to(torch_device(cfg.device))
+                                      ).to(device)
         hook = (lambda step, result: self.callback(step, objective)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
         with torch.no_grad():
