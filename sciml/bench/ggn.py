@@ -136,7 +136,7 @@ def _write(out: Path, rows: list[Row], text: str, meta: dict[str, Any]) -> list[
     ax2.loglog([r.nodes for r in scaling], [r.vs_fem for r in scaling], "s--", color="C1",
                label="rel L2 vs FEM at the budget")
     ax2.set_ylabel("rel L2 vs same-mesh FEM")
-    fig.legend(loc="upper left", fontsize=8)
+    fig.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     png = atomic_write(out / "ggn.png", lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
