@@ -7,6 +7,7 @@ wraps its module in :class:`torch.nn.parallel.DistributedDataParallel` when a gr
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch
@@ -21,7 +22,19 @@ def init_from_env(device: str = "cpu") -> bool:
     if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         backend = "nccl" if device.startswith("cuda") and torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend)
+        atexit.register(_shutdown)
     return is_distributed()
+
+
+def _shutdown() -> None:
+    """Wait for every rank, then tear the group down before the interpreter exits: left to
+    static destruction, or torn down while another rank still talks, gloo's threads can abort
+    the process (``terminate called without an active exception``) after the work is done."""
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def is_distributed() -> bool:
