@@ -306,4 +306,9 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     acc = (f"rel L2 {err:.3e} vs {summary['compared_to']}, max abs {summary['max_abs_err']:.3e}"
            if err is not None else f"max |u| = {summary['max_abs_value']:.4g} (no exact solution "
            "or reference to compare with)")
-    return f"{summary['problem']} / {summary['solver']}: {acc}, {summary['wall_s']:.2f} s"
+    line = f"{summary['problem']} / {summary['solver']}: {acc}, {summary['wall_s']:.2f} s"
+    recovered = (summary.get("info") or {}).get("inverse") or {}
+    if recovered:
+        line += "; recovered " + ", ".join(f"{k} = {v['recovered']:.6g} (true {v['true']:.6g})"
+                                           for k, v in recovered.items())
+    return line

@@ -112,15 +112,16 @@ def test_hard_observations_off_the_nodes_are_refused():
         run(problem_from_dict(data), "ggn", FAST)
 
 
-def test_cli_reports_recovered_parameters_and_refuses_transient(root, tmp_path):
+def test_cli_reports_recovered_parameters_and_refuses_transient(root, tmp_path, capsys):
     import json
 
     out = tmp_path / "inv"
     code = main(["solve", str(root / "problems" / "poisson-source-inverse.toml"), "--solver", "ggn",
-                 "--out", str(out), "--no-png", "--quiet", "--set", "solver.ggn.h=0.1",
+                 "--out", str(out), "--no-png", "--set", "solver.ggn.h=0.1",
                  "--set", "solver.ggn.widths=[16, 16]", "--set", "solver.ggn.adam_steps=60",
                  "--set", "solver.ggn.lbfgs_steps=15"])
     assert code == 0
+    assert "recovered s = " in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["info"]["inverse"]["s"]["rel_error"] < 0.05
     assert main(["solve", str(root / "problems" / "heat-1d.toml"), "--solver", "ggn",
