@@ -42,13 +42,12 @@ def merged_options(problem: Problem, name: str, overrides: Mapping[str, Any] | N
     return opts
 
 
-class PhysicsInformedSolver:
-    """Template of the solvers that train a field network on a problem's residuals.
+class TrainedSolver:
+    """Base of the solvers that train a network: keyword options, an optional per-step
+    ``callback`` (benchmarks record the error over time with it) and :meth:`config`.
 
-    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` (a subclass of
-    :class:`sciml.nn.fit.PhysicsConfig`) and implement :meth:`build` (the network) and
-    optionally :meth:`describe` (extra solution info). ``callback(step, model)`` is called
-    after every training step (benchmarks record the error over time with it).
+    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` and implement
+    ``solve``.
     """
 
     name: ClassVar[str]
@@ -60,16 +59,26 @@ class PhysicsInformedSolver:
         self.options = options
         self.callback = callback
 
+    def config(self, problem: Problem) -> Any:
+        """The solver's options for ``problem`` (file section updated by explicit options)."""
+        return build_config(self.config_class, merged_options(problem, self.name, self.options),
+                            f"solver.{self.name}", problem.source)
+
+
+class PhysicsInformedSolver(TrainedSolver):
+    """Template of the solvers that train a field network on a problem's residuals.
+
+    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` (a subclass of
+    :class:`sciml.nn.fit.PhysicsConfig`) and implement :meth:`build` (the network) and
+    optionally :meth:`describe` (extra solution info). ``callback(step, model)`` is called
+    after every training step.
+    """
+
     def build(self, problem: Problem, cfg: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def describe(self, model: Any, cfg: Any) -> dict[str, Any]:
         return {}
-
-    def config(self, problem: Problem) -> Any:
-        """The solver's options for ``problem`` (file section updated by explicit options)."""
-        return build_config(self.config_class, merged_options(problem, self.name, self.options),
-                            f"solver.{self.name}", problem.source)
 
     def solve(self, problem: Problem) -> Solution:
         from ..nn.fit import fit_physics, network_solution, place

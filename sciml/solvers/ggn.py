@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +26,6 @@ import torch
 from scipy.spatial import cKDTree
 from torch import nn
 
-from ..config import build_config
 from ..errors import ProblemError
 from ..geometry import Mesh
 from ..nn.fit import DTYPES, RunConfig, torch_device
@@ -37,7 +36,7 @@ from ..problems.inverse import InverseSpec, inverse_spec
 from ..reference import reference_mesh
 from ..reference.system import LinearSystem, assemble
 from ..solution import Solution
-from .base import check_supported, merged_options
+from .base import TrainedSolver, check_supported
 from .registry import register
 
 
@@ -280,7 +279,7 @@ class GalerkinObjective(nn.Module):
 
 
 @register
-class GGNSolver:
+class GGNSolver(TrainedSolver):
     """Graph neural Galerkin network (Gao, Zahr & Wang 2022); ``callback(step, objective)`` is
     called after every training step."""
 
@@ -289,15 +288,11 @@ class GGNSolver:
     description: ClassVar[str] = "graph neural Galerkin network on the FE mesh, weak-form residual (Gao et al. 2022)"
     config_class: ClassVar[type] = GGNConfig
 
-    def __init__(self, callback: Callable[[int, Any], None] | None = None, **options: Any):
-        self.options, self.callback = options, callback
-
     def solve(self, problem: Problem) -> Solution:
         check_supported(self, problem)
         if problem.transient:
             raise ProblemError("ggn solves steady problems", problem.source, "time")
-        cfg = build_config(GGNConfig, merged_options(problem, self.name, self.options),
-                           f"solver.{self.name}", problem.source)
+        cfg = self.config(problem)
         spec = inverse_spec(problem)
         if cfg.loss == "energy" and (spec or problem.pde.type == "convection_diffusion"):
             raise ProblemError("the energy loss needs a symmetric forward problem (no convection, "

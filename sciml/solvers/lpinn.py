@@ -30,7 +30,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import build_config
 from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import RunConfig, network_solution, place
@@ -40,7 +39,7 @@ from ..nn.physics import flux_speed
 from ..nn.trainer import Trainer
 from ..problems import Problem
 from ..solution import Solution
-from .base import check_supported, merged_options
+from .base import TrainedSolver, check_supported
 from .registry import register
 
 
@@ -331,7 +330,7 @@ def eulerian_evaluator(net: LagrangianNet, transport: Transport, n_labels: int,
 
 
 @register
-class LPINNSolver:
+class LPINNSolver(TrainedSolver):
     """Lagrangian PINN (Mojgani et al. 2023) for periodic 1D convection-diffusion and Burgers-type
     problems; ``callback(step, net)`` is called after every training step."""
 
@@ -340,13 +339,9 @@ class LPINNSolver:
     description: ClassVar[str] = "Lagrangian PINN: characteristics + state branches (Mojgani et al. 2023)"
     config_class: ClassVar[type] = LPINNConfig
 
-    def __init__(self, callback: Callable[[int, Any], None] | None = None, **options: Any):
-        self.options, self.callback = options, callback
-
     def solve(self, problem: Problem) -> Solution:
         check_supported(self, problem)
-        cfg = build_config(LPINNConfig, merged_options(problem, self.name, self.options),
-                           f"solver.{self.name}", problem.source)
+        cfg = self.config(problem)
         transport = Transport(problem)
         speed0, state0 = transport.offsets() if cfg.offsets else (0.0, 0.0)
         encoding = PeriodicEncoding(transport.a, transport.length, transport.t0, transport.duration)
