@@ -102,6 +102,20 @@ def page_header(name: str, title: str, env: dict[str, Any]) -> list[str]:
             f"CPU {env['cpu']}, CUDA {'yes' if env['cuda'] else 'no'}, {env['date']}.", ""]
 
 
+def save_page(out: Path, name: str, title: str, fig: Any, body: list[str], caption: str,
+              payload: dict[str, Any], env: dict[str, Any], dpi: int = 110) -> list[Path]:
+    """Write a benchmark's ``<name>.png`` (``fig``, then closed), ``<name>.md`` (header,
+    ``body`` lines, the plot with ``caption``) and ``<name>.json`` (``payload``), each atomically."""
+    import matplotlib.pyplot as plt
+
+    png = atomic_write(out / f"{name}.png", lambda tmp: fig.savefig(tmp, dpi=dpi))
+    plt.close(fig)
+    md = write_text(out / f"{name}.md", "\n".join([*page_header(name, title, env), *body,
+                                                   f"![{caption}]({name}.png)", ""]))
+    js = write_json(out / f"{name}.json", payload)
+    return [md, js, png]
+
+
 def write_outputs(out: Path, name: str, title: str, entries: list[Entry], text: str,
                   meta: dict[str, Any], env: dict[str, Any] | None = None) -> list[Path]:
     """``<name>.md`` (page with table), ``<name>.json`` and ``<name>.png`` (error vs time);
@@ -123,14 +137,8 @@ def write_outputs(out: Path, name: str, title: str, entries: list[Entry], text: 
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    png = atomic_write(out / f"{name}.png", lambda tmp: fig.savefig(tmp, dpi=120))
-    plt.close(fig)
-    page = "\n".join([
-        *page_header(name, title, env),
-        text, "", table(entries), "",
-        f"Best error reached within a given training time (in brackets: relative to {entries[0].solver}):", "",
-        time_table(entries, [round(meta["budget_s"] * f, 1) for f in (0.1, 0.2, 0.4, 0.7, 1.0)]), "",
-        f"![error versus time]({name}.png)", ""])
-    md = write_text(out / f"{name}.md", page)
-    js = write_json(out / f"{name}.json", {"meta": {**meta, **env}, "entries": [asdict(e) for e in entries]})
-    return [md, js, png]
+    body = [text, "", table(entries), "",
+            f"Best error reached within a given training time (in brackets: relative to {entries[0].solver}):", "",
+            time_table(entries, [round(meta["budget_s"] * f, 1) for f in (0.1, 0.2, 0.4, 0.7, 1.0)]), ""]
+    return save_page(out, name, title, fig, body, "error versus time",
+                     {"meta": {**meta, **env}, "entries": [asdict(e) for e in entries]}, env, dpi=120)

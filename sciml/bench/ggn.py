@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_write, write_json, write_text
 from ..problems import load_problem
 from ..reference import reference_mesh, solve_reference
 from ..runner import run as run_solver
-from .curves import environment, page_header
+from .curves import environment, save_page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "problems"
 FORWARD = (("poisson-lshape", {"h": 0.04}), ("poisson-lshape", {"h": 0.04, "loss": "energy"}),
@@ -138,10 +137,6 @@ def _write(out: Path, rows: list[Row], text: str, meta: dict[str, Any]) -> list[
     ax2.set_ylabel("rel L2 vs same-mesh FEM")
     fig.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    png = atomic_write(out / "ggn.png", lambda tmp: fig.savefig(tmp, dpi=110))
-    plt.close(fig)
-    page = "\n".join([*page_header("ggn", "graph neural Galerkin networks: forward, inverse, scaling", env),
-                      text, "", _table(rows), "", "![cost and error against mesh size](ggn.png)", ""])
-    md = write_text(out / "ggn.md", page)
-    js = write_json(out / "ggn.json", {"meta": {**meta, **env}, "rows": [asdict(r) for r in rows]})
-    return [md, js, png]
+    return save_page(out, "ggn", "graph neural Galerkin networks: forward, inverse, scaling", fig,
+                     [text, "", _table(rows), ""], "cost and error against mesh size",
+                     {"meta": {**meta, **env}, "rows": [asdict(r) for r in rows]}, env)

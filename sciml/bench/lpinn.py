@@ -26,13 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_write, write_json, write_text
 from ..problems import Problem, load_problem
 from ..reference import solve_reference
 from ..runner import run as run_solver
 from ..solution import Solution, relative_l2
 from ..solvers.lpinn import LPINNConfig
-from .curves import environment, page_header
+from .curves import environment, save_page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "problems"
 BETAS = (1, 10, 20, 30, 40, 50)
@@ -174,10 +173,5 @@ def _write(out: Path, rows: list[Row], finals: dict[str, Any], text: str, meta: 
         ax.set_title(f"{case} at t = {problem.time.end:g}", fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    png = atomic_write(out / "lpinn.png", lambda tmp: fig.savefig(tmp, dpi=110))
-    plt.close(fig)
-    page = "\n".join([*page_header("lpinn", "Lagrangian PINN vs PINN on fast transport", env),
-                      text, "", _table(rows), "", "![errors and final profiles](lpinn.png)", ""])
-    md = write_text(out / "lpinn.md", page)
-    js = write_json(out / "lpinn.json", {"meta": {**meta, **env}, "rows": [asdict(r) for r in rows]})
-    return [md, js, png]
+    return save_page(out, "lpinn", "Lagrangian PINN vs PINN on fast transport", fig, [text, "", _table(rows), ""],
+                     "errors and final profiles", {"meta": {**meta, **env}, "rows": [asdict(r) for r in rows]}, env)
