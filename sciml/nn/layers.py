@@ -42,6 +42,12 @@ def activation(name: str, omega: float = 1.0) -> nn.Module:
     return table[name]()
 
 
+def valid_widths(widths: object) -> bool:
+    """Whether ``widths`` is a non-empty list of positive integers (hidden-layer widths)."""
+    return (isinstance(widths, (list, tuple)) and len(widths) > 0
+            and all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths))
+
+
 class MLP(nn.Module):
     """Fully connected network ``in -> hidden... -> out``.
 

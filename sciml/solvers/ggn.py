@@ -30,6 +30,7 @@ from ..errors import ProblemError
 from ..geometry import Mesh
 from ..nn.fit import DTYPES, RunConfig, torch_device
 from ..nn.graph import ChebNet, mesh_edges
+from ..nn.layers import valid_widths
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
 from ..problems.inverse import InverseSpec, inverse_spec
@@ -79,8 +80,8 @@ class GGNConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in self.widths):
-            raise ProblemError(f"widths: expected a list of positive integers, got {self.widths!r}")
+        if not valid_widths(self.widths):
+            raise ProblemError(f"widths: expected a list of positive widths, got {self.widths!r}")
         if self.K < 1 or (self.h is not None and self.h <= 0) or self.output_scale <= 0:
             raise ProblemError("K must be >= 1, h and output_scale positive")
 

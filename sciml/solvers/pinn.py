@@ -20,7 +20,7 @@ import torch
 from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import Field
-from ..nn.layers import MLP, FourierFeatures, Normalize
+from ..nn.layers import MLP, FourierFeatures, Normalize, valid_widths
 from ..problems import SPECS, Problem
 from .base import PhysicsInformedSolver
 from .registry import register
@@ -81,8 +81,7 @@ class PINNSolver(PhysicsInformedSolver):
     config_class: ClassVar[type] = PINNConfig
 
     def build(self, problem: Problem, cfg: PINNConfig) -> PINNNet:
-        if not cfg.hidden or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0
-                                     for h in cfg.hidden):
+        if not valid_widths(cfg.hidden):
             raise ProblemError(f"expected a list of positive widths, got {cfg.hidden!r}",
                                problem.source, f"solver.{self.name}.hidden")
         lo, hi = input_box(problem)
