@@ -34,7 +34,7 @@ from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import RunConfig, network_solution, place
 from ..nn.jet import ExplicitJet, mlp_jet
-from ..nn.layers import MLP, PeriodicEncoding
+from ..nn.layers import MLP, PeriodicEncoding, valid_widths
 from ..nn.physics import flux_speed
 from ..nn.trainer import Trainer
 from ..problems import Problem
@@ -102,9 +102,8 @@ class LPINNConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("state_hidden", "char_hidden"):
-            widths = getattr(self, name)
-            if not widths or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in widths):
-                raise ProblemError(f"{name}: expected a list of positive widths, got {widths!r}")
+            if not valid_widths(getattr(self, name)):
+                raise ProblemError(f"{name}: expected a list of positive widths, got {getattr(self, name)!r}")
         for name in ("n_labels", "n_times", "eval_labels"):
             if getattr(self, name) < 2:
                 raise ProblemError(f"{name} must be at least 2, got {getattr(self, name)}")
@@ -308,6 +307,8 @@ def eulerian_evaluator(net: LagrangianNet, transport: Transport, n_labels: int,
     def evaluate(points: np.ndarray) -> np.ndarray:
         x, t = tr.wrap(points[:, 0]), points[:, 1]
         times, inverse = np.unique(t, return_inverse=True)
+        by_time = np.argsort(inverse, kind="stable")  # the query points of time k: by_time[ends[k]:ends[k + 1]]
+        ends = np.searchsorted(inverse[by_time], np.arange(len(times) + 1))
         out = np.empty(len(points))
         per_chunk = max(1, chunk // n_labels)
         with torch.no_grad():
@@ -317,7 +318,7 @@ def eulerian_evaluator(net: LagrangianNet, transport: Transport, n_labels: int,
                 ll = torch.as_tensor(np.tile(xi, len(block)), dtype=param.dtype, device=param.device)
                 X, w = (v.double().cpu().numpy().reshape(len(block), n_labels) for v in net(ll, tt))
                 for k in range(len(block)):
-                    sel = inverse == start + k
+                    sel = by_time[ends[start + k]:ends[start + k + 1]]
                     pos = tr.wrap(X[k])
                     order = np.argsort(pos)
                     xs, ws = pos[order], w[k][order]
