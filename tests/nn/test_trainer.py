@@ -122,3 +122,21 @@ def test_ddp_two_processes_match_the_single_process_gradient(tmp_path):
     from ddp_worker import single_process_gradient
 
     np.testing.assert_allclose(grads[0], single_process_gradient(), rtol=1e-5, atol=1e-7)
+
+
+class _Scripted(nn.Module):
+    """A loss that follows a script of values (an energy: it goes negative, then back up)."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.values = values
+
+    def forward(self, step):
+        loss = self.w * 0 + self.values[min(step, len(self.values) - 1)]
+        return loss, {"e": loss.detach()}
+
+
+def test_negative_losses_do_not_count_as_divergence():
+    result = Trainer(_Scripted([1.0, -2.0, 0.5, -1.0]), TrainConfig(adam_steps=4, progress=False)).fit()
+    assert result.stopped == "completed" and result.best_loss == -2.0
