@@ -29,8 +29,8 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass
-class RunConfig(TrainConfig):
-    """:class:`~sciml.nn.trainer.TrainConfig` plus where and how a network runs.
+class DeviceConfig:
+    """Where and how a network runs.
 
     Attributes
     ----------
@@ -49,6 +49,12 @@ class RunConfig(TrainConfig):
         """The seed of this process's point draws (distinct per ``torchrun`` rank)."""
         base = self.seed if self.seed is not None else torch.initial_seed() % 2**32
         return base + 7919 * distributed.rank()
+
+
+@dataclass
+class RunConfig(TrainConfig, DeviceConfig):
+    """:class:`~sciml.nn.trainer.TrainConfig` plus :class:`DeviceConfig` (where and how the
+    network runs)."""
 
 
 @dataclass
@@ -168,13 +174,14 @@ def evaluator(model: nn.Module, chunk: int = 65536) -> Any:
 
 
 def network_solution(problem: Problem, model: nn.Module, solver: str, info: dict[str, Any],
-                     n_times: int = 51, evaluate: Callable[[np.ndarray], np.ndarray] | None = None
-                     ) -> Solution:
+                     n_times: int = 51, evaluate: Callable[[np.ndarray], np.ndarray] | None = None,
+                     times: np.ndarray | None = None) -> Solution:
     """Tabulate a trained network as a :class:`Solution` that evaluates the network itself
     anywhere (metrics use the network, not the table).
 
     ``evaluate`` maps problem points ``(n, d)`` to values ``(n, c)``; by default the model
-    itself (:func:`evaluator`)."""
+    itself (:func:`evaluator`). Transient solutions are tabulated at ``times`` (default
+    ``n_times`` equispaced times)."""
     model.eval()
     evaluate = evaluate or evaluator(model)
     info = {"n_params": sum(p.numel() for p in model.parameters()), **info}
@@ -186,6 +193,7 @@ def network_solution(problem: Problem, model: nn.Module, solver: str, info: dict
     space = nodes["points"]
     if not problem.transient:
         return Solution(**common, **nodes, values=evaluate(space))
-    times = np.linspace(problem.time.start, problem.time.end, n_times)
+    if times is None:
+        times = np.linspace(problem.time.start, problem.time.end, n_times)
     values = np.stack([evaluate(np.column_stack([space, np.full(len(space), t)])) for t in times])
     return Solution(**common, **nodes, values=values, times=times)

@@ -227,6 +227,16 @@ class PhysicsLoss:
         """Unweighted mean-square loss terms ``res``, ``bc`` and ``ic`` (those that apply)."""
         jet = model.jet(batch.interior, self.order, self.pairs)
         out = {"res": self.residual(jet, batch.interior, batch.coef).pow(2).mean()}
+        bc = self.boundary_term(model, batch)
+        if bc is not None:
+            out["bc"] = bc
+        if batch.initial is not None:
+            pts, target = batch.initial
+            out["ic"] = ((model.jet(pts, 0, ()).value - target) / self.value_scale).pow(2).mean()
+        return out
+
+    def boundary_term(self, model: Any, batch: Batch) -> torch.Tensor | None:
+        """The sum of the boundary and periodic mean squares (None without boundary points)."""
         bc_terms = []
         for g in batch.boundary:
             if g.kind == "dirichlet":
@@ -241,12 +251,7 @@ class PhysicsLoss:
         for axis, lo, hi in batch.periodic:
             a, b = model.jet(lo, 1, ()), model.jet(hi, 1, ())
             bc_terms.append((a.value - b.value).pow(2).mean() + (a.d(axis) - b.d(axis)).pow(2).mean())
-        if bc_terms:
-            out["bc"] = torch.stack(bc_terms).sum()
-        if batch.initial is not None:
-            pts, target = batch.initial
-            out["ic"] = ((model.jet(pts, 0, ()).value - target) / self.value_scale).pow(2).mean()
-        return out
+        return torch.stack(bc_terms).sum() if bc_terms else None
 
     def total(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The weighted sum of the terms."""

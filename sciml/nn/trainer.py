@@ -115,7 +115,9 @@ class TrainResult:
                 "stopped": self.stopped, "train_s": self.seconds, "history": self.history[::stride]}
 
 
-def _show_progress(flag: bool | None) -> bool:
+def show_progress(flag: bool | None) -> bool:
+    """Whether to draw a progress bar: ``flag`` when set, else only on an interactive terminal
+    outside CI (and on rank 0)."""
     if flag is not None:
         return flag
     return sys.stderr.isatty() and not os.environ.get("CI") and distributed.rank() == 0
@@ -273,7 +275,7 @@ class Trainer:
         resumed = self._load(cfg.checkpoint) if cfg.resume else None
         total = cfg.adam_steps + cfg.lbfgs_steps
         bar = None
-        if _show_progress(cfg.progress):
+        if show_progress(cfg.progress):
             from tqdm import tqdm
 
             bar = tqdm(total=total, initial=self.result.adam_steps + self.result.lbfgs_steps,

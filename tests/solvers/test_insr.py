@@ -1,0 +1,173 @@
+"""INSR: the SIREN jet against autograd, one heat step against each integrator's closed form on
+a Fourier mode, the warm start on a stationary field, a short advection run, time interpolation
+between kept steps, exact resume, the semi-Lagrangian baseline and refusals."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from sciml.errors import ProblemError
+from sciml.nn.jet import AutogradJet
+from sciml.nn.siren import Siren
+from sciml.problems import load_problem
+from sciml.reference.semilagrangian import semi_lagrangian
+from sciml.solvers.insr import INSRSolver, time_grid
+
+HEAT = """
+name = "heat-mode"
+[parameters]
+eps = 1.0
+[pde]
+type = "convection_diffusion"
+eps = "eps"
+[domain]
+type = "interval"
+bounds = [0.0, 1.0]
+[time]
+start = 0.0
+end = 0.05
+[initial]
+u = "sin(pi*x)"
+[[boundary]]
+where = "all"
+type = "dirichlet"
+value = "0"
+"""
+
+STILL = HEAT.replace('eps = "eps"', 'eps = "0"\nb = ["0"]').replace("end = 0.05", "end = 0.15")
+
+FAST = dict(widths=[20, 20, 20], n_samples=1000, progress=False, seed=0)
+
+
+def test_siren_jet_matches_autograd():
+    torch.manual_seed(0)
+    net = Siren([-2.0, 0.0], [2.0, 1.0], 2, [16, 16]).double()
+    x = torch.rand(50, 2, dtype=torch.float64) * torch.tensor([4.0, 1.0], dtype=torch.float64) \
+        - torch.tensor([2.0, 0.0], dtype=torch.float64)
+    fwd = net.jet(x, 2, ((0, 0), (0, 1), (1, 1)))
+    ref = AutogradJet.of(net, x)
+    assert torch.allclose(fwd.value, ref.value)
+    for i in range(2):
+        assert torch.allclose(fwd.d(i), ref.d(i), atol=1e-9)
+    for i, j in ((0, 0), (0, 1), (1, 1)):
+        assert torch.allclose(fwd.dd(i, j), ref.dd(i, j), atol=1e-7)
+    assert sum(p.numel() for p in Siren([0.0], [1.0], 1, [20, 20, 20]).parameters()) == 901  # the paper's 2 x 20
+
+
+REACTION = HEAT.replace('eps = "eps"', 'eps = "0"\nc = "10"')
+
+
+@pytest.mark.parametrize("integrator, factor", [
+    ("implicit_euler", lambda a: 1 / (1 + a)),
+    ("explicit_euler", lambda a: 1 - a),
+    ("midpoint", lambda a: (1 - a / 2) / (1 + a / 2)),
+])
+def test_one_reaction_step_matches_the_integrators_amplification_factor(write_problem, integrator, factor):
+    # u_t + 10 u = 0, dt = 0.05: the step multiplies u by 1/(1 + a), 1 - a or (1 - a/2)/(1 + a/2),
+    # a = 0.5, which differ by at least 0.067
+    problem = load_problem(write_problem(REACTION))
+    torch.manual_seed(0)
+    sol = INSRSolver(integrator=integrator, ic_iters=1000, iters=600, lr=1e-3, **FAST).solve(problem)
+    x = np.linspace(0, 1, 201)
+    u0, u1 = (sol(np.column_stack([x, np.full_like(x, t)]))[:, 0] for t in (0.0, 0.05))
+    assert np.abs(u1 - factor(0.5) * u0).max() < 0.01
+    assert sol.info["n_steps"] == 1 and sol.info["integrator"] == integrator
+
+
+@pytest.mark.parametrize("integrator, factor", [
+    ("implicit_euler", lambda a: 1 / (1 + a)),
+    ("midpoint", lambda a: (1 - a / 2) / (1 + a / 2)),
+])
+def test_one_heat_step_matches_the_closed_form_on_a_fourier_mode(write_problem, integrator, factor):
+    # u_t = u_xx on sin(pi x): one step multiplies the mode by the scheme's amplification
+    # factor of a = pi^2 dt (0.671 implicit, 0.604 midpoint; the exact decay is 0.612)
+    problem = load_problem(write_problem(HEAT))
+    torch.manual_seed(0)
+    sol = INSRSolver(integrator=integrator, ic_iters=1500, iters=1500, lr=1e-3, **FAST).solve(problem)
+    x = np.linspace(0, 1, 201)
+    u1 = sol(np.column_stack([x, np.full_like(x, 0.05)]))[:, 0]
+    expected = factor(math.pi ** 2 * 0.05) * np.sin(math.pi * x)
+    assert np.abs(u1 - expected).max() < 0.01
+    assert "omega_0 = 10" in sol.info["architecture"]  # the default for diffusive problems
+
+
+def test_warm_start_keeps_a_stationary_field(write_problem):
+    problem = load_problem(write_problem(STILL))
+    torch.manual_seed(0)
+    sol = INSRSolver(ic_iters=300, iters=100, w_bc=0.0, **FAST).solve(problem)
+    x = np.linspace(0, 1, 101)
+    u0 = sol(np.column_stack([x, np.zeros_like(x)]))[:, 0]
+    u3 = sol(np.column_stack([x, np.full_like(x, 0.15)]))[:, 0]
+    assert np.abs(u0 - np.sin(math.pi * x)).max() > 1e-3  # the short initial fit is not exact...
+    assert np.array_equal(u3, u0)  # ...yet three steps of u_t = 0 start at the solution and stay
+
+
+def test_short_advection_run_tracks_the_translated_gaussian(root):
+    problem = load_problem(root / "problems" / "advection-gaussian-1d.toml")
+    problem = replace(problem, time=replace(problem.time, end=0.25))
+    torch.manual_seed(0)
+    sol = INSRSolver(ic_iters=1500, iters=200, **{**FAST, "n_samples": 2000}).solve(problem)
+    x = np.linspace(-2, 2, 801)
+    q = np.column_stack([x, np.full_like(x, 0.25)])
+    err = np.abs(sol(q)[:, 0] - problem.exact_values(q)[:, 0]).max()
+    assert err < 3e-2, err
+    assert sol.info["n_params"] == 901 and sol.info["n_steps"] == 5
+
+
+def test_solution_interpolates_linearly_between_kept_steps(write_problem):
+    problem = load_problem(write_problem(HEAT.replace("end = 0.05", "end = 0.1")))
+    torch.manual_seed(0)
+    sol = INSRSolver(ic_iters=50, iters=20, **FAST).solve(problem)
+    x = np.linspace(0, 1, 11)
+    at = {t: sol(np.column_stack([x, np.full_like(x, t)]))[:, 0] for t in (0.05, 0.1, 0.0625)}
+    assert np.allclose(at[0.0625], 0.75 * at[0.05] + 0.25 * at[0.1])
+    assert sol.times.tolist() == pytest.approx([0.0, 0.05, 0.1])
+
+
+def test_resume_continues_exactly(write_problem, tmp_path):
+    short = load_problem(write_problem(HEAT.replace("end = 0.05", "end = 0.1"), "short.toml"))
+    long = load_problem(write_problem(HEAT.replace("end = 0.05", "end = 0.2"), "long.toml"))
+    opts = dict(ic_iters=30, iters=10, **{**FAST, "n_samples": 200})
+    torch.manual_seed(0)
+    straight = INSRSolver(**opts).solve(long)
+    ckpt = str(tmp_path / "c.pt")
+    torch.manual_seed(0)
+    INSRSolver(checkpoint=ckpt, **opts).solve(short)
+    resumed = INSRSolver(checkpoint=ckpt, resume=True, **opts).solve(long)
+    assert np.array_equal(resumed.values, straight.values)
+    assert resumed.info["n_steps"] == 4
+    with pytest.raises(ProblemError, match="dt"):
+        INSRSolver(checkpoint=ckpt, resume=True, **{**opts, "dt": 0.04}).solve(long)
+
+
+def test_time_grid_ends_on_the_end_time():
+    assert time_grid(0.0, 12.0, 0.05) == (240, pytest.approx(0.05))
+    n, dt = time_grid(0.0, 1.0, 0.3)
+    assert n == 4 and dt == pytest.approx(0.25)
+
+
+def test_refusals(write_problem, root):
+    with pytest.raises(ProblemError, match="time-dependent"):
+        INSRSolver().solve(load_problem(write_problem(HEAT.replace("[time]\nstart = 0.0\nend = 0.05\n", "")
+                                                      .replace('[initial]\nu = "sin(pi*x)"\n', ""))))
+    with pytest.raises(ProblemError, match="does not support"):
+        INSRSolver().solve(load_problem(root / "problems" / "poisson-square.toml"))
+    for bad in ({"dt": 0.0}, {"iters": 0}, {"integrator": "rk4"}, {"widths": [0]}, {"boundary_fraction": 2.0}):
+        with pytest.raises(ProblemError):
+            INSRSolver(**bad).config(load_problem(write_problem(HEAT)))
+
+
+def test_semi_lagrangian_converges_and_refuses_what_it_cannot_do(root, write_problem):
+    problem = load_problem(root / "problems" / "advection-gaussian-1d.toml")
+    problem = replace(problem, time=replace(problem.time, end=2.0))
+    x = np.linspace(-2, 2, 2001)
+    q = np.column_stack([x, np.full_like(x, 2.0)])
+    errors = [np.abs(semi_lagrangian(problem, n, 0.05)(q)[:, 0] - problem.exact_values(q)[:, 0]).max()
+              for n in (101, 201, 401)]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 5e-3
+    with pytest.raises(ProblemError, match="Dirichlet"):
+        semi_lagrangian(load_problem(write_problem(HEAT.replace('type = "dirichlet"\nvalue = "0"',
+                                                                'type = "neumann"\nvalue = "0"'))), 11, 0.01)
