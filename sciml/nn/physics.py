@@ -326,3 +326,6 @@ _RESIDUALS: dict[str, Callable[..., torch.Tensor]] = {
     "poisson": _poisson, "helmholtz": _helmholtz, "convection_diffusion": _convection_diffusion,
     "burgers": _burgers, "elasticity": _elasticity, "ode": _ode,
 }
+
+#: PDE types with a pointwise residual here (``euler`` has none: its pressure is not a field)
+RESIDUAL_TYPES: frozenset[str] = frozenset(_RESIDUALS)

@@ -361,7 +361,7 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
         return ()
     if not isinstance(entries, list) or not entries:
         raise top.error("boundary", "expected at least one [[boundary]] entry")
-    ncomp = 2 if pde_type == "elasticity" else 1
+    ncomp = 2 if pde_type in ("elasticity", "euler") else 1
     out = []
     for i, entry in enumerate(entries):
         sec = _Section(entry, f"boundary.{i}", source)
@@ -380,12 +380,14 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
         alpha = None
         components: tuple[int, ...] = ()
         axis = 0
+        if (kind == "slip") != (pde_type == "euler"):
+            raise sec.error("type", "euler problems take slip walls (u.n = 0) and only euler problems do")
         if kind == "periodic":
             axis_name = sec.string("axis", "x", options=space)
             axis = space.index(axis_name)
             if not isinstance(domain, (Interval, Box)):
                 raise sec.error("type", "periodic boundaries need an interval or box domain")
-        else:
+        elif kind != "slip":
             value = sec.exprs("value", ncomp, names + tuple(params), params, ["0"] * ncomp)
             if kind == "robin":
                 alpha = sec.expr("alpha", names + tuple(params), params)

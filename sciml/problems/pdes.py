@@ -9,6 +9,8 @@ convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f   (steady with
 burgers                u_t + F(u)_x = nu u_xx, F = u^2/2 by default  (1D in space)
 elasticity             -div sigma(u) = f, sigma = lam tr(eps) I + 2 mu eps, u = (ux, uy) (2D)
 ode                    du/dt = F(u, t) for named variables
+euler                  u_t + (u.grad) u + grad p = 0, div u = 0, u = (ux, uy) (2D, inviscid,
+                       incompressible, unit density; walls: ``slip``, u.n = 0)
 =====================  =====================================================================
 
 Neumann data is the flux the weak form sees: ``k du/dn = g`` (poisson), ``du/dn = g``
@@ -75,6 +77,8 @@ SPECS: dict[str, PDESpec] = {
     "ode": PDESpec({"variables": Coef("names", None, doc="state variable names"),
                     "rhs": Coef("exprs", None, doc="du/dt for each variable, in the variables and t")},
                    (0,), "required", "du/dt = F(u, t)"),
+    "euler": PDESpec({}, (2,), "required",
+                     "u_t + (u.grad)u + grad p = 0, div u = 0 (inviscid, incompressible, unit density)", "u.n"),
 }
 
 
@@ -101,7 +105,7 @@ class PDE:
 
     def fields(self, dim: int) -> tuple[str, ...]:
         """Names of the solution's components."""
-        if self.type == "elasticity":
+        if self.type in ("elasticity", "euler"):
             return ("ux", "uy")
         if self.type == "ode":
             return tuple(self.coefs["variables"])

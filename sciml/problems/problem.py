@@ -13,7 +13,7 @@ from ..geometry import Domain
 from .expr import Expr, coordinates
 from .pdes import PDE
 
-BC_TYPES = ("dirichlet", "neumann", "robin", "periodic")
+BC_TYPES = ("dirichlet", "neumann", "robin", "periodic", "slip")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class BoundaryCondition:
         ``all``, a boundary tag (a piece of an analytic domain or a mesh physical group) or a
         predicate expression in the coordinates.
     type
-        ``dirichlet``, ``neumann``, ``robin`` or ``periodic``.
+        ``dirichlet``, ``neumann``, ``robin``, ``periodic`` or ``slip`` (an impermeable wall,
+        ``u.n = 0``: euler problems).
     value
         Expression(s): the prescribed value, flux (Neumann/Robin right-hand side) or traction.
     alpha

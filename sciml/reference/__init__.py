@@ -1,5 +1,6 @@
 """SciPy references: P1 FEM (scalar elliptic family, elasticity), method of lines, Fourier
-pseudo-spectral Burgers, ``solve_ivp`` for ODEs, finite differences on grids."""
+pseudo-spectral Burgers, a sine-series spectral solver for 2D incompressible Euler in a box,
+``solve_ivp`` for ODEs, finite differences on grids."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..problems import Problem
 from ..solution import Solution
 from .burgers import solve_burgers
 from .elasticity import solve_elasticity
+from .euler import solve_euler
 from .ode import solve_ode
 from .scalar import ScalarFEM
 
@@ -76,6 +78,11 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
         x, t, u = solve_burgers(problem, cfg.modes, cfg.snapshots, rtol=max(cfg.rtol, 1e-8),
                                 atol=max(cfg.atol, 1e-10))
         return Solution(**common, kind="grid", points=x[:, None], values=u[..., None], axes=[x], times=t)
+    if pde == "euler":
+        axes, t, u = solve_euler(problem, cfg.h or default_h(problem), cfg.snapshots)
+        points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+        return Solution(**common, kind="grid", points=points, values=u, axes=axes, times=t,
+                        info={"grid": [len(a) for a in axes], "method": "vorticity-streamfunction sine series, RK4"})
     mesh = reference_mesh(problem, cfg.h)
     info = {"n_nodes": int(len(mesh.points)), "n_cells": int(len(mesh.cells))}
     if pde == "elasticity":
@@ -92,4 +99,4 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
 
 
 __all__ = ["ReferenceConfig", "reference_mesh", "solve_reference", "ScalarFEM", "solve_elasticity",
-           "solve_burgers", "solve_ode"]
+           "solve_burgers", "solve_euler", "solve_ode"]

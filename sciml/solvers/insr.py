@@ -2,48 +2,54 @@
 
 Chen, Wu, Grinspun, Zheng & Chen, "Implicit Neural Spatial Representations for Time-dependent
 PDEs" (ICML 2023). The field at time ``t_n`` is a SIREN ``u(x; theta_n)`` (Sitzmann et al.
-2020, ``omega_0 = 30``). A classical integrator stays; each time step is an optimisation of
-the weights, warm-started from ``theta_n``, so that the new field satisfies the time-discrete
-equation at fresh uniform-random samples drawn every iteration, plus a boundary penalty:
+2020). A classical integrator stays; each time step is an optimisation of the weights,
+warm-started from ``theta_n``, so that the new field satisfies the time-discrete equation at
+fresh uniform-random samples drawn every iteration, plus a boundary penalty.
+
+Scalar PDEs ``u_t + S(u) = 0`` (convection-diffusion, Burgers; :mod:`sciml.nn.physics` gives
+``S``: the residual read from a :class:`~sciml.nn.timestep.TimeStepJet`):
 
 * explicit Euler: ``(u - u_n)/dt + S(u_n; t_n) = 0``
 * implicit Euler: ``(u - u_n)/dt + S(u; t_n+1) = 0``
 * midpoint:       ``(u - u_n)/dt + S((u + u_n)/2; t_n+1/2) = 0`` (for the linear advection of
   the paper's code this is its ``(u - u_n)/dt + a (u_x + u_n,x)/2``)
 
-where ``u_t + S(u) = 0`` is the problem's PDE (:mod:`sciml.nn.physics` gives ``S`` for every
-PDE type: the residual read from a jet whose time derivative is the difference quotient).
-The initial condition is fitted by least squares with the same loop. Every step starts a fresh
+Incompressible Euler (the paper's fluid solver, Chorin splitting with three fits per step, a
+velocity and a pressure SIREN, ``dt`` absorbed into the pressure):
+
+1. advection: ``u ~ u_n(clamp(x - dt u_n(x)))`` (semi-Lagrangian) plus ``(u.n)^2`` on walls;
+2. pressure: ``lap p = div u_adv`` plus ``(dp/dn)^2`` on walls;
+3. projection: ``u ~ u_adv - grad p`` plus ``(u.n)^2`` on walls.
+
+The initial condition is fitted by least squares with the same loop. Every fit starts a fresh
 Adam (learning rate 1e-4) and stops at an iteration cap, or, with ``stop = "plateau"``, by the
-paper's rule (learning rate divided by 10 after 500 iterations without improvement, stop when
-it falls below 1.1e-8, at most ``iters`` iterations). The weights of every ``keep_every``-th
+paper's rule (:func:`~sciml.nn.timestep.fit_step`). The weights of every ``keep_every``-th
 step are kept, and the :class:`~sciml.solution.Solution` answers at any ``(x, t)`` by linear
 interpolation in time between the kept fields.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Sequence
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from ..errors import ProblemError
 from ..io import atomic_write
 from ..nn.collocation import PointSampler, PointSet
 from ..nn.fit import DeviceConfig, network_solution, place
-from ..nn.jet import Field, Jet
+from ..nn.jet import Field
 from ..nn.layers import valid_widths
 from ..nn.physics import LossWeights, PhysicsLoss
 from ..nn.siren import Siren
-from ..nn.trainer import TrainingDiverged, show_progress
+from ..nn.timestep import SpatialView, Snapshots, TimeStepJet, copy_frozen, fit_step, time_grid
+from ..nn.trainer import show_progress
 from ..problems import Problem
 from ..solution import Solution
 from .base import TrainedSolver, check_supported
@@ -132,47 +138,19 @@ class INSRConfig(DeviceConfig):
             raise ProblemError("resume needs a checkpoint file")
 
 
-class TimeStepJet(Jet):
-    """The jet a time-discrete residual reads: value and space derivatives of
-    ``theta u + (1 - theta) u_n`` and, in the time column, ``(u - u_n) / dt``."""
-
-    def __init__(self, new: Jet, old: Jet, theta: float, dt: float, tcol: int):
-        self.new, self.old, self.theta, self.tcol = new, old, theta, tcol
-        self.rate = (new.value - old.value) / dt
-        self.value = self._blend(new.value, old.value)
-
-    def _blend(self, a: torch.Tensor | Callable[[], torch.Tensor], b: torch.Tensor) -> torch.Tensor:
-        if self.theta == 0.0:
-            return b
-        a = a() if callable(a) else a
-        return b + self.theta * (a - b)
-
-    def d(self, i: int) -> torch.Tensor:
-        if i == self.tcol:
-            return self.rate
-        return self._blend(lambda: self.new.d(i), self.old.d(i))
-
-    def dd(self, i: int, j: int) -> torch.Tensor:
-        return self._blend(lambda: self.new.dd(i, j), self.old.dd(i, j))
+def has_diffusion(problem: Problem) -> bool:
+    """Whether the PDE has a second-order term (a diffusivity not identically zero)."""
+    expr = problem.pde.coefs.get({"convection_diffusion": "eps", "burgers": "nu"}.get(problem.pde.type, ""))
+    if expr is None:
+        return False
+    if not expr.is_constant:
+        return True
+    return float(np.ravel(expr(np.zeros((1, max(problem.dim, 1))), 0.0))[0]) != 0.0
 
 
-class SpatialView(Field):
-    """A space-only field read at space-time points (the time column ignored)."""
-
-    def __init__(self, field: Field, dim: int):
-        super().__init__()
-        self.field, self.dim = field, dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.field(x[:, : self.dim])
-
-    def jet(self, x: torch.Tensor, order: int = 2, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
-        return self.field.jet(x[:, : self.dim], order, pairs)
-
-
-class TimeStepper:
-    """One INSR run: the initial fit and the time steps of a scalar/vector PDE
-    ``u_t + S(u) = 0`` (see the module docstring)."""
+class Stepper:
+    """What both steppers share: the sampler, the kept field ``net``, the initial fit and
+    checkpoint state. Subclasses implement :meth:`advance`."""
 
     def __init__(self, problem: Problem, net: Field, cfg: INSRConfig):
         self.problem, self.net, self.cfg = problem, net, cfg
@@ -182,10 +160,40 @@ class TimeStepper:
         self.sampler = PointSampler(problem, n, n_bc, 1, "random", cfg.sample_seed())
         param = next(net.parameters())
         self.loss = PhysicsLoss(problem, LossWeights(), param.dtype, param.device)
+
+    def fit(self, net: nn.Module, closure: Any, main: str, where: str, iters: int | None = None
+            ) -> tuple[int, dict[str, float]]:
+        return fit_step(net, closure, iters or self.cfg.iters, self.cfg.lr, self.cfg.stop == "plateau",
+                        main, where)
+
+    def initial_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        p = self.problem
+        space = self.sampler.sample().interior[:, : self.dim]
+        target = self.loss.tensor(np.stack([p.initial[f](space) for f in p.fields], axis=1))
+        ic = (self.net(self.loss.tensor(space)) - target).pow(2).mean()
+        return ic, {"ic": ic}
+
+    def fit_initial(self) -> tuple[int, dict[str, float]]:
+        return self.fit(self.net, self.initial_loss, "ic", "the initial fit", self.cfg.ic_iters)
+
+    def advance(self, t0: float, dt: float) -> tuple[int, dict[str, float]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "sampler": self.sampler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.sampler.load_state_dict(state["sampler"])
+
+
+class ScalarStepper(Stepper):
+    """Theta-scheme steps of ``u_t + S(u) = 0`` (see the module docstring)."""
+
+    def __init__(self, problem: Problem, net: Field, cfg: INSRConfig):
+        super().__init__(problem, net, cfg)
         self.view = SpatialView(net, self.dim)
         self.theta = THETA[cfg.integrator]
-        self.order = self.loss.order
-        self.pairs = self.loss.pairs
         self.prev: nn.Module = copy_frozen(net)
 
     def _points(self, t_res: float, t_bc: float) -> PointSet:
@@ -198,21 +206,14 @@ class TimeStepper:
             pair.hi[:, -1] = t_bc
         return pts
 
-    def initial_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        p = self.problem
-        pts = self.sampler.sample()
-        space = pts.interior[:, : self.dim]
-        target = self.loss.tensor(np.stack([p.initial[f](space) for f in p.fields], axis=1))
-        ic = (self.net(self.loss.tensor(space)) - target).pow(2).mean()
-        return ic, {"ic": ic}
-
     def step_loss(self, t0: float, dt: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The mean-square step residual at fresh samples plus the weighted boundary misfit."""
         batch = self.loss.prepare(self._points(t0 + self.theta * dt, t0 + dt))
         x = batch.interior[:, : self.dim]
-        new = self.net.jet(x, self.order if self.theta > 0 else 0, self.pairs)
+        order, pairs = self.loss.order, self.loss.pairs
+        new = self.net.jet(x, order if self.theta > 0 else 0, pairs)
         with torch.no_grad():
-            old = self.prev.jet(x, self.order, self.pairs)
+            old = self.prev.jet(x, order, pairs)
         jet = TimeStepJet(new, old, self.theta, dt, self.dim)
         res = self.loss.residual(jet, batch.interior, batch.coef).pow(2).mean()
         terms = {"res": res}
@@ -223,108 +224,95 @@ class TimeStepper:
             total = total + (self.cfg.w_bc if self.cfg.w_bc is not None else dt ** -2) * bc
         return total, terms
 
-    def optimise(self, closure: Callable[[], tuple[torch.Tensor, dict[str, torch.Tensor]]], iters: int,
-                 main: str, where: str) -> tuple[int, dict[str, float]]:
-        """A fresh Adam on the network's weights; returns the iterations run and the last terms."""
-        cfg = self.cfg
-        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
-        plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.1, patience=500, min_lr=1e-8)
-                   if cfg.stop == "plateau" else None)
-        terms: dict[str, torch.Tensor] = {}
-        for it in range(iters):
-            opt.zero_grad(set_to_none=True)
-            total, terms = closure()
-            if not torch.isfinite(total):
-                raise TrainingDiverged(f"insr: the loss became {float(total)} at {where}, iteration {it}; "
-                                       "try a smaller dt or lr")
-            total.backward()
-            opt.step()
-            if plateau is not None:
-                plateau.step(float(terms[main]))
-                if opt.param_groups[0]["lr"] <= 1.1e-8:
-                    break
-        return it + 1, {k: float(v.detach()) for k, v in terms.items()}
-
     def advance(self, t0: float, dt: float) -> tuple[int, dict[str, float]]:
         """One time step from ``t0``: the current weights become ``u_n`` and the warm start."""
         self.prev.load_state_dict(self.net.state_dict())
-        return self.optimise(lambda: self.step_loss(t0, dt), self.cfg.iters, "res", f"t = {t0 + dt:.6g}")
+        return self.fit(self.net, lambda: self.step_loss(t0, dt), "res", f"t = {t0 + dt:.6g}")
 
 
-def copy_frozen(net: nn.Module) -> nn.Module:
-    """A copy of ``net`` whose parameters do not require gradients."""
-    twin = copy.deepcopy(net)
-    for p in twin.parameters():
-        p.requires_grad_(False)
-    return twin
+class FlowStepper(Stepper):
+    """Chorin splitting of incompressible Euler with a velocity and a pressure SIREN (see the
+    module docstring); walls are every boundary (``slip``)."""
 
+    def __init__(self, problem: Problem, net: Field, pressure: Field, cfg: INSRConfig):
+        super().__init__(problem, net, cfg)
+        self.pressure = pressure
+        self.prev: nn.Module = copy_frozen(net)
+        self.adv: nn.Module = copy_frozen(net)
+        lo, hi = problem.domain.bounds
+        self.lo, self.hi = self.loss.tensor(lo), self.loss.tensor(hi)
+        self.w_bc = cfg.w_bc if cfg.w_bc is not None else 1.0
 
-def has_diffusion(problem: Problem) -> bool:
-    """Whether the PDE has a second-order term (a diffusivity not identically zero)."""
-    expr = problem.pde.coefs.get("eps" if problem.pde.type == "convection_diffusion" else "nu")
-    if expr is None:
-        return False
-    if not expr.is_constant:
-        return True
-    return float(np.ravel(expr(np.zeros((1, max(problem.dim, 1))), 0.0))[0]) != 0.0
+    def _draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pts = self.sampler.sample()
+        wall = np.concatenate([g.points[:, : self.dim] for g in pts.boundary])
+        normals = np.concatenate([g.normals for g in pts.boundary])
+        return (self.loss.tensor(pts.interior[:, : self.dim]), self.loss.tensor(wall), self.loss.tensor(normals))
 
+    def _normal_flow(self, xb: torch.Tensor, nb: torch.Tensor) -> torch.Tensor:
+        return (self.net(xb) * nb).sum(1).pow(2).mean()
 
-def time_grid(start: float, end: float, dt: float) -> tuple[int, float]:
-    """Number of steps and the step that ends exactly at ``end`` (``dt`` shortened if needed)."""
-    n = max(1, math.ceil((end - start) / dt - 1e-9))
-    return n, (end - start) / n
-
-
-class Snapshots:
-    """Kept weights ``(t_k, state_k)`` and the field at any ``(x, t)``, linear in time between
-    kept steps (constant outside them)."""
-
-    def __init__(self, net: nn.Module, dim: int, n_out: int):
-        self.net, self.dim, self.n_out = net, dim, n_out
-        self.times: list[float] = []
-        self.states: list[dict[str, torch.Tensor]] = []
-
-    def keep(self, t: float) -> None:
-        self.times.append(float(t))
-        self.states.append({k: v.detach().clone() for k, v in self.net.state_dict().items()})
-
-    def _field(self, k: int, x: torch.Tensor) -> np.ndarray:
+    def advection_loss(self, dt: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, xb, nb = self._draw()
         with torch.no_grad():
-            y = functional_call(self.net, self.states[k], (x,))
-        return y.double().cpu().numpy()
+            foot = torch.maximum(torch.minimum(x - dt * self.prev(x), self.hi), self.lo)
+            target = self.prev(foot)
+        fit = (self.net(x) - target).pow(2).sum(1).mean()
+        wall = self._normal_flow(xb, nb)
+        return fit + self.w_bc * wall, {"adv": fit, "wall": wall}
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        param = next(self.net.parameters())
-        times = np.asarray(self.times)
-        t = points[:, self.dim]
-        k = np.clip(np.searchsorted(times, t, side="right") - 1, 0, max(len(times) - 2, 0))
-        out = np.zeros((len(points), self.n_out))
-        order = np.argsort(k, kind="stable")
-        ks, starts = np.unique(k[order], return_index=True)
-        for kk, idx in zip(ks, np.split(order, starts[1:])):
-            x = torch.as_tensor(points[idx, : self.dim], dtype=param.dtype, device=param.device)
-            a = self._field(kk, x)
-            if len(times) == 1:
-                out[idx] = a
-                continue
-            w = np.clip((t[idx] - times[kk]) / (times[kk + 1] - times[kk]), 0.0, 1.0)[:, None]
-            out[idx] = (1 - w) * a + w * self._field(kk + 1, x)
-        return out
+    def pressure_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, xb, nb = self._draw()
+        with torch.no_grad():
+            u = self.adv.jet(x, 1)
+            div = u.d(0)[:, 0] + u.d(1)[:, 1]
+        lap = self.pressure.jet(x, 2, ((0, 0), (1, 1))).laplacian(range(self.dim))[:, 0]
+        poisson = (lap - div).pow(2).mean()
+        dpdn = (self.pressure.jet(xb, 1).grad(range(self.dim))[:, 0] * nb).sum(1).pow(2).mean()
+        return poisson + self.w_bc * dpdn, {"poisson": poisson, "dpdn": dpdn}
+
+    def projection_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, xb, nb = self._draw()
+        with torch.no_grad():
+            target = self.adv(x) - self.pressure.jet(x, 1).grad(range(self.dim))[:, 0]
+        fit = (self.net(x) - target).pow(2).sum(1).mean()
+        wall = self._normal_flow(xb, nb)
+        return fit + self.w_bc * wall, {"proj": fit, "wall": wall}
+
+    def divergence_rms(self) -> float:
+        """Root mean square of ``div u`` at a fresh draw."""
+        x, _, _ = self._draw()
+        with torch.no_grad():
+            u = self.net.jet(x, 1)
+            return float((u.d(0)[:, 0] + u.d(1)[:, 1]).pow(2).mean().sqrt())
+
+    def advance(self, t0: float, dt: float) -> tuple[int, dict[str, float]]:
+        where = f"t = {t0 + dt:.6g}"
+        self.prev.load_state_dict(self.net.state_dict())
+        n1, adv = self.fit(self.net, lambda: self.advection_loss(dt), "adv", f"the advection fit at {where}")
+        self.adv.load_state_dict(self.net.state_dict())
+        n2, pres = self.fit(self.pressure, self.pressure_loss, "poisson", f"the pressure fit at {where}")
+        n3, proj = self.fit(self.net, self.projection_loss, "proj", f"the projection fit at {where}")
+        terms = {"res": proj["proj"], "adv": adv["adv"], "poisson": pres["poisson"], "dpdn": pres["dpdn"],
+                 "wall": proj["wall"], "div_rms": self.divergence_rms()}
+        return n1 + n2 + n3, terms
 
     def state_dict(self) -> dict[str, Any]:
-        return {"times": self.times, "states": self.states}
+        return {**super().state_dict(), "pressure": self.pressure.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.times, self.states = list(state["times"]), list(state["states"])
+        super().load_state_dict(state)
+        self.pressure.load_state_dict(state["pressure"])
 
 
 @register
 class INSRSolver(TrainedSolver):
     """Implicit neural spatial representation time-stepping (Chen et al., ICML 2023);
-    ``callback(step, net)`` is called after every time step with the field at ``t_step``."""
+    ``callback(step, net)`` is called after every time step with the field (the velocity for
+    euler) at ``t_step``."""
 
     name: ClassVar[str] = "insr"
-    supports: ClassVar[frozenset[str]] = frozenset({"convection_diffusion", "burgers"})
+    supports: ClassVar[frozenset[str]] = frozenset({"convection_diffusion", "burgers", "euler"})
     description: ClassVar[str] = "neural field whose weights are time-stepped by optimisation (Chen et al. 2023)"
     config_class: ClassVar[type] = INSRConfig
 
@@ -338,11 +326,21 @@ class INSRSolver(TrainedSolver):
         widths = cfg.widths or DEFAULT_WIDTHS[problem.dim]
         omega = cfg.omega or (10.0 if has_diffusion(problem) else 30.0)
         net = place(Siren(lo, hi, len(problem.fields), widths, omega), cfg)
-        stepper = TimeStepper(problem, net, cfg)
+        arch = f"SIREN {[problem.dim, *widths, len(problem.fields)]}, omega_0 = {omega:g}"
+        if problem.pde.type == "euler":
+            p_omega = cfg.omega or 10.0
+            pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg)
+            with torch.no_grad():  # p = 0 until fitted: the first projection subtracts no noise
+                pressure.mlp.linears[-1].weight.zero_()
+                pressure.mlp.linears[-1].bias.zero_()
+            stepper: Stepper = FlowStepper(problem, net, pressure, cfg)
+            arch += f"; pressure SIREN {[problem.dim, *widths, 1]}, omega_0 = {p_omega:g}"
+        else:
+            stepper = ScalarStepper(problem, net, cfg)
         n_steps, dt = time_grid(problem.time.start, problem.time.end, cfg.dt)
         snaps = Snapshots(net, problem.dim, len(problem.fields))
         history: list[dict[str, Any]] = []
-        first = self._resume(cfg, net, stepper, snaps, history, n_steps, dt)
+        first = self._resume(cfg, stepper, snaps, history, n_steps, dt)
         bar = None
         if show_progress(cfg.progress):
             from tqdm import tqdm
@@ -352,11 +350,11 @@ class INSRSolver(TrainedSolver):
         try:
             if first == 0:
                 start = time.perf_counter()
-                its, terms = stepper.optimise(stepper.initial_loss, cfg.ic_iters, "ic", "the initial fit")
+                its, terms = stepper.fit_initial()
                 history.append({"step": 0, "t": problem.time.start, "iters": its, "s": time.perf_counter() - start,
                                 **terms})
                 snaps.keep(problem.time.start)
-                self._checkpoint(cfg, net, stepper, snaps, history, 0, dt)
+                self._checkpoint(cfg, stepper, snaps, history, 0, dt)
                 first = 1
             for n in range(first, n_steps + 1):
                 t0 = problem.time.start + (n - 1) * dt
@@ -365,7 +363,7 @@ class INSRSolver(TrainedSolver):
                 history.append({"step": n, "t": t0 + dt, "iters": its, "s": time.perf_counter() - start, **terms})
                 if n % cfg.keep_every == 0 or n == n_steps:
                     snaps.keep(t0 + dt)
-                self._checkpoint(cfg, net, stepper, snaps, history, n, dt)
+                self._checkpoint(cfg, stepper, snaps, history, n, dt)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(t=f"{t0 + dt:.3g}", res=f"{terms['res']:.2e}")
@@ -376,8 +374,7 @@ class INSRSolver(TrainedSolver):
                 bar.close()
         step_s = [h["s"] for h in history[1:]]
         info = {"dtype": cfg.dtype, "device": cfg.device, "integrator": cfg.integrator, "dt": dt,
-                "n_steps": n_steps, "architecture": f"SIREN {[problem.dim, *widths, len(problem.fields)]}, "
-                                                    f"omega_0 = {omega:g}",
+                "n_steps": n_steps, "architecture": arch,
                 "n_samples": stepper.sampler.n_interior, "iters_per_step": cfg.iters, "stop": cfg.stop,
                 "ic_fit_s": history[0]["s"], "mean_step_s": float(np.mean(step_s)) if step_s else 0.0,
                 "train_s": float(sum(h["s"] for h in history)), "kept_steps": len(snaps.times),
@@ -389,16 +386,16 @@ class INSRSolver(TrainedSolver):
 
     # -- checkpoints -----------------------------------------------------------------------------
     @staticmethod
-    def _checkpoint(cfg: INSRConfig, net: nn.Module, stepper: TimeStepper, snaps: Snapshots,
+    def _checkpoint(cfg: INSRConfig, stepper: Stepper, snaps: Snapshots,
                     history: list[dict[str, Any]], step: int, dt: float) -> None:
         if not cfg.checkpoint:
             return
-        state = {"step": step, "dt": dt, "net": net.state_dict(), "snapshots": snaps.state_dict(),
-                 "history": history, "sampler": stepper.sampler.state_dict()}
+        state = {"step": step, "dt": dt, "stepper": stepper.state_dict(), "snapshots": snaps.state_dict(),
+                 "history": history}
         atomic_write(cfg.checkpoint, lambda tmp: torch.save(state, tmp))
 
     @staticmethod
-    def _resume(cfg: INSRConfig, net: nn.Module, stepper: TimeStepper, snaps: Snapshots,
+    def _resume(cfg: INSRConfig, stepper: Stepper, snaps: Snapshots,
                 history: list[dict[str, Any]], n_steps: int, dt: float) -> int:
         """Load the checkpoint when resuming; returns the first time step still to run."""
         if not cfg.resume:
@@ -407,7 +404,7 @@ class INSRSolver(TrainedSolver):
             raise ProblemError(f"cannot resume: checkpoint {cfg.checkpoint} not found")
         try:
             state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
-            net.load_state_dict(state["net"])
+            stepper.load_state_dict(state["stepper"])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise ProblemError(f"cannot resume from {cfg.checkpoint}: {exc}") from None
         if abs(state["dt"] - dt) > 1e-12 * dt or state["step"] > n_steps:
@@ -415,5 +412,4 @@ class INSRSolver(TrainedSolver):
                                f"and {state['step']} steps, this run has dt = {dt:g} and {n_steps} steps")
         snaps.load_state_dict(state["snapshots"])
         history.extend(state["history"])
-        stepper.sampler.load_state_dict(state["sampler"])
         return state["step"] + 1

@@ -40,7 +40,8 @@ from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import ExplicitJet, Field, Jet, mlp_jet
 from ..nn.layers import MLP, Normalize
-from ..problems import SPECS, Problem
+from ..nn.physics import RESIDUAL_TYPES
+from ..problems import Problem
 from .base import PhysicsInformedSolver
 from .registry import register
 
@@ -256,7 +257,7 @@ class PIGSolver(PhysicsInformedSolver):
     """Physics-Informed Gaussians (Kang et al., ICLR 2025)."""
 
     name: ClassVar[str] = "pig"
-    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    supports: ClassVar[frozenset[str]] = RESIDUAL_TYPES
     description: ClassVar[str] = "Physics-Informed Gaussians: trainable Gaussian features + tiny MLP (Kang et al. 2025)"
     config_class: ClassVar[type] = PIGConfig
 

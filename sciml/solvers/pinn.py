@@ -21,7 +21,8 @@ from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import Field
 from ..nn.layers import MLP, FourierFeatures, Normalize, valid_widths
-from ..problems import SPECS, Problem
+from ..nn.physics import RESIDUAL_TYPES
+from ..problems import Problem
 from .base import PhysicsInformedSolver
 from .registry import register
 
@@ -76,7 +77,7 @@ class PINNSolver(PhysicsInformedSolver):
     """MLP PINN with soft boundary terms (Raissi et al. 2019; DeepXDE defaults)."""
 
     name: ClassVar[str] = "pinn"
-    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    supports: ClassVar[frozenset[str]] = RESIDUAL_TYPES
     description: ClassVar[str] = "physics-informed MLP, soft boundary terms (Raissi et al. 2019)"
     config_class: ClassVar[type] = PINNConfig
 
