@@ -96,9 +96,10 @@ class INSRConfig(DeviceConfig):
         Uniform-random interior samples per iteration (default 5,000 in 1D, 4,096 in 2D).
     boundary_fraction, w_bc
         Boundary samples as a fraction of ``n_samples`` (the paper: about 1%) and the weight
-        of their mean square (default ``1 / dt^2``: the step residual is a rate, so this weighs
-        the boundary misfit like a field misfit, as in the paper's fluid steps, whose residuals
-        are field differences and whose boundary weight is 1).
+        of their mean square. Default for scalar PDEs ``1 / dt^2`` (the code: 1): the step
+        residual is a rate, so this weighs the boundary misfit like a field misfit, which the
+        heat equation needs (docs/solvers/insr.md); for euler 2, the code's weight 1 on the sum
+        of the x-wall and y-wall means.
     keep_every
         Keep the weights of every k-th step (and the last) for the solution.
     progress, checkpoint, resume
@@ -241,7 +242,9 @@ class FlowStepper(Stepper):
         self.adv: nn.Module = copy_frozen(net)
         lo, hi = problem.domain.bounds
         self.lo, self.hi = self.loss.tensor(lo), self.loss.tensor(hi)
-        self.w_bc = cfg.w_bc if cfg.w_bc is not None else 1.0
+        # the code sums the wall means over the x- and the y-walls with weight 1: twice the mean
+        # over all walls for a square
+        self.w_bc = cfg.w_bc if cfg.w_bc is not None else 2.0
 
     def _draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pts = self.sampler.sample()
@@ -257,7 +260,7 @@ class FlowStepper(Stepper):
         with torch.no_grad():
             foot = torch.maximum(torch.minimum(x - dt * self.prev(x), self.hi), self.lo)
             target = self.prev(foot)
-        fit = (self.net(x) - target).pow(2).sum(1).mean()
+        fit = (self.net(x) - target).pow(2).mean()
         wall = self._normal_flow(xb, nb)
         return fit + self.w_bc * wall, {"adv": fit, "wall": wall}
 
@@ -275,7 +278,7 @@ class FlowStepper(Stepper):
         x, xb, nb = self._draw()
         with torch.no_grad():
             target = self.adv(x) - self.pressure.jet(x, 1).grad(range(self.dim))[:, 0]
-        fit = (self.net(x) - target).pow(2).sum(1).mean()
+        fit = (self.net(x) - target).pow(2).mean()
         wall = self._normal_flow(xb, nb)
         return fit + self.w_bc * wall, {"proj": fit, "wall": wall}
 

@@ -1,6 +1,7 @@
-"""INSR: the SIREN jet against autograd, one heat step against each integrator's closed form on
-a Fourier mode, the warm start on a stationary field, a short advection run, time interpolation
-between kept steps, exact resume, the semi-Lagrangian baseline and refusals."""
+"""INSR: the SIREN jet against autograd, one step against each integrator's closed form
+(reaction, heat on a Fourier mode), the warm start on a stationary field, a short advection run,
+time interpolation between kept steps, exact resume, the semi-Lagrangian baseline, the Euler
+projection, the spectral Euler reference and refusals."""
 
 import math
 from dataclasses import replace
@@ -12,9 +13,12 @@ import torch
 from sciml.errors import ProblemError
 from sciml.nn.jet import AutogradJet
 from sciml.nn.siren import Siren
+from sciml.nn.timestep import fit_step
 from sciml.problems import load_problem
+from sciml.solvers.registry import get
 from sciml.reference.semilagrangian import semi_lagrangian
-from sciml.solvers.insr import INSRSolver, time_grid
+from sciml.reference.euler import solve_euler
+from sciml.solvers.insr import FlowStepper, INSRSolver, time_grid
 
 HEAT = """
 name = "heat-mode"
@@ -171,3 +175,70 @@ def test_semi_lagrangian_converges_and_refuses_what_it_cannot_do(root, write_pro
     with pytest.raises(ProblemError, match="Dirichlet"):
         semi_lagrangian(load_problem(write_problem(HEAT.replace('type = "dirichlet"\nvalue = "0"',
                                                                 'type = "neumann"\nvalue = "0"'))), 11, 0.01)
+
+
+# -- incompressible Euler ----------------------------------------------------------------------
+
+def test_projection_removes_the_divergence(root):
+    # u_adv = Taylor-Green + grad(phi): the pressure fit recovers phi and the projection returns
+    # the divergence-free Taylor-Green field
+    problem = load_problem(root / "problems" / "euler-taylor-green.toml")
+    cfg = INSRSolver(widths=[32, 32, 32], n_samples=1024, iters=600, lr=1e-3, seed=0).config(problem)
+    torch.manual_seed(0)
+    lo, hi = problem.domain.bounds
+    vel, pres = Siren(lo, hi, 2, cfg.widths, 30.0), Siren(lo, hi, 1, cfg.widths, 10.0)
+    stepper = FlowStepper(problem, vel, pres, cfg)
+    X = lambda x: math.pi * (x + 1)  # noqa: E731
+
+    def target(x):
+        tg = torch.stack([torch.sin(X(x[:, 0])) * torch.cos(X(x[:, 1])),
+                          -torch.cos(X(x[:, 0])) * torch.sin(X(x[:, 1]))], 1) / math.pi
+        grad_phi = 0.1 * math.pi * torch.stack([-torch.sin(X(x[:, 0])) * torch.cos(X(x[:, 1])),
+                                                -torch.cos(X(x[:, 0])) * torch.sin(X(x[:, 1]))], 1)
+        return tg, tg + grad_phi  # phi = 0.1 cos X cos Y: grad phi . n = 0 on the walls
+
+    def fit_divergent():
+        x = torch.rand(1024, 2) * 2 - 1
+        loss = (vel(x) - target(x)[1]).pow(2).sum(1).mean()
+        return loss, {"fit": loss}
+
+    stepper.fit(vel, fit_divergent, "fit", "test", 1500)
+    stepper.adv.load_state_dict(vel.state_dict())
+    before = stepper.divergence_rms()
+    stepper.fit(pres, stepper.pressure_loss, "poisson", "test", 1500)
+    fit_step(vel, stepper.projection_loss, 1000, 1e-4)  # warm-started: the solver's lr
+    after = stepper.divergence_rms()
+    # div(grad phi) = -0.2 pi^2 cos X cos Y, RMS 0.99
+    assert before > 0.8 and after < 0.25 * before, (before, after)
+    x = torch.rand(2000, 2) * 2 - 1
+    with torch.no_grad():
+        tg = target(x)[0]
+        assert float((vel(x) - tg).norm() / tg.norm()) < 0.08
+
+
+def test_taylor_green_reference_is_steady_and_spectral(root, write_problem):
+    problem = load_problem(root / "problems" / "euler-taylor-green.toml")
+    axes, t, u = solve_euler(problem, 2 / 32, 3)
+    assert np.abs(u[-1] - u[0]).max() < 1e-12
+    assert t.tolist() == pytest.approx([0.0, 0.25, 0.5])
+    # a two-mode flow evolves; the error falls spectrally with the grid
+    text = (root / "problems" / "euler-taylor-green.toml").read_text().split("[initial]")[0]
+    ux = "(pi/2)*sin(pi*(x+1)/2)*cos(pi*(y+1)/2) + 0.25*pi*sin(pi*(x+1))*cos(pi*(y+1)/2)"
+    uy = "-(pi/2)*cos(pi*(x+1)/2)*sin(pi*(y+1)/2) - 0.5*pi*cos(pi*(x+1))*sin(pi*(y+1)/2)"
+    two = load_problem(write_problem(text + f'[initial]\nux = "{ux}"\nuy = "{uy}"\n\n[[boundary]]\ntype = "slip"\n'))
+    fields = {n: solve_euler(two, 2 / n, 2)[2][-1].reshape(n + 1, n + 1, 2)[:: n // 16, :: n // 16]
+              for n in (16, 32, 64)}
+    e16, e32 = np.abs(fields[16] - fields[64]).max(), np.abs(fields[32] - fields[64]).max()
+    assert np.abs(fields[64] - solve_euler(two, 2 / 64, 2)[2][0].reshape(65, 65, 2)[::4, ::4]).max() > 1e-2
+    assert e32 < e16 / 20, (e16, e32)
+
+
+def test_euler_problems_take_slip_walls_only(root, write_problem):
+    text = (root / "problems" / "euler-taylor-green.toml").read_text()
+    with pytest.raises(ProblemError, match="slip"):
+        load_problem(write_problem(text.replace('type = "slip"', 'type = "dirichlet"\nvalue = ["0", "0"]')))
+    with pytest.raises(ProblemError, match="slip"):
+        load_problem(write_problem(HEAT.replace('type = "dirichlet"\nvalue = "0"', 'type = "slip"')))
+    for solver in ("pinn", "pig", "ggn"):
+        with pytest.raises(ProblemError, match="does not support"):
+            get(solver).solve(load_problem(root / "problems" / "euler-taylor-green.toml"))
