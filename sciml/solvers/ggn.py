@@ -194,6 +194,13 @@ def observations(spec: InverseSpec, problem: Problem, mesh: Mesh, system: Linear
     return Observations(np.zeros(0, dtype=np.int64), values.ravel(), interp)
 
 
+def graph_inputs(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """The network's inputs on ``mesh``: node coordinates mapped onto [-1, 1] and the edge list
+    (both directions)."""
+    lo, hi = mesh.points.min(0), mesh.points.max(0)
+    return 2 * (mesh.points - lo) / np.where(hi > lo, hi - lo, 1) - 1, mesh_edges(mesh.cells)
+
+
 class GalerkinObjective(nn.Module):
     """``forward(step) -> (total, terms)``: the Galerkin residual norm on the free dofs
     (squared from step ``squared_from`` on), plus the data misfit in soft inverse mode; or the
@@ -211,10 +218,9 @@ class GalerkinObjective(nn.Module):
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
         self.net, self.output_scale, self.squared_from, self.weight = net, output_scale, squared_from, weight
-        lo, hi = mesh.points.min(0), mesh.points.max(0)
-        x = 2 * (mesh.points - lo) / np.where(hi > lo, hi - lo, 1) - 1
+        x, edges = graph_inputs(mesh)
         self.register_buffer("x", torch.as_tensor(x, **kw))
-        self.register_buffer("edges", torch.as_tensor(mesh_edges(mesh.cells), device=kw["device"]))
+        self.register_buffer("edges", torch.as_tensor(edges, device=kw["device"]))
         base = ps.base
         constrained = np.zeros(base.n, dtype=bool)
         constrained[base.fixed] = True
