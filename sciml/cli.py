@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -117,6 +118,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet)
 
 
+def cmd_data_generate(args: argparse.Namespace) -> int:
+    from .data.dataset import generate
+
+    start = time.perf_counter()
+    out = generate(args.family, args.n, args.out, seed=args.seed, workers=args.workers, overrides=args.set,
+                   progress=False if args.quiet else None)
+    if not args.quiet:
+        print(f"wrote {out} ({args.n} samples, {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +177,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_benchmark)
+
+    d = sub.add_parser("data", help="operator-learning data sets")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    g = dsub.add_parser("generate", help="solve N members of a problem family into an HDF5 file",
+                        description="Draw N members of a problem family ([family] section), solve each with "
+                                    "the SciPy reference in parallel processes and write HDF5 (docs/data.md). "
+                                    "An interrupted run resumes from OUT.partial.")
+    g.add_argument("family", help="family file (TOML with [family.inputs.NAME] tables)")
+    g.add_argument("--n", type=int, required=True, help="number of samples")
+    g.add_argument("--out", required=True, help="HDF5 file to write")
+    g.add_argument("--seed", type=int, help="seed (default: the family's)")
+    g.add_argument("--workers", type=int, help="processes (default: CPU count, at most 8)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a family-file key by dotted path (repeatable)")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=cmd_data_generate)
     return parser
 
 

@@ -118,9 +118,10 @@ Node = Callable[[dict[str, Callable[..., Any]], Env], Any]
 
 
 class _Compiler:
-    def __init__(self, source: str, allowed: frozenset[str]):
+    def __init__(self, source: str, allowed: frozenset[str], functions: frozenset[str] = frozenset()):
         self.source = source
         self.allowed = allowed
+        self.functions = functions
         self.used: set[str] = set()
 
     def fail(self, what: str) -> ProblemError:
@@ -147,6 +148,8 @@ class _Compiler:
         if name in CONSTANTS:
             value = CONSTANTS[name]
             return lambda ns, env: value
+        if name in self.functions:
+            raise self.fail(f"{name!r} is a random input function; call it as {name}(...)")
         if name not in self.allowed:
             if name in FUNCTIONS:
                 raise self.fail(f"{name!r} is a function; call it as {name}(...)")
@@ -195,6 +198,13 @@ class _Compiler:
         return run
 
     def _Call(self, node: ast.Call) -> Node:
+        if isinstance(node.func, ast.Name) and node.func.id in self.functions:
+            if node.keywords:
+                raise self.fail("keyword arguments are not allowed")
+            name = node.func.id
+            self.used.add(name)
+            fargs = [self.compile(a) for a in node.args]
+            return lambda ns, env: env[name](*(a(ns, env) for a in fargs))
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             what = ast.unparse(node.func)
             raise self.fail(f"call to {what!r} is not allowed (functions: {', '.join(FUNCTIONS)})")
@@ -219,6 +229,9 @@ class Expr:
     names
         Variable names the expression may use (for example ``x, y, t`` and the problem's
         parameters). Parameter values are bound with :meth:`bind`.
+    functions
+        Names of random input functions of a problem family, called as ``v(x)``; bound to
+        sampled functions (:mod:`sciml.data.fields`) with :meth:`bind`.
 
     Examples
     --------
@@ -229,7 +242,8 @@ class Expr:
 
     source: str
     names: tuple[str, ...] = ("x", "y", "z", "t")
-    bound: Mapping[str, float] = field(default_factory=dict)
+    bound: Mapping[str, Any] = field(default_factory=dict)
+    functions: tuple[str, ...] = ()
     _node: Node = field(init=False, repr=False, compare=False)
     used: frozenset[str] = field(init=False, compare=False)
 
@@ -242,21 +256,23 @@ class Expr:
             tree = ast.parse(self.source.strip(), mode="eval")
         except SyntaxError as exc:
             raise ProblemError(f"expression {self.source!r} is not valid: {exc.msg}") from None
-        compiler = _Compiler(self.source, frozenset(self.names))
+        compiler = _Compiler(self.source, frozenset(self.names), frozenset(self.functions))
         object.__setattr__(self, "_node", compiler.compile(tree))
         object.__setattr__(self, "used", frozenset(compiler.used))
 
     @classmethod
     def of(cls, value: object, names: Iterable[str] = ("x", "y", "z", "t"),
-           bound: Mapping[str, float] | None = None) -> "Expr":
+           bound: Mapping[str, float] | None = None, functions: Iterable[str] = ()) -> "Expr":
         """Build an expression from a TOML value: a string or a number."""
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ProblemError(f"expected an expression (string or number), got {value!r}")
-        return cls(str(value) if not isinstance(value, str) else value, tuple(names), dict(bound or {}))
+        return cls(str(value) if not isinstance(value, str) else value, tuple(names), dict(bound or {}),
+                   tuple(functions))
 
-    def bind(self, **values: float) -> "Expr":
-        """Return the same expression with some names fixed to numbers (parameters)."""
-        return Expr(self.source, self.names, {**self.bound, **values})
+    def bind(self, **values: Any) -> "Expr":
+        """Return the same expression with some names fixed: parameters to numbers, random
+        input functions to sampled functions."""
+        return Expr(self.source, self.names, {**self.bound, **values}, self.functions)
 
     @property
     def free(self) -> frozenset[str]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import ProblemError
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
 from .expr import CONSTANTS, FUNCTIONS, Expr
+from .family import parse_family
 from .pdes import PDE, SPECS
 from .problem import BC_TYPES, BoundaryCondition, Problem, TimeSpan
 
@@ -27,6 +29,8 @@ TOP_KEYS = ("name", "description", "pde", "domain", "time", "initial", "boundary
             "parameters", "reference", "solver", "family", "inverse")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REQUIRED = object()
+#: names of the random input functions of the family being loaded (callable in expressions)
+_FUNCTIONS: ContextVar[tuple[str, ...]] = ContextVar("family_functions", default=())
 
 
 class _Section:
@@ -82,7 +86,7 @@ class _Section:
              default: Any = _REQUIRED) -> Expr:
         value = self.raw(name, default)
         try:
-            return Expr.of(value, names, bound)
+            return Expr.of(value, names, bound, _FUNCTIONS.get())
         except ProblemError as exc:
             raise exc.located(self.source, self.path(name)) from None
 
@@ -93,7 +97,7 @@ class _Section:
         if len(values) != length:
             raise self.error(name, f"expected {length} expression(s), got {len(values)}")
         try:
-            return tuple(Expr.of(v, names, bound) for v in values)
+            return tuple(Expr.of(v, names, bound, _FUNCTIONS.get()) for v in values)
         except ProblemError as exc:
             raise exc.located(self.source, self.path(name)) from None
 
@@ -188,6 +192,28 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
 
     space = ("x", "y", "z")[:dim]
     names = space + (("t",) if time else ())
+    family = None
+    if top.has("family"):
+        variables = pde_sec.data.get("variables", [])
+        reserved = set(names) | {"t"} | set(params) | set(CONSTANTS) | set(FUNCTIONS) | {"u", "ux", "uy"} \
+            | {str(v) for v in (variables if isinstance(variables, list) else [])}
+        try:
+            family = parse_family(top.raw("family"), space, domain.bounds if domain is not None else None, time,
+                                  reserved)
+        except ProblemError as exc:
+            raise exc.located(source, exc.key or "family") from None
+    token = _FUNCTIONS.set(family.names if family is not None else ())
+    try:
+        return _rest(top, source, name, description, params, pde_sec, pde_type, time, domain, dim, space,
+                     names, family)
+    finally:
+        _FUNCTIONS.reset(token)
+
+
+def _rest(top: _Section, source: Any, name: str, description: str, params: dict[str, float],
+          pde_sec: _Section, pde_type: str, time: TimeSpan | None, domain: Domain | None, dim: int,
+          space: tuple[str, ...], names: tuple[str, ...], family: Any) -> Problem:
+    """Everything after the family: the expressions may call its random inputs."""
     pde = _pde(pde_sec, pde_type, names, params, dim)
     fields = pde.fields(dim)
     if pde_type == "ode":
@@ -205,12 +231,12 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
     for sname, opts in solver.items():
         if not isinstance(opts, dict):
             raise ProblemError("expected a table of solver options", source, f"solver.{sname}")
-    family, inverse = top.raw("family", default={}), top.raw("inverse", default={})
+    inverse = top.raw("inverse", default={})
     top.done()
     return Problem(name=name, pde=pde, domain=domain, boundaries=boundaries, time=time,
                    initial=initial, exact=exact, parameters=params, reference=reference,
                    solver_options=solver, family=family, inverse=inverse, description=description,
-                   source=Path(source) if source else None, raw=dict(data))
+                   source=Path(source) if source else None, raw=dict(top.data))
 
 
 def _parameters(top: _Section, source: Any) -> dict[str, float]:

@@ -84,7 +84,7 @@ class Problem:
     parameters: Mapping[str, float] = field(default_factory=dict)
     reference: Mapping[str, Any] = field(default_factory=dict)
     solver_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    family: Mapping[str, Any] = field(default_factory=dict)
+    family: Any = None  # a FamilySpec (sciml.problems.family) for problem families
     inverse: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     source: Path | None = None

@@ -1,0 +1,256 @@
+"""Operator-learning data sets: members of a problem family solved by the SciPy reference,
+written to HDF5 (layout in docs/data.md).
+
+Sample ``i`` is drawn from ``numpy.random.default_rng([seed, i])``, so a data set is a pure
+function of the family file, the seed and ``n``: generation runs in parallel processes, in any
+order, and resumes where an interrupted run stopped (the file is written as ``OUT.partial`` and
+renamed when complete).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ProblemError
+from ..problems import Problem, load_problem
+from ..problems.family import sample_member
+
+GENERATOR_VERSION = 1
+CHUNK = 64
+
+
+@dataclass
+class Member:
+    """One solved member: its inputs at the sensors, output locations and outputs."""
+
+    inputs: dict[str, np.ndarray]
+    points: np.ndarray
+    outputs: np.ndarray
+
+
+def output_grid(problem: Problem, n: int) -> np.ndarray:
+    """The shared output locations of the ``grid`` layout: ``n`` points per axis of the input box
+    (space, then time)."""
+    lo, hi = _box(problem)
+    axes = [np.linspace(a, b, n) for a, b in zip(lo, hi)]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(lo))
+
+
+def _box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = (list(problem.domain.bounds[0]), list(problem.domain.bounds[1])) if problem.dim else ([], [])
+    if problem.transient:
+        lo, hi = lo + [problem.time.start], hi + [problem.time.end]
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def solve_member(problem: Problem, seed: int, index: int) -> Member:
+    """Draw member ``index`` of the family ``problem`` and solve it with the reference."""
+    from ..reference import solve_reference
+
+    rng = np.random.default_rng([seed, index])
+    member, drawn = sample_member(problem, rng)
+    spec = problem.family
+    inputs = {i.name: np.asarray(drawn[i.name](*i.sensor_points().T), dtype=float) for i in spec.inputs}
+    if spec.layout == "grid":
+        points = output_grid(problem, spec.points)
+    else:
+        lo, hi = _box(problem)
+        points = lo + (hi - lo) * rng.random((spec.points, len(lo)))
+    if problem.dim and not problem.domain.contains(points[:, : problem.dim], tol=1e-9).all():
+        raise ProblemError("output points outside a non-box domain: use a box or interval for families",
+                           problem.source, "family.output")
+    return Member(inputs, points, solve_reference(member)(points))
+
+
+# -- parallel generation ------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(path: str, overrides: Sequence[str]) -> None:
+    _WORKER["problem"] = load_problem(path, overrides)
+
+
+def _solve_range(args: tuple[int, int, int]) -> tuple[int, list[Member]]:
+    seed, start, stop = args
+    return start, [solve_member(_WORKER["problem"], seed, i) for i in range(start, stop)]
+
+
+def generate(path: str | Path, n: int, out: str | Path, seed: int | None = None, workers: int | None = None,
+             overrides: Sequence[str] = (), progress: bool | None = None) -> Path:
+    """Generate ``n`` members of the family in ``path`` into the HDF5 file ``out``.
+
+    Parameters
+    ----------
+    seed
+        Default: the family's ``seed``.
+    workers
+        Processes (default: the CPU count, at most 8); 1 solves in this process.
+    overrides
+        ``--set`` strings applied to the family file.
+    """
+    import h5py
+
+    from ..nn.trainer import show_progress
+
+    problem = load_problem(path, overrides)
+    if problem.family is None:
+        raise ProblemError("not a problem family: add [family.inputs.NAME] tables", problem.source, "family")
+    if n < 1:
+        raise ProblemError(f"--n must be at least 1, got {n}")
+    seed = problem.family.seed if seed is None else seed
+    out = Path(out)
+    if out.exists():
+        raise ProblemError(f"{out} exists; remove it or choose another --out")
+    partial = out.with_name(out.name + ".partial")
+    family_text = Path(path).read_text()
+    started = time.perf_counter()
+    first = solve_member(problem, seed, 0)
+    with h5py.File(partial, "a") as f:
+        _prepare(f, problem, first, n, seed, family_text, list(overrides))
+        done = f["done"][:]
+        todo = [(seed, s, min(s + CHUNK, n)) for s in range(0, n, CHUNK) if not done[s:min(s + CHUNK, n)].all()]
+        bar = None
+        if show_progress(progress):
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, initial=int(done.sum()), desc="data", unit="sample", leave=False)
+        workers = min(workers or os.cpu_count() or 1, 8)
+        try:
+            for start, members in _run(todo, workers, str(path), list(overrides)):
+                _write(f, start, members, problem.family.layout)
+                if bar is not None:
+                    bar.update(len(members))
+        finally:
+            if bar is not None:
+                bar.close()
+        f.attrs["generation_s"] = float(f.attrs.get("generation_s", 0.0)) + time.perf_counter() - started
+    os.replace(partial, out)
+    return out
+
+
+def _run(todo: list[tuple[int, int, int]], workers: int, path: str, overrides: list[str]
+         ) -> Iterator[tuple[int, list[Member]]]:
+    if workers <= 1 or len(todo) <= 1:
+        _init_worker(path, overrides)
+        for job in todo:
+            yield _solve_range(job)
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(path, overrides)) as pool:
+        yield from pool.map(_solve_range, todo)
+
+
+def _prepare(f: Any, problem: Problem, first: Member, n: int, seed: int, family_text: str,
+             overrides: list[str]) -> None:
+    """Create the datasets of a new file, or check that a partial file is this same job."""
+    meta = {"family": family_text, "overrides": json.dumps(overrides), "seed": seed, "n": n}
+    if "done" in f:
+        for key, value in meta.items():
+            if f.attrs.get(key) != value:
+                raise ProblemError(f"{f.filename} was started with a different {key}; remove it to start over")
+        return
+    for key, value in meta.items():
+        f.attrs[key] = value
+    f.attrs.update({"generator_version": GENERATOR_VERSION, "problem": problem.name,
+                    "fields": json.dumps(list(problem.fields)), "layout": problem.family.layout,
+                    "input_dim": problem.input_dim, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
+    for spec in problem.family.inputs:
+        f.create_dataset(f"sensors/{spec.name}", data=spec.sensor_points())
+        f.create_dataset(f"inputs/{spec.name}", shape=(n, len(first.inputs[spec.name])), dtype="f8",
+                         chunks=(min(n, CHUNK), len(first.inputs[spec.name])))
+    p, d = first.points.shape
+    c = first.outputs.shape[1]
+    if problem.family.layout == "grid":
+        f.create_dataset("points", data=first.points)
+    else:
+        f.create_dataset("points", shape=(n, p, d), dtype="f8", chunks=(min(n, CHUNK), p, d))
+    f.create_dataset("outputs", shape=(n, p, c), dtype="f8", chunks=(min(n, CHUNK), p, c))
+    f.create_dataset("done", shape=(n,), dtype=bool)
+
+
+def _write(f: Any, start: int, members: list[Member], layout: str) -> None:
+    stop = start + len(members)
+    for name in f["inputs"]:
+        f["inputs"][name][start:stop] = np.stack([m.inputs[name] for m in members])
+    if layout == "random":
+        f["points"][start:stop] = np.stack([m.points for m in members])
+    f["outputs"][start:stop] = np.stack([m.outputs for m in members])
+    f["done"][start:stop] = True
+    f.flush()
+
+
+class DatasetReader:
+    """Read a generated data set lazily (nothing is loaded until asked for).
+
+    ``reader[idx]`` returns ``{"inputs": {name: (k, m)}, "points": (k, P, d) or (P, d),
+    "outputs": (k, P, c)}`` for an index array or slice; :meth:`batches` streams shuffled batches
+    from disk, so data sets larger than memory train in place.
+    """
+
+    def __init__(self, path: str | Path):
+        import h5py
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ProblemError(f"data set {self.path} not found")
+        try:
+            self.file = h5py.File(self.path, "r")
+            self.attrs = dict(self.file.attrs)
+            self.names = sorted(self.file["inputs"])
+            self.layout = str(self.attrs["layout"])
+        except (OSError, KeyError) as exc:
+            raise ProblemError(f"{self.path} is not a sciml data set: {exc}") from None
+        if int(self.attrs.get("generator_version", -1)) > GENERATOR_VERSION:
+            raise ProblemError(f"{self.path} was written by a newer sciml (generator version "
+                               f"{self.attrs['generator_version']})")
+
+    def __len__(self) -> int:
+        return int(self.file["outputs"].shape[0])
+
+    @property
+    def fields(self) -> list[str]:
+        return json.loads(self.attrs["fields"])
+
+    def sensors(self, name: str) -> np.ndarray:
+        return self.file["sensors"][name][:]
+
+    def __getitem__(self, idx: Any) -> dict[str, Any]:
+        if isinstance(idx, np.ndarray):
+            order = np.argsort(idx)  # h5py reads increasing indices; restore the caller's order
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(len(idx))
+            got = self[np.asarray(idx)[order].tolist()]
+            return {"inputs": {k: v[inverse] for k, v in got["inputs"].items()},
+                    "points": got["points"] if self.layout == "grid" else got["points"][inverse],
+                    "outputs": got["outputs"][inverse]}
+        points = self.file["points"]
+        return {"inputs": {k: self.file["inputs"][k][idx] for k in self.names},
+                "points": points[:] if self.layout == "grid" else points[idx],
+                "outputs": self.file["outputs"][idx]}
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None,
+                subset: np.ndarray | None = None) -> Iterator[dict[str, Any]]:
+        """Batches of ``batch_size`` samples (shuffled when ``rng`` is given) over ``subset``
+        (default: all samples)."""
+        index = np.arange(len(self)) if subset is None else np.asarray(subset)
+        if rng is not None:
+            index = rng.permutation(index)
+        for s in range(0, len(index), batch_size):
+            yield self[index[s:s + batch_size]]
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> "DatasetReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
