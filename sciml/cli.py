@@ -64,7 +64,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .runner import default_out, run
     from .solution import summary_line
 
-    problem = load_problem(args.problem, args.set)
+    from .problems.family import member
+
+    problem = member(load_problem(args.problem, args.set), args.seed)  # a family: one member
     points = _load_points(args.points, problem.input_dim)
     out = Path(args.out) if args.out else default_out(problem, args.solver)
     options = _runtime_options(args, problem, out)

@@ -170,3 +170,22 @@ def test_cli_refuses_a_plain_problem_and_a_missing_file(root, tmp_path, capsys):
     assert "not a problem family" in capsys.readouterr().err
     with pytest.raises(ProblemError, match="not found"):
         DatasetReader(tmp_path / "missing.h5")
+
+
+def test_solve_takes_one_member_of_a_family(write_problem, tmp_path):
+    from sciml.problems.family import member
+
+    path = write_problem(POLY)
+    m = member(load_problem(path), 5)
+    assert m.name == "poly-antiderivative-member5" and m.family.drawn is not None
+    a = np.random.default_rng([0, 5]).uniform(-1, 1, 4)
+    assert np.allclose(m.family.drawn["v"](np.array([0.5])), np.polyval(a[::-1], 0.5))
+    given = load_problem(path, ['family.inputs.v.kind="expr"', 'family.inputs.v.value="3*t**2"'])
+    out = tmp_path / "o"
+    assert main(["solve", str(path), "--set", 'family.inputs.v.kind="expr"', "--set",
+                 'family.inputs.v.value="3*t**2"', "--out", str(out), "--no-png", "--quiet"]) == 0
+    import h5py
+
+    with h5py.File(out / "solution.h5") as f:
+        assert np.allclose(f["values"][:, 0], f["points"][:, 0] ** 3, atol=1e-6)  # s = t^3
+    assert member(given, 0).name == "poly-antiderivative"

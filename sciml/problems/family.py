@@ -35,7 +35,7 @@ from ..errors import ProblemError
 from .expr import Expr
 from .problem import BoundaryCondition
 
-KINDS = ("grf", "grf2d", "chebyshev", "power")
+KINDS = ("grf", "grf2d", "chebyshev", "power", "expr")
 LAYOUTS = ("random", "grid")
 
 
@@ -59,21 +59,50 @@ class RandomInput:
         return self.distribution.sample(rng, np.array(self.lo), np.array(self.hi))
 
 
+class ExprFunction(SampledFunction):
+    """A given (not random) input: an expression in the input's coordinates."""
+
+    def __init__(self, expr: Expr, on: tuple[str, ...]):
+        self.expr, self.on, self.dim = expr, on, len(on)
+
+    def _numpy(self, *coords: np.ndarray) -> np.ndarray:
+        return self.expr.numpy(**dict(zip(self.on, coords)))
+
+    def _torch(self, *coords: Any) -> Any:
+        return self.expr.torch(**dict(zip(self.on, coords)))
+
+
+@dataclass(frozen=True)
+class GivenInput:
+    """``kind = "expr"``: one fixed input function, e.g. to ask a trained operator about it."""
+
+    expr: Expr
+    on: tuple[str, ...]
+
+    def sample(self, rng: np.random.Generator, lo: Any, hi: Any) -> SampledFunction:
+        return ExprFunction(self.expr, self.on)
+
+
 @dataclass(frozen=True)
 class FamilySpec:
-    """The parsed ``[family]`` section."""
+    """The parsed ``[family]`` section; ``drawn`` holds the input functions of a member."""
 
     inputs: tuple[RandomInput, ...]
     layout: str = "random"
     points: int = 1
     seed: int = 0
+    drawn: Mapping[str, SampledFunction] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs)
 
 
-def _distribution(kind: str, opts: Mapping[str, Any], where: str) -> Any:
+def _distribution(kind: str, opts: Mapping[str, Any], where: str, on: tuple[str, ...]) -> Any:
+    if kind == "expr":
+        if "value" not in opts:  # distribution options may remain (from a --set on a random input)
+            raise ProblemError("an expr input needs value, an expression in its coordinates", None, where)
+        return GivenInput(Expr.of(opts["value"], on), on)
     threshold = None
     if "threshold" in opts:
         t = opts["threshold"]
@@ -114,7 +143,7 @@ def parse_family(raw: Mapping[str, Any], space: tuple[str, ...], bounds: tuple[n
         if not isinstance(opts, Mapping):
             raise ProblemError("expected a table", None, where)
         allowed = {"kind", "on", "sensors", "threshold", "length_scale", "sigma", "n_grid", "alpha", "tau",
-                   "degree", "M"}
+                   "degree", "M", "value"}
         if set(opts) - allowed:
             raise ProblemError(f"unknown key {sorted(set(opts) - allowed)[0]!r}", None, where)
         kind = opts.get("kind")
@@ -132,14 +161,14 @@ def parse_family(raw: Mapping[str, Any], space: tuple[str, ...], bounds: tuple[n
             else:
                 raise ProblemError(f"'on' must name coordinates of this problem, got {''.join(on)!r}", None,
                                    f"{where}.on")
-        if len(on) != (2 if kind == "grf2d" else 1):
+        if kind != "expr" and len(on) != (2 if kind == "grf2d" else 1):
             raise ProblemError(f"{kind} is a function of {2 if kind == 'grf2d' else 1} coordinate(s)", None,
                                f"{where}.on")
         sensors = opts.get("sensors", 100)
         if not isinstance(sensors, int) or sensors < 2:
             raise ProblemError("sensors must be an integer >= 2", None, f"{where}.sensors")
         try:
-            dist = _distribution(kind, opts, where)
+            dist = _distribution(kind, opts, where, on)
         except (TypeError, ValueError) as exc:
             raise ProblemError(str(exc), None, where) from None
         inputs.append(RandomInput(name, dist, on, tuple(lo), tuple(hi), sensors))
@@ -180,8 +209,21 @@ def bind_inputs(problem: Any, values: Mapping[str, SampledFunction]) -> Any:
 
 
 def sample_member(problem: Any, rng: np.random.Generator) -> tuple[Any, dict[str, SampledFunction]]:
-    """Draw every random input of a family problem; returns the member and the drawn functions."""
+    """Draw every random input of a family problem; returns the member (whose ``family.drawn``
+    holds the functions) and the drawn functions."""
     if problem.family is None:
         raise ProblemError(f"{problem.name} is not a problem family (no [family] section)", problem.source, "family")
     drawn = {i.name: i.sample(rng) for i in problem.family.inputs}
-    return bind_inputs(problem, drawn), drawn
+    member = bind_inputs(problem, drawn)
+    return dataclasses.replace(member, family=dataclasses.replace(problem.family, drawn=drawn)), drawn
+
+
+def member(problem: Any, index: int) -> Any:
+    """Member ``index`` of a family, drawn as the data sets draw it (``rng([seed, index])``);
+    inputs given as ``kind = "expr"`` are used as they are. Returns plain problems unchanged."""
+    if problem.family is None or problem.family.drawn is not None:
+        return problem
+    given = all(isinstance(i.distribution, GivenInput) for i in problem.family.inputs)
+    out, _ = sample_member(problem, np.random.default_rng([problem.family.seed, index]))
+    name = problem.name if given else f"{problem.name}-member{index}"
+    return dataclasses.replace(out, name=name)
