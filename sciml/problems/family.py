@@ -92,6 +92,7 @@ class FamilySpec:
     points: int = 1
     seed: int = 0
     drawn: Mapping[str, SampledFunction] | None = None
+    of: str = ""  # the family's name, in a member
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -215,7 +216,8 @@ def sample_member(problem: Any, rng: np.random.Generator) -> tuple[Any, dict[str
         raise ProblemError(f"{problem.name} is not a problem family (no [family] section)", problem.source, "family")
     drawn = {i.name: i.sample(rng) for i in problem.family.inputs}
     member = bind_inputs(problem, drawn)
-    return dataclasses.replace(member, family=dataclasses.replace(problem.family, drawn=drawn)), drawn
+    spec = dataclasses.replace(problem.family, drawn=drawn, of=problem.family.of or problem.name)
+    return dataclasses.replace(member, family=spec), drawn
 
 
 def member(problem: Any, index: int) -> Any:
