@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "pig": "PIG vs PINN vs DeepXDE's PINN on 2D Helmholtz at equal wall time",
     "lpinn": "Lagrangian PINN vs PINN on fast periodic transport (beta sweep) and moving-front Burgers",
     "ggn": "graph neural Galerkin networks: forward and inverse problems on unstructured meshes, cost vs mesh size",
+    "deeponet": "DeepONet on the antiderivative (10k/100k triplets) and the pendulum, vs an FNN and DeepXDE's DeepONet",
     "insr": "INSR time-stepped neural fields: 1D advection to t = 12, 2D advection at equal memory, Taylor-Green",
 }
 
@@ -31,6 +32,8 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .lpinn import run as runner
     elif name == "ggn":
         from .ggn import run as runner
+    elif name == "deeponet":
+        from .deeponet import run as runner
     elif name == "insr":
         from .insr import run as runner
     return runner(out, budget_s, quiet)

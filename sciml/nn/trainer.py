@@ -220,6 +220,7 @@ class Trainer:
             bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
                             refresh=False)
         if self.callback is not None:
+            self.result.seconds = self._elapsed()  # the training time so far, for the callback
             start = time.perf_counter()
             self.callback(step, self.result)
             self._callback_s += time.perf_counter() - start

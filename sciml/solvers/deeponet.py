@@ -231,6 +231,7 @@ def evaluate(model: DeepONet, data: OperatorData, cfg: DeepONetConfig, chunk: in
 def train(data_path: str | Path, cfg: DeepONetConfig, out: str | Path | None = None,
           callback: Any = None) -> tuple[DeepONet, TrainResult, dict[str, Any]]:
     """Train a DeepONet on a data set; writes the model file ``out`` (atomically) when given.
+    ``callback(step, model, result)`` runs after every iteration (not counted as training time).
 
     Returns the model, the training result and the saved record (config, data description,
     test metrics)."""
@@ -246,7 +247,8 @@ def train(data_path: str | Path, cfg: DeepONetConfig, out: str | Path | None = N
     model = model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
     objective = OperatorObjective(model, _tensor(train_set.u, cfg), _tensor(train_set.y, cfg),
                                   _tensor(train_set.s, cfg), cfg.batch_size, cfg.sample_seed())
-    result = Trainer(objective, cfg, callback=callback).fit()
+    hook = (lambda step, result: callback(step, model, result)) if callback is not None else None
+    result = Trainer(objective, cfg, callback=hook).fit()
     record = {"version": MODEL_VERSION, "config": asdict(cfg), "meta": meta, "train": result.summary(),
               "test": evaluate(model, test_set, cfg), "n_params": sum(p.numel() for p in model.parameters())}
     if out is not None and distributed.rank() == 0:
