@@ -70,7 +70,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     from .problems.family import member
 
-    problem = member(load_problem(args.problem, args.set), args.seed)  # a family: one member
+    problem = member(load_problem(args.problem, args.set), args.seed)  # a family: one member (as run() does)
     points = _load_points(args.points, problem.input_dim)
     out = Path(args.out) if args.out else default_out(problem, args.solver)
     options = _runtime_options(args, problem, out)
@@ -100,14 +100,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<12} {cls.description}  [{', '.join(sorted(cls.supports))}]")
     folder = Path(args.problems) if args.problems else SHIPPED
     print(f"problems ({folder}):")
+    _list_folder(folder, load_problem)
+    if (folder / "families").is_dir():
+        print(f"problem families ({folder / 'families'}; sciml data generate / sciml train):")
+        _list_folder(folder / "families", load_problem)
+    return 0
+
+
+def _list_folder(folder: Path, load_problem: Any) -> None:
     for path in sorted(folder.glob("*.toml")):
         try:
             p = load_problem(path)
             extra = "exact" if p.has_exact else "reference"
+            if p.family is not None:
+                extra = "inputs " + ", ".join(f"{i.name} ({type(i.distribution).__name__})" for i in p.family.inputs)
             print(f"  {path.name:<38} {p.pde.type:<21} {p.dim}D{' +t' if p.transient else ''}  {extra}")
         except ProblemError as exc:
             print(f"  {path.name:<38} INVALID: {exc}")
-    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

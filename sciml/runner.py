@@ -31,7 +31,7 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
     Parameters
     ----------
     problem
-        The validated problem.
+        The validated problem; for a problem family, member number ``seed`` of it.
     solver
         Registered solver name.
     options
@@ -49,6 +49,9 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
         The summary holds ``problem, solver, wall_s, n_params, rel_l2, max_abs_err,
         compared_to`` and the solver's ``info``.
     """
+    from .problems.family import member
+
+    problem = member(problem, seed)  # a family file: solve one member (drawn like data set sample `seed`)
     instance = solvers.get(solver, **dict(options or {}))
     solvers.check_supported(instance, problem)
     seed_everything(seed)

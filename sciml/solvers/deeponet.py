@@ -273,6 +273,18 @@ def load_model(path: str | Path) -> tuple[DeepONet, DeepONetConfig, dict[str, An
     return model.to(dtype=DTYPES[cfg.dtype]), cfg, state
 
 
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def resolve_model(name: str, problem: Problem) -> Path:
+    """A model file by path (as given, then beside the problem file), or by name among the
+    pretrained models shipped in ``sciml/weights``."""
+    for candidate in (Path(name), *([problem.source.parent / name] if problem.source else []), WEIGHTS / name):
+        if candidate.is_file():
+            return candidate
+    raise ProblemError(f"model file {name} not found (also looked beside the problem file and in {WEIGHTS})")
+
+
 @register
 class DeepONetSolver(TrainedSolver):
     """DeepONet (Lu et al. 2021). ``solve`` answers one member of the family a model was trained
@@ -289,7 +301,7 @@ class DeepONetSolver(TrainedSolver):
         if not cfg.model:
             raise ProblemError("deeponet answers with a trained model: pass --model MODEL.pt "
                                "(train one with `sciml train deeponet FAMILY.toml --n N`)")
-        model, mcfg, state = load_model(cfg.model)
+        model, mcfg, state = load_model(resolve_model(cfg.model, problem))
         meta = state["meta"]
         family = problem.family
         if family is None or family.drawn is None:
