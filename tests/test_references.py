@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sciml.errors import ProblemError
 from sciml.problems import load_problem, problem_from_dict
 from sciml.reference import solve_reference
 from sciml.solution import compare
@@ -104,3 +105,60 @@ def test_dirichlet_burgers_reference_refuses_an_uneven_flux(root):
     p = load_problem(root / "problems" / "burgers.toml", ['pde.flux="u**3/3"'])
     with pytest.raises(ProblemError, match="even flux"):
         solve_reference(p)
+
+
+REACTION = """
+name = "reaction"
+[parameters]
+D = 0.1
+k = 0.5
+[pde]
+type = "convection_diffusion"
+eps = "D"
+r = "k*u**2"
+f = "(-1 + D*pi**2)*sin(pi*x)*exp(-t) - k*(sin(pi*x)*exp(-t))**2"
+[domain]
+type = "interval"
+bounds = [0.0, 1.0]
+[time]
+start = 0.0
+end = 1.0
+[initial]
+u = "sin(pi*x)"
+[[boundary]]
+where = "all"
+type = "dirichlet"
+value = "0"
+[exact]
+u = "sin(pi*x)*exp(-t)"
+"""
+
+
+def test_nonlinear_reaction_is_second_order_in_time_and_in_the_physics_residual(write_problem):
+    import torch
+
+    from sciml.nn.jet import AutogradJet
+    from sciml.nn.physics import PhysicsLoss
+
+    problem = load_problem(write_problem(REACTION))
+    errs = []
+    for nt in (10, 20, 40):
+        sol = solve_reference(problem, {"h": 0.0025, "nt": nt})
+        x = np.linspace(0, 1, 101)
+        q = np.column_stack([x, np.ones_like(x)])
+        errs.append(np.abs(sol(q) - problem.exact_values(q)).max())
+    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert rates.min() > 1.8, errs  # Crank-Nicolson with the extrapolated reaction: order 2
+    loss = PhysicsLoss(problem, dtype=torch.float64)
+    pts = torch.rand(50, 2, dtype=torch.float64)
+
+    class Exact(torch.nn.Module):
+        def forward(self, p):
+            return (torch.sin(np.pi * p[:, 0]) * torch.exp(-p[:, 1]))[:, None]
+
+    batch = loss.prepare(type("P", (), {"interior": pts.numpy(), "boundary": [], "periodic": [], "initial": None})())
+    res = loss.residual(AutogradJet.of(Exact(), batch.interior), batch.interior, batch.coef)
+    assert res.abs().max() < 1e-10
+    with pytest.raises(ProblemError, match="time-dependent"):
+        steady = REACTION.split("[time]")[0].replace("exp(-t)", "1") + '[[boundary]]\ntype = "dirichlet"\n'
+        load_problem(write_problem(steady))

@@ -6,8 +6,8 @@ conventions of :mod:`sciml.problems.pdes`:
 
 =====================  ======================================================================
 interior               ``-div(k grad u) - f`` (poisson), ``-lap u - kappa^2 u - f`` (helmholtz),
-                       ``u_t + b.grad u - div(eps grad u) + c u - f`` (convection_diffusion, steady
-                       without ``u_t``), ``u_t + F'(u) u_x - nu u_xx`` (burgers),
+                       ``u_t + b.grad u - div(eps grad u) + c u - f - r(u)`` (convection_diffusion,
+                       steady without ``u_t``), ``u_t + F'(u) u_x - nu u_xx`` (burgers),
                        ``-div sigma(u) - f`` (2D elasticity, variable Lame parameters allowed),
                        ``du/dt - F(u, t)`` (ode)
 dirichlet              ``u - g`` (elasticity: the listed components)
@@ -276,7 +276,11 @@ def _convection_diffusion(loss: PhysicsLoss, jet: Jet, x: torch.Tensor,
                           c: Mapping[str, torch.Tensor]) -> torch.Tensor:
     adv = sum(c[f"b{i}"][:, None] * jet.d(i) for i in loss.space)
     diff = c["eps"][:, None] * jet.laplacian(loss.space) + (jet.grad(loss.space) * c["eps_grad"][:, None]).sum(-1)
-    return _time_derivative(loss, jet) + adv - diff + c["c"][:, None] * jet.value - c["f"][:, None]
+    out = _time_derivative(loss, jet) + adv - diff + c["c"][:, None] * jet.value - c["f"][:, None]
+    r = loss.problem.pde.reaction
+    if r is not None:
+        out = out - r.torch(u=jet.value, **{k: v[:, None] for k, v in loss._env(x).items()})
+    return out
 
 
 def flux_speed(flux: Expr, u: torch.Tensor) -> torch.Tensor:

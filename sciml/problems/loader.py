@@ -334,10 +334,14 @@ def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str,
             coefs[cname] = tuple(value)
         elif coef.kind == "flux":
             coefs[cname] = sec.expr(cname, ("u",) + tuple(params), params, coef.default)
+        elif coef.kind == "reaction":
+            coefs[cname] = sec.expr(cname, ("u",) + names + tuple(params), params, coef.default)
         elif coef.kind == "exprs":
             variables = coefs["variables"]
             coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)
     sec.done()
+    if pde_type == "convection_diffusion" and "t" not in names and coefs["r"].source.strip() not in ("0", "0.0"):
+        raise sec.error("r", "a nonlinear reaction r(u) needs a time-dependent problem ([time])")
     if pde_type == "burgers" and coefs["nu"].free:
         raise sec.error("nu", "burgers viscosity must be a constant")
     if pde_type == "elasticity":

@@ -5,7 +5,8 @@ type                   equation (u scalar unless noted; n the outward normal)
 =====================  =====================================================================
 poisson                -div(k grad u) = f
 helmholtz              -lap u - kappa^2 u = f
-convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f   (steady without [time])
+convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f + r(u)   (steady without [time];
+                       the nonlinear reaction r(u) needs [time])
 burgers                u_t + F(u)_x = nu u_xx, F = u^2/2 by default  (1D in space)
 elasticity             -div sigma(u) = f, sigma = lam tr(eps) I + 2 mu eps, u = (ux, uy) (2D)
 ode                    du/dt = F(u, t) for named variables
@@ -32,8 +33,8 @@ class Coef:
 
     ``kind`` is ``scalar`` (an expression), ``vector`` (one expression per space dimension),
     ``choice`` (a string from ``options``), ``names`` (a list of identifiers), ``exprs``
-    (one expression per ODE variable) or ``flux`` (an expression in the solution ``u`` and the
-    parameters).
+    (one expression per ODE variable), ``flux`` (an expression in the solution ``u`` and the
+    parameters) or ``reaction`` (in ``u``, the coordinates and the parameters).
     """
 
     kind: str
@@ -62,8 +63,10 @@ SPECS: dict[str, PDESpec] = {
         (1, 2, 3), "never", "-lap u - kappa^2 u = f"),
     "convection_diffusion": PDESpec(
         {"eps": Coef("scalar", "1", doc="diffusivity"), "b": Coef("vector", None, doc="velocity"),
-         "c": Coef("scalar", "0", doc="reaction"), "f": Coef("scalar", "0", doc="source")},
-        (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f", "eps du/dn"),
+         "c": Coef("scalar", "0", doc="reaction"), "f": Coef("scalar", "0", doc="source"),
+         "r": Coef("reaction", "0", doc="nonlinear reaction r(u) on the right-hand side: an expression in u, "
+                   "the coordinates and the parameters (transient problems)")},
+        (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f + r(u)", "eps du/dn"),
     "burgers": PDESpec({"nu": Coef("scalar", None, doc="viscosity (a constant)"),
                         "flux": Coef("flux", "u**2/2", doc="flux F(u) of u_t + F(u)_x = nu u_xx "
                                      "(a scalar conservation law; Burgers by default)")},
@@ -110,6 +113,12 @@ class PDE:
         if self.type == "ode":
             return tuple(self.coefs["variables"])
         return ("u",)
+
+    @property
+    def reaction(self) -> Expr | None:
+        """The nonlinear reaction ``r(u)`` of a convection-diffusion problem, None when absent."""
+        r = self.coefs.get("r")
+        return None if r is None or r.source.strip() in ("0", "0.0") else r
 
     def lame(self) -> tuple[Expr, Expr]:
         """Elasticity: the effective (lambda, mu) in the plane model as expressions.

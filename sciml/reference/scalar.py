@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import SolverError
+from ..errors import ProblemError, SolverError
 from ..geometry import Mesh
 from ..problems import Expr, Problem
 from . import fem
@@ -123,11 +123,26 @@ class ScalarFEM:
 
     # -- solves -------------------------------------------------------------------------------
     def solve_steady(self) -> np.ndarray:
+        if self.problem.pde.type == "convection_diffusion" and self.problem.pde.reaction is not None:
+            raise ProblemError("the steady reference is linear: a nonlinear reaction needs [time]",
+                               self.problem.source, "pde.r")
         A, _ = self.operator(None)
         return self.constraints.solve(A, self.rhs(None), self.dirichlet_values(None))
 
+    def _reaction(self, u: np.ndarray, t: float) -> np.ndarray | None:
+        """Nodal values of the nonlinear reaction ``r(u)`` (None without one)."""
+        r = self.problem.pde.reaction if self.problem.pde.type == "convection_diffusion" else None
+        if r is None:
+            return None
+        env = {k: self.mesh.points[:, i] for i, k in enumerate("xyz"[: self.mesh.points.shape[1]])}
+        return r.numpy(u=u, t=t, **env)
+
     def solve_transient(self, nt: int, snapshots: int) -> tuple[np.ndarray, np.ndarray]:
-        """Crank-Nicolson with ``nt`` steps; returns ``times (s,)`` and ``values (s, n)``."""
+        """Crank-Nicolson with ``nt`` steps; returns ``times (s,)`` and ``values (s, n)``.
+
+        A nonlinear reaction ``r(u)`` enters as ``M r`` at the mid-step, extrapolated from the two
+        previous steps (``1.5 r(u_n) - 0.5 r(u_n-1)``, the first step ``r(u_0)``), so the scheme
+        stays second order and linear (nodal interpolation of ``r``)."""
         span = self.problem.time
         c = self.constraints
         times = np.linspace(span.start, span.end, nt + 1)
@@ -142,6 +157,8 @@ class ScalarFEM:
         F_old = c.reduce_vector(self.rhs(span.start))
         out_t, out_u = [span.start], [u.copy()]
         step_matrices = None
+        r_old = self._reaction(u, span.start)
+        M_plain = c.reduce(fem.mass(self.geo, lambda p: np.ones(len(p)))) if r_old is not None else None
         for step in range(1, nt + 1):
             t = times[step]
             if self.time_dependent_operator:
@@ -155,6 +172,11 @@ class ScalarFEM:
             solve, coupling = step_matrices
             F_new = c.reduce_vector(self.rhs(t)) if self.time_dependent_rhs else F_old
             rhs = Mr @ ur / dt - Ar @ ur / 2 + (F_old + F_new) / 2
+            if r_old is not None:
+                r_now = self._reaction(c.P @ ur, times[step - 1])
+                mid = r_now if step == 1 else 1.5 * r_now - 0.5 * r_old
+                rhs = rhs + M_plain @ _restrict(c, mid)
+                r_old = r_now
             fixed = c.fixed_values(self.dirichlet_values(t))
             ur_new = np.empty_like(ur)
             ur_new[c.fixed] = fixed

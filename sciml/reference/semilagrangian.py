@@ -42,6 +42,8 @@ def _check(problem: Problem) -> None:
     space = ("x", "y", "z")[: problem.dim]
     if pde.eps.depends_on(*space, "t"):
         raise ProblemError("the semi-Lagrangian scheme needs a constant eps")
+    if pde.reaction is not None:
+        raise ProblemError("the semi-Lagrangian scheme has no nonlinear reaction")
     for name in ("c", "f"):
         expr = pde.coefs.get(name)
         if expr is not None and not (expr.is_constant and float(_constant(expr)) == 0.0):

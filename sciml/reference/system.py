@@ -69,6 +69,8 @@ def assemble(problem: Problem, mesh: Mesh) -> LinearSystem:
         from .elasticity import elasticity_system
 
         return elasticity_system(problem, mesh)
+    if problem.pde.type == "convection_diffusion" and problem.pde.reaction is not None:
+        raise ProblemError("a nonlinear reaction does not assemble into a linear system", problem.source, "pde.r")
     if problem.pde.type not in ("poisson", "helmholtz", "convection_diffusion"):
         raise ProblemError(f"{problem.pde.type!r} problems do not assemble into a linear system",
                            problem.source, "pde.type")

@@ -168,6 +168,8 @@ def check_transport(problem: Problem) -> None:
                            "and inflow boundaries need new labels, which this formulation does not "
                            "provide", problem.source, "boundary")
     pde = problem.pde
+    if pde.type == "convection_diffusion" and pde.reaction is not None:
+        raise ProblemError("lpinn does not take a nonlinear reaction r(u)", problem.source, "pde.r")
     if pde.type == "convection_diffusion" and pde.eps.free:
         raise ProblemError("lpinn needs a constant diffusivity eps", problem.source, "pde.eps")
 
