@@ -162,9 +162,7 @@ class OperatorObjective(nn.Module):
                  seed: int):
         super().__init__()
         self.model, self.batch_size, self.seed = model, batch_size, seed
-        self.register_buffer("u", u)
-        self.register_buffer("y", y)
-        self.register_buffer("s", s)
+        self.u, self.y, self.s = u, y, s  # data, not state: kept out of checkpoints
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(self.u)
