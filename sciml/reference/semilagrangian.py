@@ -18,6 +18,7 @@ boxes with Dirichlet conditions everywhere, constant ``eps``, no reaction or sou
 from __future__ import annotations
 
 import time as _time
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,7 +51,8 @@ def _check(problem: Problem) -> None:
             raise ProblemError(f"the semi-Lagrangian scheme has no {name} term")
 
 
-def _constant(expr) -> float:
+def _constant(expr: Any) -> float:
+    """The value of a constant expression."""
     return float(np.ravel(expr(np.zeros((1, 3)), 0.0))[0])
 
 
