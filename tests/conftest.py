@@ -1,4 +1,7 @@
+import importlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -45,3 +48,25 @@ value = "0"
 [exact]
 u = "sin(pi*x)*sin(pi*y)"
 '''
+
+
+@pytest.fixture
+def ddp_matches_single_process(tmp_path):
+    """Run a worker script under ``torchrun --nproc_per_node=2``; each rank saves its DDP gradient
+    as ``grad<rank>.npy`` and the module defines ``single_process_gradient()``. Asserts both
+    ranks agree with each other and with the single-process gradient."""
+    import numpy as np
+
+    def check(worker: Path) -> None:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(worker), str(tmp_path)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        grads = [np.load(tmp_path / f"grad{r}.npy") for r in range(2)]
+        np.testing.assert_array_equal(grads[0], grads[1])
+        sys.path.insert(0, str(worker.parent))
+        single = importlib.import_module(worker.stem).single_process_gradient()
+        np.testing.assert_allclose(grads[0], single, rtol=1e-5, atol=1e-7)
+
+    return check

@@ -35,7 +35,7 @@ from torch import nn
 from ..data.dataset import generate
 from ..nn.layers import MLP
 from ..nn.trainer import TrainConfig, Trainer
-from ..solvers.deeponet import DeepONetConfig, OperatorData, evaluate, train
+from ..solvers.deeponet import DeepONetConfig, OperatorData, error_metrics, evaluate, train
 from .curves import environment, save_page
 from .peers import import_deepxde
 
@@ -119,10 +119,9 @@ def _fnn(case: str, train_data: OperatorData, test: OperatorData, iterations: in
     result = Trainer(objective, TrainConfig(adam_steps=iterations, lr=1e-3, progress=False)).fit()
     xt, st = _pointwise(test)
     with torch.no_grad():
-        err = ((net(torch.as_tensor(xt, dtype=torch.float32)).double().numpy() - st) ** 2).ravel()
-    trimmed = np.sort(err)[: len(err) - len(err) // 1000]
+        m = error_metrics(net(torch.as_tensor(xt, dtype=torch.float32)).double().numpy(), st)
     return Row(case, "fully connected [101, 70, 1]", sum(p.numel() for p in net.parameters()), iterations,
-               result.seconds, float(err.mean()), float(trimmed.mean()), "same data, Adam 1e-3, full batch")
+               result.seconds, m["mse"], m["mse_trimmed"], "same data, Adam 1e-3, full batch")
 
 
 def _deepxde(case: str, train_data: OperatorData, test: OperatorData, iterations: int) -> Row:
@@ -143,11 +142,10 @@ def _deepxde(case: str, train_data: OperatorData, test: OperatorData, iterations
         model.train(iterations=iterations, display_every=iterations, verbose=0)
         seconds = time.perf_counter() - start
     pred = model.predict((xt[:, :m].astype(np.float32), xt[:, m:].astype(np.float32)))
-    err = ((np.asarray(pred, dtype=float) - st) ** 2).ravel()
-    trimmed = np.sort(err)[: len(err) - len(err) // 1000]
+    m = error_metrics(np.asarray(pred, dtype=float), st)
     weights = sum(p.numel() for p in net.parameters())
-    return Row(case, f"DeepXDE {dde.__version__} DeepONet", weights, iterations, seconds, float(err.mean()),
-               float(trimmed.mean()), "same data and architecture; its loop evaluates the test set once")
+    return Row(case, f"DeepXDE {dde.__version__} DeepONet", weights, iterations, seconds, m["mse"],
+               m["mse_trimmed"], "same data and architecture; its loop evaluates the test set once")
 
 
 def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:

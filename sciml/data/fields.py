@@ -25,7 +25,7 @@ import math
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.fft import idctn
@@ -253,24 +253,25 @@ class GaussianRF2D:
 
 
 @dataclass(frozen=True)
-class Chebyshev:
-    """``sum_{i < degree} a_i T_i``, ``a_i ~ U(-M, M)`` (the DeepONet code's FiniteChebyshev)."""
-
+class _Series:
     degree: int = 20
     M: float = 1.0
+    basis: ClassVar[str] = ""
 
     def sample(self, rng: np.random.Generator, lo: Any, hi: Any) -> SampledFunction:
         return Polynomial1D(rng.uniform(-self.M, self.M, self.degree), float(np.ravel(lo)[0]),
-                            float(np.ravel(hi)[0]), "chebyshev")
+                            float(np.ravel(hi)[0]), self.basis)
 
 
 @dataclass(frozen=True)
-class PowerSeries:
+class Chebyshev(_Series):
+    """``sum_{i < degree} a_i T_i``, ``a_i ~ U(-M, M)`` (the DeepONet code's FiniteChebyshev)."""
+
+    basis: ClassVar[str] = "chebyshev"
+
+
+@dataclass(frozen=True)
+class PowerSeries(_Series):
     """``sum_{i < degree} a_i s^i``, ``a_i ~ U(-M, M)`` (the DeepONet code's FinitePowerSeries)."""
 
-    degree: int = 20
-    M: float = 1.0
-
-    def sample(self, rng: np.random.Generator, lo: Any, hi: Any) -> SampledFunction:
-        return Polynomial1D(rng.uniform(-self.M, self.M, self.degree), float(np.ravel(lo)[0]),
-                            float(np.ravel(hi)[0]), "power")
+    basis: ClassVar[str] = "power"
