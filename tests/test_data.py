@@ -82,7 +82,10 @@ def test_sampled_functions_agree_in_numpy_and_torch_and_differentiate():
     p = PowerSeries(3).sample(rng, 0.0, 2.0)
     assert np.allclose(p(x), p.a[0] + p.a[1] * x / 2 + p.a[2] * (x / 2) ** 2)
     th = GaussianRF2D(n_grid=16, threshold=Threshold(3.0, 12.0)).sample(rng, [0, 0], [1, 1])
-    assert set(np.unique(th.values)) == {3.0, 12.0}
+    grid = np.linspace(0, 1, 33)
+    values = th(*np.meshgrid(grid, grid, indexing="ij"))
+    assert set(np.unique(values)) == {3.0, 12.0}
+    assert np.array_equal(values == 12.0, th.field(*np.meshgrid(grid, grid, indexing="ij")) >= 0)
     pts = torch.rand(5, 2)
     assert np.allclose(th(pts[:, 0], pts[:, 1]).numpy(), th(pts[:, 0].numpy(), pts[:, 1].numpy()))
 

@@ -152,3 +152,34 @@ def test_variable_coefficient_fd_matches_constant_and_converges():
               * np.cos(np.pi * Yi)) + (1 + Xi**2 + Yi**2) * 2 * np.pi**2 * u
         errs.append(np.abs(spla.spsolve(A.tocsc(), f.ravel()) - u.ravel()).max())
     assert np.all(np.abs(_orders(errs) - 2) < 0.15)
+
+
+def test_fd_reference_exact_for_quadratics_with_inhomogeneous_dirichlet_data():
+    # arithmetic face means and central differences are exact for u quadratic, k linear
+    p = _manufactured_poisson(2, "1 + x", "x**2 + y**2 + x*y", None, "-(4 + 6*x + y)")
+    from sciml.reference import solve_reference
+
+    sol = solve_reference(p, {"method": "fd", "nodes": 9})
+    assert sol.kind == "grid" and sol.values.shape == (81, 1)
+    assert np.abs(sol.values - p.exact_values(sol.points)).max() < 1e-12
+
+
+def test_fd_reference_helmholtz_second_order_and_refusals():
+    from sciml.errors import ProblemError
+    from sciml.reference import solve_reference
+
+    p = problem_from_dict({"pde": {"type": "helmholtz", "kappa": "3", "f": "(2*pi**2 - 9)*sin(pi*x)*sin(pi*y)"},
+                           "domain": {"type": "box", "lo": [0, 0], "hi": [1, 1]},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}],
+                           "exact": {"u": "sin(pi*x)*sin(pi*y)"}})
+    errs = [np.abs((s := solve_reference(p, {"method": "fd", "nodes": n})).values - p.exact_values(s.points)).max()
+            for n in (17, 33, 65)]
+    assert np.all(np.abs(_orders(errs) - 2) < 0.1)
+    neumann = _manufactured_poisson(2, "1", "x", None, "0", [{"where": "left", "type": "neumann", "value": "-1"},
+                                                             {"where": "all", "type": "dirichlet", "value": "x"}])
+    with pytest.raises(ProblemError, match="Dirichlet conditions on the whole boundary"):
+        solve_reference(neumann, {"method": "fd"})
+    disk = problem_from_dict({"pde": {"type": "poisson", "f": "1"}, "domain": {"type": "disk", "center": [0, 0],
+                              "radius": 1}, "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
+    with pytest.raises(ProblemError, match="interval or box"):
+        solve_reference(disk, {"method": "fd"})

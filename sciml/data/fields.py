@@ -12,7 +12,10 @@ Distributions (each ``sample(rng, lo, hi) -> SampledFunction``):
 * :class:`Chebyshev` and :class:`PowerSeries`: ``sum_i a_i T_i(s)`` or ``sum_i a_i s^i`` with
   ``a_i ~ U(-M, M)`` and ``s`` the input mapped onto [-1, 1] (Chebyshev) or [0, 1] (power);
 * ``threshold`` (an option of both Gaussian fields): ``high`` where the field is >= ``level``, else
-  ``low`` (piecewise-constant coefficients, the FNO Darcy data with 12 and 3).
+  ``low`` (piecewise-constant coefficients, the FNO Darcy data with 12 and 3). The threshold is
+  applied where the function is evaluated, to the interpolated field, so the coefficient is
+  piecewise constant at every resolution it is sampled at (64^2 and 128^2 grids see the same
+  interfaces).
 
 A :class:`SampledFunction` is called like the expression language's functions, ``f(x)`` or
 ``f(x, y)``, with NumPy arrays (references, data sets) or torch tensors (physics-informed
@@ -54,27 +57,14 @@ class SampledFunction:
         raise NotImplementedError
 
 
-class Grid1D(SampledFunction):
-    """Values on an increasing 1D grid."""
+class Spline1D(SampledFunction):
+    """Cubic spline through ``values`` at the increasing ``grid`` (extrapolated by the end
+    polynomials)."""
 
     dim = 1
 
     def __init__(self, grid: np.ndarray, values: np.ndarray):
         self.grid, self.values = np.asarray(grid, dtype=float), np.asarray(values, dtype=float)
-
-    def _cell(self, x: Any) -> tuple[Any, Any]:
-        import torch
-
-        knots = torch.as_tensor(self.grid, dtype=x.dtype, device=x.device)
-        i = (torch.searchsorted(knots, x.detach().contiguous(), right=True) - 1).clamp(0, len(self.grid) - 2)
-        return knots, i
-
-
-class Spline1D(Grid1D):
-    """Cubic spline through ``values`` at ``grid`` (extrapolated by the end polynomials)."""
-
-    def __init__(self, grid: np.ndarray, values: np.ndarray):
-        super().__init__(grid, values)
         self.spline = CubicSpline(self.grid, self.values)
 
     def _numpy(self, x: np.ndarray) -> np.ndarray:
@@ -83,25 +73,11 @@ class Spline1D(Grid1D):
     def _torch(self, x: Any) -> Any:
         import torch
 
-        knots, i = self._cell(x)
+        knots = torch.as_tensor(self.grid, dtype=x.dtype, device=x.device)
+        i = (torch.searchsorted(knots, x.detach().contiguous(), right=True) - 1).clamp(0, len(self.grid) - 2)
         c = torch.as_tensor(self.spline.c, dtype=x.dtype, device=x.device)
         d = x - knots[i]
         return ((c[0, i] * d + c[1, i]) * d + c[2, i]) * d + c[3, i]
-
-
-class Linear1D(Grid1D):
-    """Piecewise-linear interpolation (for thresholded, discontinuous fields), constant outside."""
-
-    def _numpy(self, x: np.ndarray) -> np.ndarray:
-        return np.interp(x, self.grid, self.values)
-
-    def _torch(self, x: Any) -> Any:
-        import torch
-
-        knots, i = self._cell(x)
-        v = torch.as_tensor(self.values, dtype=x.dtype, device=x.device)
-        w = ((x - knots[i]) / (knots[i + 1] - knots[i])).clamp(0, 1)
-        return v[i] + w * (v[i + 1] - v[i])
 
 
 class Bilinear2D(SampledFunction):
@@ -171,6 +147,24 @@ class Polynomial1D(SampledFunction):
     _torch = _eval
 
 
+class Thresholded(SampledFunction):
+    """``high`` where ``field >= level``, else ``low`` (a :class:`Threshold` applied to a sampled
+    field at evaluation; piecewise constant, so its gradient is zero)."""
+
+    def __init__(self, field: SampledFunction, threshold: "Threshold"):
+        self.field, self.threshold, self.dim = field, threshold, field.dim
+
+    def _numpy(self, *coords: np.ndarray) -> np.ndarray:
+        return self.threshold(self.field._numpy(*coords))
+
+    def _torch(self, *coords: Any) -> Any:
+        import torch
+
+        v = self.field._torch(*coords).detach()
+        t = self.threshold
+        return torch.where(v >= t.level, torch.full_like(v, t.high), torch.full_like(v, t.low))
+
+
 # -- distributions ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -213,10 +207,8 @@ class GaussianRF1D:
             raise ProblemError(f"grf: the RBF covariance with l = {self.length_scale:g} on {self.n_grid} points "
                                "is not positive definite even with jitter; use fewer grid points") from None
         values = self.sigma * (L @ rng.standard_normal(self.n_grid))
-        grid = np.linspace(lo, hi, self.n_grid)
-        if self.threshold is not None:
-            return Linear1D(grid, self.threshold(values))
-        return Spline1D(grid, values)
+        out: SampledFunction = Spline1D(np.linspace(lo, hi, self.n_grid), values)
+        return out if self.threshold is None else Thresholded(out, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -247,9 +239,8 @@ class GaussianRF2D:
         coef = self.spectrum() * rng.standard_normal((self.n_grid, self.n_grid))
         values = idctn(coef, type=2, norm="ortho")
         axes = tuple(lo[i] + (hi[i] - lo[i]) * (np.arange(self.n_grid) + 0.5) / self.n_grid for i in range(2))
-        if self.threshold is not None:
-            values = self.threshold(values)
-        return Bilinear2D(axes, values)
+        out: SampledFunction = Bilinear2D(axes, values)
+        return out if self.threshold is None else Thresholded(out, self.threshold)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ..solution import Solution
 from .burgers import solve_burgers
 from .elasticity import solve_elasticity
 from .euler import solve_euler
+from .fd import grid_nodes, solve_grid
 from .ode import solve_ode
 from .scalar import ScalarFEM
 
@@ -26,8 +27,15 @@ class ReferenceConfig:
 
     Attributes
     ----------
+    method
+        ``fem`` (P1 finite elements, every scalar problem) or ``fd`` (second-order finite
+        differences on a grid: steady Poisson/Helmholtz on boxes with Dirichlet boundaries, the
+        FNO Darcy data scheme; the grid nodes coincide with a family's output grid).
     h
-        Mesh size for generated meshes (default: the domain's diameter / 100, / 20 in 3D).
+        Mesh size for generated meshes (default: the domain's diameter / 100, / 20 in 3D); the
+        fd grid spacing when ``nodes`` is not given.
+    nodes
+        fd: nodes per axis (default: a ``grid``-layout family's output points, else from ``h``).
     nt
         Crank-Nicolson steps for transient FEM problems.
     snapshots
@@ -42,7 +50,9 @@ class ReferenceConfig:
         Output times of ODE solutions.
     """
 
+    method: Literal["fem", "fd"] = "fem"
     h: float | None = None
+    nodes: int | None = None
     nt: int = 1000
     snapshots: int = 101
     supg: bool | Literal["auto"] = "auto"
@@ -83,6 +93,12 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
         points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
         return Solution(**common, kind="grid", points=points, values=u, axes=axes, times=t,
                         info={"grid": [len(a) for a in axes], "method": "vorticity-streamfunction sine series, RK4"})
+    if cfg.method == "fd" and pde not in ("ode", "burgers", "euler"):
+        axes = grid_nodes(problem, cfg.nodes, cfg.h or default_h(problem))
+        u = solve_grid(problem, axes)
+        points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, problem.dim)
+        return Solution(**common, kind="grid", points=points, values=u.reshape(-1, 1), axes=axes,
+                        info={"grid": [len(a) for a in axes], "method": "finite differences, arithmetic face means"})
     mesh = reference_mesh(problem, cfg.h)
     info = {"n_nodes": int(len(mesh.points)), "n_cells": int(len(mesh.cells))}
     if pde == "elasticity":

@@ -2,13 +2,22 @@
 operator ``-div(k grad u)`` with Dirichlet boundaries, for grid-based solvers and data sets.
 
 Unknowns are the interior nodes of a grid with ``n`` intervals per axis, ordered ``ij`` (C
-order). Face coefficients are arithmetic means of the nodal ``k``.
+order). Face coefficients are arithmetic means of the nodal ``k`` (the scheme of the FNO Darcy
+data generator, Li et al., ICLR 2021). :func:`solve_grid` solves steady Poisson and Helmholtz
+problems on boxes with it (``[reference] method = "fd"``).
 """
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..errors import ProblemError, SolverError
+from ..geometry import Box, Interval
+from ..problems import Problem
 
 
 def _second_difference(n: int, h: float) -> sp.csr_matrix:
@@ -31,6 +40,17 @@ def laplacian(n: tuple[int, ...], h: tuple[float, ...]) -> sp.csr_matrix:
     return out.tocsr()
 
 
+def _faces(k: np.ndarray, h: tuple[float, ...]) -> Iterator[tuple[int, int, np.ndarray, tuple[slice, ...]]]:
+    """For each axis and direction: ``(axis, step, face coefficient / h^2 on interior nodes,
+    the neighbours' slice of the full grid)``."""
+    inner = tuple(slice(1, -1) for _ in k.shape)
+    for axis, hk in enumerate(h):
+        for step in (-1, 1):
+            nb = list(inner)
+            nb[axis] = slice(1 + step, k.shape[axis] - 1 + step)
+            yield axis, step, 0.5 * (k[inner] + k[tuple(nb)]) / hk**2, tuple(nb)
+
+
 def diffusion_operator(k: np.ndarray, h: tuple[float, ...]) -> sp.csr_matrix:
     """``-div(k grad u)`` on interior nodes, from nodal ``k`` on the full grid (shape
     ``(n_1 + 1, ..., n_d + 1)``), homogeneous Dirichlet boundaries."""
@@ -38,25 +58,96 @@ def diffusion_operator(k: np.ndarray, h: tuple[float, ...]) -> sp.csr_matrix:
     shape = tuple(s - 2 for s in k.shape)
     size = int(np.prod(shape))
     index = np.arange(size).reshape(shape)
-    inner = tuple(slice(1, -1) for _ in shape)
     diag = np.zeros(shape)
     rows, cols, vals = [], [], []
-    for axis, hk in enumerate(h):
-        for step in (-1, 1):
-            nb = list(inner)
-            nb[axis] = slice(1 + step, k.shape[axis] - 1 + step)
-            face = 0.5 * (k[inner] + k[tuple(nb)]) / hk**2
-            diag += face
-            src = np.ones(shape, dtype=bool)
-            sl = [slice(None)] * len(shape)
-            sl[axis] = 0 if step < 0 else -1
-            src[tuple(sl)] = False  # neighbour is a boundary node: Dirichlet, drops out
-            shifted = np.roll(index, -step, axis=axis)
-            rows.append(index[src])
-            cols.append(shifted[src])
-            vals.append(-face[src])
+    for axis, step, face, _ in _faces(k, h):
+        diag += face
+        src = np.ones(shape, dtype=bool)
+        sl = [slice(None)] * len(shape)
+        sl[axis] = 0 if step < 0 else -1
+        src[tuple(sl)] = False  # neighbour is a boundary node: Dirichlet, drops out
+        shifted = np.roll(index, -step, axis=axis)
+        rows.append(index[src])
+        cols.append(shifted[src])
+        vals.append(-face[src])
     rows.append(index.ravel())
     cols.append(index.ravel())
     vals.append(diag.ravel())
     return sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                          shape=(size, size)).tocsr()
+
+
+def boundary_lift(k: np.ndarray, h: tuple[float, ...], g: np.ndarray) -> np.ndarray:
+    """The right-hand-side contribution of Dirichlet values ``g`` (full grid, boundary nodes
+    used) to the interior equations of :func:`diffusion_operator`."""
+    inner = tuple(slice(1, -1) for _ in g.shape)
+    edge = np.array(g, dtype=float)
+    edge[inner] = 0.0
+    out = np.zeros(tuple(s - 2 for s in g.shape))
+    for _, _, face, nb in _faces(np.asarray(k, dtype=float), h):
+        out += face * edge[nb]
+    return out
+
+
+def grid_nodes(problem: Problem, nodes: int | None, h: float) -> list[np.ndarray]:
+    """The axes of the FD grid: ``nodes`` per axis, else the output grid of a ``grid``-layout
+    family, else spacing ``h`` (rounded to whole intervals)."""
+    lo, hi = problem.domain.bounds
+    if nodes is None and problem.family is not None and problem.family.layout == "grid":
+        nodes = problem.family.points
+    if nodes is not None:
+        counts = [int(nodes)] * problem.dim
+    else:
+        counts = [max(2, int(round((b - a) / h))) + 1 for a, b in zip(lo, hi)]
+    if min(counts) < 3:
+        raise ProblemError(f"the fd reference needs at least 3 nodes per axis, got {min(counts)}", problem.source,
+                           "reference.nodes")
+    return [np.linspace(a, b, n) for a, b, n in zip(lo, hi, counts)]
+
+
+def solve_grid(problem: Problem, axes: list[np.ndarray]) -> np.ndarray:
+    """Solve a steady ``poisson`` or ``helmholtz`` problem with Dirichlet boundaries on a box
+    by second-order finite differences on the grid ``axes``; returns nodal values, shape
+    ``(n_1, ..., n_d)``."""
+    pde = problem.pde
+    where = "reference.method"
+    if pde.type not in ("poisson", "helmholtz") or problem.transient:
+        raise ProblemError(f"the fd reference solves steady poisson and helmholtz problems, not {pde.type}",
+                           problem.source, where)
+    if not isinstance(problem.domain, (Box, Interval)):
+        raise ProblemError("the fd reference needs an interval or box domain; use method = \"fem\"",
+                           problem.source, where)
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+    shape = grid.shape[:-1]
+    pts = grid.reshape(-1, problem.dim)
+    on_edge = np.zeros(shape, dtype=bool)
+    for axis in range(problem.dim):
+        sl = [slice(None)] * problem.dim
+        for end in (0, -1):
+            sl[axis] = end
+            on_edge[tuple(sl)] = True
+    edge_pts = pts[on_edge.ravel()]
+    tags = np.asarray(problem.domain.tags, dtype=str)[problem.domain.piece_of(edge_pts)]
+    which = problem.assign_boundary(edge_pts, tags)
+    if (which < 0).any() or any(problem.boundaries[i].type != "dirichlet" for i in set(which.tolist())):
+        raise ProblemError("the fd reference takes Dirichlet conditions on the whole boundary; use method = \"fem\"",
+                           problem.source, where)
+    g = np.zeros(shape)
+    edge_values = np.zeros(len(edge_pts))
+    for i in set(which.tolist()):
+        hit = which == i
+        edge_values[hit] = problem.boundaries[i].values(edge_pts[hit])[:, 0]
+    g[on_edge] = edge_values
+    h = tuple(float(a[1] - a[0]) for a in axes)
+    k = np.broadcast_to(pde.k(pts), len(pts)).reshape(shape) if pde.type == "poisson" else np.ones(shape)
+    A = diffusion_operator(k, h)
+    inner = tuple(slice(1, -1) for _ in shape)
+    if pde.type == "helmholtz":
+        kappa = np.broadcast_to(pde.kappa(pts), len(pts)).reshape(shape)[inner]
+        A = A - sp.diags(kappa.ravel() ** 2)
+    rhs = np.broadcast_to(pde.f(pts), len(pts)).reshape(shape)[inner] + boundary_lift(k, h, g)
+    u = g.copy()
+    u[inner] = spla.spsolve(A.tocsc(), rhs.ravel()).reshape(rhs.shape)
+    if not np.isfinite(u).all():
+        raise SolverError("the fd reference system is singular (a Helmholtz resonance?)")
+    return u
