@@ -51,7 +51,13 @@ class TrainConfig:
         Use the AMSGrad variant of Adam.
     lr_schedule
         ``constant``, ``exponential`` (``lr * lr_gamma**step``), ``step`` (times ``lr_gamma``
-        every ``lr_step_size`` steps) or ``cosine`` (to 0 over ``adam_steps``).
+        every ``lr_step_size`` steps), ``cosine`` (to 0 over ``adam_steps``) or ``onecycle``
+        (Smith & Topor 2019, torch's ``OneCycleLR`` shape with cosine phases: from
+        ``lr / onecycle_div`` up to ``lr`` over the first ``onecycle_pct`` of training, then down to
+        ``lr / (onecycle_div * onecycle_final_div)``; held constant over each block of
+        ``lr_step_size`` steps, so ``lr_step_size`` = steps per epoch steps it once per epoch).
+    weight_decay
+        Adam's (coupled, L2) weight decay.
     lbfgs_steps
         L-BFGS steps after Adam; each step runs up to ``lbfgs_max_iter`` iterations with a
         strong-Wolfe line search (torch's ``LBFGS``).
@@ -62,6 +68,10 @@ class TrainConfig:
     divergence
         Stop when the loss exceeds ``divergence`` times the best loss so far (while that is
         positive).
+    keep
+        Which state training ends in: ``best`` (lowest loss seen; right for full-batch and
+        physics losses) or ``last`` (right for minibatch epochs, whose per-batch losses are
+        noisy).
     progress
         Show a progress bar (None: only on an interactive terminal outside CI).
     """
@@ -69,9 +79,13 @@ class TrainConfig:
     adam_steps: int = 10000
     lr: float = 1e-3
     amsgrad: bool = False
-    lr_schedule: Literal["constant", "exponential", "step", "cosine"] = "constant"
+    lr_schedule: Literal["constant", "exponential", "step", "cosine", "onecycle"] = "constant"
     lr_gamma: float = 0.5
     lr_step_size: int = 1000
+    onecycle_pct: float = 0.3
+    onecycle_div: float = 25.0
+    onecycle_final_div: float = 1e4
+    weight_decay: float = 0.0
     lbfgs_steps: int = 0
     lbfgs_lr: float = 1.0
     lbfgs_max_iter: int = 20
@@ -82,6 +96,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     resume: bool = False
     divergence: float = 1e8
+    keep: Literal["best", "last"] = "best"
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -92,6 +107,10 @@ class TrainConfig:
             raise ProblemError("learning rates must be positive")
         if self.resume and not self.checkpoint:
             raise ProblemError("resume needs a checkpoint file")
+        if not (0 < self.onecycle_pct < 1 and self.onecycle_div >= 1 and self.onecycle_final_div >= 1):
+            raise ProblemError("onecycle: needs 0 < onecycle_pct < 1 and divisors >= 1")
+        if self.weight_decay < 0 or self.lr_step_size < 1:
+            raise ProblemError("weight_decay must be >= 0 and lr_step_size >= 1")
 
 
 @dataclass
@@ -113,6 +132,20 @@ class TrainResult:
         return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
                 "stopped": self.stopped, "train_s": self.seconds, "history": self.history[::stride]}
+
+
+def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:
+    """The one-cycle learning-rate factor at ``step`` of ``total`` (torch's ``OneCycleLR``
+    shape: cosine warm-up from ``1 / div`` to 1 until the last step of the warm-up, cosine decay
+    to ``1 / (div * final_div)`` at the last step)."""
+    def cos(a: float, b: float, frac: float) -> float:
+        return b + (a - b) * 0.5 * (1 + math.cos(math.pi * frac))
+
+    start, end = 1 / cfg.onecycle_div, 1 / (cfg.onecycle_div * cfg.onecycle_final_div)
+    peak = cfg.onecycle_pct * total - 1
+    if step <= peak:
+        return cos(start, 1.0, step / peak) if peak > 0 else 1.0
+    return cos(1.0, end, min(1.0, (step - peak) / max(total - 1 - peak, 1e-12)))
 
 
 def show_progress(flag: bool | None) -> bool:
@@ -159,13 +192,14 @@ class Trainer:
     # -- optimisers ----------------------------------------------------------------------------
     def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
         cfg = self.cfg
-        opt = torch.optim.Adam(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad)
+        opt = torch.optim.Adam(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
         n = max(cfg.adam_steps, 1)
         factor = {
             "constant": lambda s: 1.0,
             "exponential": lambda s: cfg.lr_gamma ** s,
             "step": lambda s: cfg.lr_gamma ** (s // cfg.lr_step_size),
             "cosine": lambda s: 0.5 * (1 + math.cos(math.pi * min(s, n) / n)),
+            "onecycle": lambda s: onecycle_factor(s // cfg.lr_step_size, -(-n // cfg.lr_step_size), cfg),
         }[cfg.lr_schedule]
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
@@ -179,13 +213,19 @@ class Trainer:
     def _snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.objective.state_dict().items()}
 
+    def _maybe_snapshot(self, loss: float) -> dict[str, torch.Tensor] | None:
+        """The state before this step's update when it is the best so far (``keep = "best"``)."""
+        return self._snapshot() if self.cfg.keep == "best" and loss < self.result.best_loss else None
+
     def _record(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor],
                 snapshot: dict[str, torch.Tensor] | None, lr: float) -> None:
         vals = {k: float(v) for k, v in terms.items()}
         r = self.result
         r.final_loss, r.terms = loss, vals
-        if snapshot is not None and loss < r.best_loss:
-            r.best_loss, self.best_state = loss, snapshot
+        if loss < r.best_loss:
+            r.best_loss = loss
+            if snapshot is not None:
+                self.best_state = snapshot
         if step % self.cfg.log_every == 0 or phase == "lbfgs":
             r.history.append({"step": step, "phase": phase, "loss": loss, "lr": lr,
                               "t": self._elapsed(), **vals})
@@ -204,6 +244,7 @@ class Trainer:
             f"diverged (> {self.cfg.divergence:g} x best)"
         r.stopped = f"{phase} step {step}: loss {what}"
         kept = (f"the best state (loss {r.best_loss:.4g}) was kept" if self.best_state is not None
+                else "no earlier state was kept (keep = \"last\")" if self.cfg.keep == "last"
                 else "no finite loss was ever reached")
         if self.cfg.checkpoint and self.best_state is not None:
             self._save(self.cfg.checkpoint, phase, step)
@@ -309,7 +350,7 @@ class Trainer:
             loss_t, terms = self.model(step)
             loss = float(distributed.mean_across(loss_t.detach()))
             self._check(step, "adam", loss, terms)
-            snapshot = self._snapshot() if loss < r.best_loss else None
+            snapshot = self._maybe_snapshot(loss)
             loss_t.backward()
             lr = opt.param_groups[0]["lr"]
             opt.step()
@@ -343,7 +384,7 @@ class Trainer:
                     first.update(terms=terms)
                 return distributed.mean_across(loss_t.detach())
 
-            snapshot = self._snapshot()
+            snapshot = self._snapshot() if cfg.keep == "best" else None
             loss = float(opt.step(closure))
             self._check(step, "lbfgs", loss, first["terms"])
             r.lbfgs_steps = k + 1

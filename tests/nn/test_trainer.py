@@ -126,3 +126,28 @@ class _Scripted(nn.Module):
 def test_negative_losses_do_not_count_as_divergence():
     result = Trainer(_Scripted([1.0, -2.0, 0.5, -1.0]), TrainConfig(adam_steps=4, progress=False)).fit()
     assert result.stopped == "completed" and result.best_loss == -2.0
+
+
+def test_onecycle_schedule_matches_torch_per_epoch_and_keep_last():
+    from sciml.nn.trainer import onecycle_factor
+
+    cfg = TrainConfig(lr=5e-4, lr_schedule="onecycle", onecycle_pct=0.2, onecycle_div=2, onecycle_final_div=100,
+                      lr_step_size=3, adam_steps=30, weight_decay=1e-4, keep="last", log_every=1, progress=False)
+    p = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([p], lr=5e-4)
+    ref = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=5e-4, total_steps=10, pct_start=0.2, div_factor=2,
+                                              final_div_factor=100)
+    expected = []
+    for _ in range(10):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref.step()
+    assert [5e-4 * onecycle_factor(e, 10, cfg) for e in range(10)] == pytest.approx(expected, rel=1e-12)
+    objective, _ = _objective(resample_every=0)
+    trainer = Trainer(objective, cfg)
+    result = trainer.fit()
+    lrs = [h["lr"] for h in result.history]
+    assert lrs == pytest.approx([lr for lr in expected for _ in range(3)], rel=1e-12)  # stepped once per "epoch"
+    assert trainer.best_state is None and result.best_loss <= result.history[0]["loss"]  # no snapshot: ends last
+    with pytest.raises(Exception, match="onecycle"):
+        TrainConfig(lr_schedule="onecycle", onecycle_pct=1.5)
