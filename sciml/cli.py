@@ -18,6 +18,7 @@ from .errors import ProblemError, SciMLError
 from .io import atomic_write, write_json
 
 SHIPPED = Path(__file__).resolve().parent.parent / "problems"
+TRAINABLE = ("deeponet", "mgno")  # operator learners: `sciml train NAME`
 
 
 def _load_points(path: str | None, width: int) -> np.ndarray | None:
@@ -148,15 +149,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .config import build_config
     from .problems import load_problem
     from .problems.loader import parse_value
-    from .solvers.deeponet import DeepONetConfig, train
+    from .solvers import get_class
 
+    solver = get_class(args.method)
     source, out = Path(args.data), Path(args.out)
     options: dict[str, Any] = {}
     if source.suffix == ".toml":
         family = load_problem(source)
         if family.family is None:
             raise ProblemError("not a problem family (no [family] section)", source)
-        options.update(family.options_for("deeponet"))
+        options.update(family.options_for(args.method))
         data = out.with_name(out.stem + ".data.h5")
         if not data.exists():
             if not args.n:
@@ -176,13 +178,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         options["device"] = args.device
     if args.quiet:
         options["progress"] = False
-    cfg = build_config(DeepONetConfig, options, "train", None)
-    _, result, record = train(data, cfg, out)
+    cfg = build_config(solver.config_class, options, "train", None)
+    record = solver.train_model(data, cfg, out)
     if not args.quiet:
-        t = record["test"]
-        print(f"deeponet on {data}: {record['n_params']:,} weights, {result.adam_steps} iterations in "
-              f"{result.seconds:.0f} s; test MSE {t['mse']:.3e} ({t['mse_trimmed']:.3e} without the worst 0.1%), "
-              f"rel L2 {t['rel_l2']:.3e} on {t['n']} samples")
+        print(solver.summary(record))
         print(f"wrote {out}")
     return 0
 
@@ -240,12 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an operator learner on a family or a data set",
                        description="Train an operator learner. DATA is an HDF5 data set (sciml data generate) or "
                                    "a family file, whose data are generated first into OUT's folder (--n).")
-    t.add_argument("method", choices=("deeponet",), help="the operator learner")
+    t.add_argument("method", choices=TRAINABLE, help="the operator learner")
     t.add_argument("data", help="data set (.h5) or family file (.toml)")
     t.add_argument("--out", required=True, help="model file to write (checkpoints beside it)")
     t.add_argument("--n", type=int, help="samples to generate from a family file")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a training option, e.g. adam_steps=50000 (see docs/solvers/deeponet.md)")
+                   help="a training option, e.g. adam_steps=50000 (see docs/solvers/NAME.md)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside OUT")
     t.add_argument("--device", choices=("cpu", "cuda"))
     t.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")

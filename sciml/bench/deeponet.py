@@ -35,7 +35,8 @@ from torch import nn
 from ..data.dataset import generate
 from ..nn.layers import MLP
 from ..nn.trainer import TrainConfig, Trainer
-from ..solvers.deeponet import DeepONetConfig, OperatorData, error_metrics, evaluate, train
+from ..solvers.deeponet import DeepONetConfig, evaluate, train
+from ..solvers.operator import OperatorData, error_metrics, load_split
 from .curves import environment, save_page
 from .peers import import_deepxde
 
@@ -71,12 +72,7 @@ def _data(family: str, folder: Path, quiet: bool, n_train: int | None = None, n_
 
 def _whole(path: Path) -> OperatorData:
     """Every sample of a data set as one split."""
-    from ..data.dataset import DatasetReader
-
-    with DatasetReader(path) as r:
-        got = r[slice(0, len(r))]
-        u = np.concatenate([got["inputs"][k] for k in r.names], axis=1)
-    return OperatorData(u, got["points"], got["outputs"])
+    return load_split(path, 0)[1]
 
 
 def _deeponet(case: str, train_path: Path, test: OperatorData, iterations: int, checkpoints: tuple[int, ...],

@@ -161,7 +161,8 @@ def _prepare(f: Any, problem: Problem, first: Member, n: int, seed: int, family_
         f.attrs[key] = value
     f.attrs.update({"generator_version": GENERATOR_VERSION, "problem": problem.name,
                     "fields": json.dumps(list(problem.fields)), "layout": problem.family.layout,
-                    "input_dim": problem.input_dim, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
+                    "input_dim": problem.input_dim, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "periodic_axes": json.dumps(sorted({b.axis for b in problem.boundaries if b.type == "periodic"}))})
     for spec in problem.family.inputs:
         f.create_dataset(f"sensors/{spec.name}", data=spec.sensor_points())
         f.create_dataset(f"inputs/{spec.name}", shape=(n, len(first.inputs[spec.name])), dtype="f8",

@@ -30,14 +30,14 @@ import torch
 from torch import nn
 
 from ..errors import ProblemError
-from ..io import atomic_write
 from ..nn import distributed
 from ..nn.fit import DTYPES, RunConfig, network_solution, torch_device
 from ..nn.layers import MLP, activation, valid_widths
 from ..nn.trainer import Trainer, TrainResult
 from ..problems import SPECS, Problem
 from ..solution import Solution
-from .base import TrainedSolver, check_supported
+from .base import check_supported
+from .operator import OperatorData, OperatorSolver, error_metrics, load_split, read_model, save_model
 from .registry import register
 
 MODEL_VERSION = 1
@@ -179,37 +179,6 @@ class OperatorObjective(nn.Module):
         return mse, {"mse": mse.detach()}
 
 
-@dataclass
-class OperatorData:
-    """Tensors of one split of a data set: branch inputs, locations and outputs."""
-
-    u: np.ndarray
-    y: np.ndarray
-    s: np.ndarray
-
-
-def load_split(path: str | Path, n_train: int, n_test: int) -> tuple[OperatorData, OperatorData, dict[str, Any]]:
-    """The train and test splits of a data set, and its description (``meta``)."""
-    from ..data.dataset import DatasetReader
-
-    with DatasetReader(path) as r:
-        n = len(r)
-        if n_train >= n:
-            raise ProblemError(f"{path} has {n} samples; n_train = {n_train} leaves none to test")
-        stop = n if n_test == 0 else min(n, n_train + n_test)
-        everything = r[slice(0, stop)]
-        u = np.concatenate([everything["inputs"][k] for k in r.names], axis=1)
-        meta = {"family": str(r.attrs["family"]), "problem": str(r.attrs["problem"]), "inputs": r.names,
-                "sensors": {k: r.sensors(k).tolist() for k in r.names}, "fields": r.fields,
-                "layout": r.layout, "input_dim": int(r.attrs["input_dim"]), "data": str(path), "samples": n}
-    y, s = everything["points"], everything["outputs"]
-
-    def part(sl: slice) -> OperatorData:
-        return OperatorData(u[sl], y if y.ndim == 2 else y[sl], s[sl])
-
-    return part(slice(0, n_train)), part(slice(n_train, stop)), meta
-
-
 def _tensor(a: np.ndarray, cfg: DeepONetConfig) -> torch.Tensor:
     return torch.as_tensor(a, dtype=DTYPES[cfg.dtype], device=torch_device(cfg.device))
 
@@ -223,15 +192,6 @@ def evaluate(model: DeepONet, data: OperatorData, cfg: DeepONetConfig, chunk: in
             y = data.y if data.y.ndim == 2 else data.y[i:i + chunk]
             preds.append(model(_tensor(data.u[i:i + chunk], cfg), _tensor(y, cfg)).double().cpu().numpy())
     return {**error_metrics(np.concatenate(preds), data.s), "n": int(len(data.u))}
-
-
-def error_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """MSE, MSE without the worst 0.1% of squared errors (the official code's "w/o outliers")
-    and relative L2 of ``pred`` against ``truth``."""
-    err = ((pred - truth) ** 2).ravel()
-    trimmed = np.sort(err)[: len(err) - len(err) // 1000]
-    return {"mse": float(err.mean()), "mse_trimmed": float(trimmed.mean()),
-            "rel_l2": float(np.linalg.norm(pred - truth) / (np.linalg.norm(truth) or 1.0))}
 
 
 def train(data_path: str | Path, cfg: DeepONetConfig, out: str | Path | None = None,
@@ -255,44 +215,28 @@ def train(data_path: str | Path, cfg: DeepONetConfig, out: str | Path | None = N
                                   _tensor(train_set.s, cfg), cfg.batch_size, cfg.sample_seed())
     hook = (lambda step, result: callback(step, model, result)) if callback is not None else None
     result = Trainer(objective, cfg, callback=hook).fit()
-    record = {"version": MODEL_VERSION, "config": asdict(cfg), "meta": meta, "train": result.summary(),
-              "test": evaluate(model, test_set, cfg), "n_params": sum(p.numel() for p in model.parameters())}
-    if out is not None and distributed.rank() == 0:
-        state = {**record, "state": {k: v.cpu() for k, v in model.state_dict().items()}}
-        atomic_write(out, lambda tmp: torch.save(state, tmp))
+    record = {"method": "deeponet", "version": MODEL_VERSION, "config": asdict(cfg), "meta": meta,
+              "train": result.summary(), "test": evaluate(model, test_set, cfg),
+              "n_params": sum(p.numel() for p in model.parameters())}
+    if out is not None:
+        save_model(out, record, model)
     return model, result, record
 
 
 def load_model(path: str | Path) -> tuple[DeepONet, DeepONetConfig, dict[str, Any]]:
     """A saved model, its config and its record."""
-    if not Path(path).is_file():
-        raise ProblemError(f"model file {path} not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    def build(state: dict[str, Any]) -> DeepONet:
         cfg = DeepONetConfig(**{**state["config"], "resume": False, "checkpoint": None})
         meta = state["meta"]
-        m = sum(len(v) for v in meta["sensors"].values())
-        model = DeepONet(m, meta["input_dim"], len(meta["fields"]), cfg)
-        model.load_state_dict(state["state"])
-    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-        raise ProblemError(f"{path} is not a deeponet model: {exc}") from None
-    return model.to(dtype=DTYPES[cfg.dtype]), cfg, state
+        return DeepONet(sum(len(v) for v in meta["sensors"].values()), meta["input_dim"], len(meta["fields"]), cfg)
 
-
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-
-
-def resolve_model(name: str, problem: Problem) -> Path:
-    """A model file by path (as given, then beside the problem file), or by name among the
-    pretrained models shipped in ``sciml/weights``."""
-    for candidate in (Path(name), *([problem.source.parent / name] if problem.source else []), WEIGHTS / name):
-        if candidate.is_file():
-            return candidate
-    raise ProblemError(f"model file {name} not found (also looked beside the problem file and in {WEIGHTS})")
+    model, state = read_model(path, "deeponet", build)
+    cfg = DeepONetConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    return model.to(dtype=DTYPES[cfg.dtype]), cfg, state  # type: ignore[return-value]
 
 
 @register
-class DeepONetSolver(TrainedSolver):
+class DeepONetSolver(OperatorSolver):
     """DeepONet (Lu et al. 2021). ``solve`` answers one member of the family a model was trained
     on (``model`` option / ``sciml solve --model``); ``sciml train deeponet`` trains."""
 
@@ -301,29 +245,23 @@ class DeepONetSolver(TrainedSolver):
     description: ClassVar[str] = "deep operator network: branch on sensor values, trunk on the location (Lu et al. 2021)"
     config_class: ClassVar[type] = DeepONetConfig
 
+    @classmethod
+    def train_model(cls, data: str | Path, cfg: Any, out: str | Path | None = None,
+                    callback: Any = None) -> dict[str, Any]:
+        return train(data, cfg, out, callback)[2]
+
+    @classmethod
+    def summary(cls, record: dict[str, Any]) -> str:
+        t = record["test"]
+        return (f"{super().summary(record)}; MSE without the worst 0.1% {t['mse_trimmed']:.3e}")
+
     def solve(self, problem: Problem) -> Solution:
         check_supported(self, problem)
         cfg = self.config(problem)
-        if not cfg.model:
-            raise ProblemError("deeponet answers with a trained model: pass --model MODEL.pt "
-                               "(train one with `sciml train deeponet FAMILY.toml --n N`)")
-        model, mcfg, state = load_model(resolve_model(cfg.model, problem))
+        model, mcfg, state = load_model(self.model_file(problem, cfg))
         meta = state["meta"]
-        family = problem.family
-        if family is None or family.drawn is None:
-            raise ProblemError(f"{problem.name} is not a member of a problem family; deeponet answers "
-                               f"members of the family it was trained on ({meta['problem']})")
-        names = sorted(i.name for i in family.inputs)
-        if family.of != meta["problem"] or names != meta["inputs"] \
-                or list(problem.fields) != meta["fields"]:
-            raise ProblemError(f"model {cfg.model} was trained on the family {meta['problem']!r} (inputs "
-                               f"{meta['inputs']}, fields {meta['fields']}); this problem is {problem.name!r} "
-                               f"(a member of {family.of!r}, inputs {names}, fields {list(problem.fields)})")
-        sensors = {i.name: i.sensor_points() for i in family.inputs}
-        for name in names:
-            if not np.allclose(sensors[name], np.asarray(meta["sensors"][name]).reshape(sensors[name].shape)):
-                raise ProblemError(f"the sensors of input {name!r} differ from the model's")
-        u = np.concatenate([np.asarray(family.drawn[k](*sensors[k].T), dtype=float) for k in names])[None]
+        inputs = self.member_inputs(problem, meta, cfg.model)
+        u = np.concatenate([inputs[k] for k in meta["inputs"]])[None]
         dtype = next(model.parameters()).dtype
         ut = torch.as_tensor(u, dtype=dtype)
         model.eval()
