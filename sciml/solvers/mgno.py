@@ -432,5 +432,9 @@ class MgNOSolver(OperatorSolver):
                 "grid": [n, n], "test": state["test"], "n_params": state["n_params"],
                 "architecture": f"{mcfg.layers} layers x {mcfg.channels} channels, {len(mcfg.levels)} levels "
                                 f"{mcfg.levels}, restrict {mcfg.restrict}"}
+        if [n, n] != list(meta["grid"]):
+            info["warning"] = (f"the model was trained on a {meta['grid'][0]}^2 grid and reads this member at {n}^2: its "
+                               "convolutions act on grid neighbours, so its error grows off the training grid "
+                               "(docs/solvers/mgno.md, 'Resolution')")
         return Solution(problem=problem.name, solver=self.name, fields=problem.fields, kind="grid", points=points,
                         values=values.reshape(values.shape[0], -1).T, axes=axes, info=info)

@@ -112,7 +112,7 @@ def test_save_load_is_bit_for_bit_and_the_solver_answers_members(darcy, tmp_path
     np.testing.assert_allclose(sol.values[:, 0], predict(loaded, a[1:2])[0, 0].ravel(), rtol=1e-5, atol=1e-7)
     fine = load_problem(FAMILIES / "darcy-pwc.toml", ["family.output.points=32", "family.inputs.a.sensors=32"])
     sol32 = MgNOSolver(model=str(out)).solve(member(fine, 9))  # the same coefficient, read at 32^2
-    assert sol32.values.shape == (32 * 32, 1) and sol32.info["grid"] == [32, 32]
+    assert sol32.values.shape == (32 * 32, 1) and sol32.info["grid"] == [32, 32] and "warning" in sol32.info
     assert sol32(np.array([[0.5, 0.5]])).shape == (1, 1)
     with pytest.raises(ProblemError, match="trained on the family"):
         MgNOSolver(model=str(out)).solve(member(load_problem(FAMILIES / "darcy-smooth.toml", SMALL), 0))
