@@ -18,7 +18,7 @@ from .errors import ProblemError, SciMLError
 from .io import atomic_write, write_json
 
 SHIPPED = Path(__file__).resolve().parent.parent / "problems"
-TRAINABLE = ("deeponet", "mgno")  # operator learners: `sciml train NAME`
+TRAINABLE = ("deeponet", "mgno", "dcdm")  # `sciml train NAME`
 
 
 def _load_points(path: str | None, width: int) -> np.ndarray | None:
@@ -134,6 +134,22 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet)
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .sim import SmokeConfig, run_smoke
+
+    cfg = SmokeConfig(n=args.n, steps=args.steps, pressure_solver=args.pressure_solver, rtol=args.rtol,
+                      model=args.model, frames=args.frames, warm_start=not args.cold_start)
+    out = Path(args.out or f"out/smoke/{args.pressure_solver}")
+    start = time.perf_counter()
+    result = run_smoke(cfg, out, progress=not args.quiet)
+    if not args.quiet:
+        its = [r.iterations for r in result.records]
+        print(f"smoke {cfg.n}^2, {cfg.steps} steps with {cfg.pressure_solver}: {time.perf_counter() - start:.1f} s, "
+              f"pressure solves {result.total_solve_s:.2f} s, iterations mean {sum(its) / len(its):.1f} "
+              f"(max {max(its)}); wrote {out}")
+    return 0
+
+
 def cmd_data_generate(args: argparse.Namespace) -> int:
     from .data.dataset import generate
 
@@ -152,9 +168,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .solvers import get_class
 
     solver = get_class(args.method)
-    source, out = Path(args.data), Path(args.out)
+    out = Path(args.out)
+    source = Path(args.data) if args.data else None
     options: dict[str, Any] = {}
-    if source.suffix == ".toml":
+    if source is None:
+        if args.method != "dcdm":
+            raise ProblemError(f"sciml train {args.method} needs a data set or a family file")
+        data = None
+    elif source.suffix == ".toml":
         family = load_problem(source)
         if family.family is None:
             raise ProblemError("not a problem family (no [family] section)", source)
@@ -178,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         options["device"] = args.device
     if args.quiet:
         options["progress"] = False
-    cfg = build_config(solver.config_class, options, "train", None)
+    cfg = build_config(getattr(solver, "train_config_class", solver.config_class), options, "train", None)
     record = solver.train_model(data, cfg, out)
     if not args.quiet:
         print(solver.summary(record))
@@ -236,11 +257,30 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_benchmark)
 
-    t = sub.add_parser("train", help="train an operator learner on a family or a data set",
-                       description="Train an operator learner. DATA is an HDF5 data set (sciml data generate) or "
-                                   "a family file, whose data are generated first into OUT's folder (--n).")
-    t.add_argument("method", choices=TRAINABLE, help="the operator learner")
-    t.add_argument("data", help="data set (.h5) or family file (.toml)")
+    m = sub.add_parser("simulate", help="simulation loops with a chosen pressure solver",
+                       description="sciml simulate smoke: a 2D smoke plume on a MAC grid around obstacles (one "
+                                   "moves, so the pressure matrix changes every step); writes steps.csv, "
+                                   "summary.json, PNG frames and smoke.gif (docs/deep-cg.md)")
+    m.add_argument("scene", choices=("smoke",))
+    m.add_argument("--n", type=int, default=128, help="cells per axis")
+    m.add_argument("--steps", type=int, default=100)
+    m.add_argument("--pressure-solver", default="dcdm", choices=("dcdm", "cg", "ic0", "amg", "direct"))
+    m.add_argument("--rtol", type=float, default=1e-6)
+    m.add_argument("--model", help="DCDM model file (default: the shipped one)")
+    m.add_argument("--frames", type=int, default=20, help="PNG frames (and GIF) over the run; 0 for none")
+    m.add_argument("--cold-start", action="store_true", help="start every solve from zero")
+    m.add_argument("--out", help="output folder (default out/smoke/<solver>)")
+    m.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    m.add_argument("--quiet", action="store_true")
+    m.set_defaults(func=cmd_simulate)
+
+    t = sub.add_parser("train", help="train an operator learner on a family or a data set, or the DCDM network",
+                       description="Train an operator learner (deeponet, mgno) or the deep conjugate direction "
+                                   "network (dcdm). DATA is an HDF5 data set (sciml data generate) or a family file, "
+                                   "whose data are generated first into OUT's folder (--n); dcdm builds its own data "
+                                   "from the pressure matrix and takes none.")
+    t.add_argument("method", choices=TRAINABLE, help="what to train")
+    t.add_argument("data", nargs="?", help="data set (.h5) or family file (.toml); none for dcdm")
     t.add_argument("--out", required=True, help="model file to write (checkpoints beside it)")
     t.add_argument("--n", type=int, help="samples to generate from a family file")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -67,14 +67,18 @@ def cg(A: Any, b: np.ndarray, x0: np.ndarray | None = None, *, rtol: float = 1e-
 def conjugate_directions(A: Any, b: np.ndarray, direction: Callable[[np.ndarray], np.ndarray],
                          x0: np.ndarray | None = None, *, k: int = 2, rtol: float = 1e-6, atol: float = 0.0,
                          maxiter: int | None = None, callback: Callable[[np.ndarray], None] | None = None,
-                         history: list | None = None) -> tuple[np.ndarray, int]:
+                         history: list | None = None, min_cosine: float = 0.0) -> tuple[np.ndarray, int]:
     """The conjugate direction iteration of the deep conjugate direction method (Kaneda et al.,
     ICML 2023, Algorithm 1): the search direction is ``direction(r / ||r||)``, A-orthogonalised
     against the last ``k`` directions, with an exact line search; the residual is recomputed
     as ``b - A x`` every iteration (as the authors' code does).
 
     With ``direction`` the identity and ``k >= 1`` this is conjugate gradients; with an exact
-    ``A^-1`` it converges in one iteration."""
+    ``A^-1`` it converges in one iteration. An imperfect ``direction`` can stall the iteration
+    at a residual ``r`` with ``direction(r)`` orthogonal to it (each step then gains nothing);
+    with ``min_cosine > 0`` a direction whose cosine with the residual is below it is replaced
+    by the residual itself (a conjugate-gradient step), which always makes progress. 0 keeps
+    the paper's iteration."""
     A, b, x, r, norm_b, tol, maxiter = _start(A, b, x0, rtol, atol, maxiter)
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
@@ -86,6 +90,8 @@ def conjugate_directions(A: Any, b: np.ndarray, direction: Callable[[np.ndarray]
         if norm_r <= tol:
             return x, 0
         q = np.asarray(direction(r / norm_r), dtype=float).reshape(b.shape)
+        if min_cosine > 0 and not abs(float(q @ r)) > min_cosine * float(np.linalg.norm(q)) * norm_r:
+            q = r.copy()
         if k:
             for p, Ap, pAp in previous:
                 q = q - (float(q @ Ap) / pAp) * p

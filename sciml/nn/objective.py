@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
+
 from .collocation import PointSampler
 from .physics import Batch, PhysicsLoss
+
+
+def epoch_batch(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
+    """This process's sample indices for minibatch ``step`` of epochs over ``n`` samples: epoch
+    ``e`` visits them in the order ``rng([seed, e]).permutation(n)`` in batches of
+    ``batch_size``, and under ``torchrun`` each process takes its share of the batch. A pure
+    function of the step, so training resumes exactly."""
+    per_epoch = -(-n // batch_size)
+    epoch, k = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return order[k * batch_size:(k + 1) * batch_size][distributed.rank()::distributed.world_size()]
 
 
 class ResamplingBatches:

@@ -9,7 +9,7 @@ problems on boxes with it (``[reference] method = "fd"``).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,10 +105,16 @@ def grid_nodes(problem: Problem, nodes: int | None, h: float) -> list[np.ndarray
     return [np.linspace(a, b, n) for a, b, n in zip(lo, hi, counts)]
 
 
-def solve_grid(problem: Problem, axes: list[np.ndarray]) -> np.ndarray:
+def _sparse_lu(A: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+    return spla.spsolve(A.tocsc(), rhs)
+
+
+def solve_grid(problem: Problem, axes: list[np.ndarray],
+               linear_solver: Callable[[sp.csr_matrix, np.ndarray], np.ndarray] = _sparse_lu) -> np.ndarray:
     """Solve a steady ``poisson`` or ``helmholtz`` problem with Dirichlet boundaries on a box
     by second-order finite differences on the grid ``axes``; returns nodal values, shape
-    ``(n_1, ..., n_d)``."""
+    ``(n_1, ..., n_d)``. ``linear_solver(A, rhs)`` solves the interior system (default: sparse
+    LU)."""
     pde = problem.pde
     where = "reference.method"
     if pde.type not in ("poisson", "helmholtz") or problem.transient:
@@ -147,7 +153,7 @@ def solve_grid(problem: Problem, axes: list[np.ndarray]) -> np.ndarray:
         A = A - sp.diags(kappa.ravel() ** 2)
     rhs = np.broadcast_to(pde.f(pts), len(pts)).reshape(shape)[inner] + boundary_lift(k, h, g)
     u = g.copy()
-    u[inner] = spla.spsolve(A.tocsc(), rhs.ravel()).reshape(rhs.shape)
+    u[inner] = linear_solver(A.tocsr(), rhs.ravel()).reshape(rhs.shape)
     if not np.isfinite(u).all():
         raise SolverError("the fd reference system is singular (a Helmholtz resonance?)")
     return u

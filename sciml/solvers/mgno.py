@@ -34,6 +34,7 @@ from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import DTYPES, RunConfig, torch_device
 from ..nn.layers import activation
+from ..nn.objective import epoch_batch
 from ..nn.trainer import Trainer, TrainResult
 from ..problems import SPECS, Problem
 from ..solution import Solution
@@ -290,9 +291,8 @@ def as_images(data: OperatorData, meta: dict[str, Any]) -> tuple[np.ndarray, np.
 
 class GridObjective(nn.Module):
     """``forward(step)``: the relative L2 error summed over the step's minibatch (as the
-    authors' ``LpLoss(size_average=False)``). Epoch ``e`` visits the training set in the order
-    ``rng([seed, e]).permutation``, so batches are a pure function of the step (exact resume);
-    under ``torchrun`` every process takes its share of each batch."""
+    authors' ``LpLoss(size_average=False)``); minibatches from
+    :func:`~sciml.nn.objective.epoch_batch` (exact resume, shared under ``torchrun``)."""
 
     def __init__(self, model: MgNO, a: torch.Tensor, s: torch.Tensor, batch_size: int, seed: int):
         super().__init__()
@@ -304,9 +304,7 @@ class GridObjective(nn.Module):
         return -(-len(self.a) // self.batch_size)
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        epoch, k = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.a))
-        idx = order[k * self.batch_size:(k + 1) * self.batch_size][distributed.rank()::distributed.world_size()]
+        idx = epoch_batch(step, len(self.a), self.batch_size, self.seed)
         idx_t = torch.as_tensor(idx, device=self.a.device)
         pred, truth = self.model(self.a[idx_t]), self.s[idx_t]
         rel = (pred - truth).flatten(1).norm(dim=1) / truth.flatten(1).norm(dim=1).clamp_min(1e-30)

@@ -1,0 +1,409 @@
+"""The deep conjugate direction method (DCDM).
+
+Kaneda, Akar, Chen, Kala, Hyde & Teran, "A Deep Conjugate Direction Method for Iteratively
+Solving Linear Systems", ICML 2023 (arXiv:2205.10763; code ``ayano721/2023_DCDM``). A CNN
+``f`` approximates the action of ``A^-1`` up to a scale; in the conjugate direction iteration
+(:func:`~sciml.linalg.krylov.conjugate_directions`) its output on the normalised residual,
+A-orthogonalised against the last two directions, is the next search direction.
+
+* Network (:class:`DCDMNet`): the authors' 64^3 model in 2D or 3D, 16 filters, 3x3(x3)
+  convolutions with zero ("same") padding, ReLU inside each convolution then the skip sum, one
+  average-pooling level, nearest upsampling, a linear 1x1 read-out; it reads the residual and,
+  here, the fluid mask, and its output is zero on solid cells.
+* Loss (:func:`dcdm_loss`): ``|| r - (y.r / y.Ay) A y ||^2`` averaged over the batch, for unit
+  ``r`` and ``y = f(r)``: the unknown scale of the approximate inverse eliminated in closed form.
+* Data (:func:`rhs_dataset`): ``m`` Lanczos vectors of ``A`` with full re-orthogonalisation
+  started from ``A xi``, Ritz vectors from the tridiagonal matrix, right-hand sides
+  ``sum_i c_i q_i`` with ``c_i ~ N(0, 1)`` and ``9 N(0, 1)`` for the ``m/2 + theta`` lowest
+  non-zero Ritz values, normalised (``m = 10,000``, ``theta = 500``, 20,000 vectors in the paper).
+* Training: Adam, learning rate 1e-4, batch 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ProblemError
+from ..nn import distributed
+from ..nn.fit import DTYPES, RunConfig, torch_device
+from ..nn.objective import epoch_batch
+from ..nn.trainer import Trainer, TrainResult
+from .grid import check_system, pressure_matrix
+from .krylov import conjugate_directions
+
+MODEL_VERSION = 1
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_MODEL = {2: WEIGHTS / "dcdm-2d.pt"}
+
+
+@dataclass
+class DCDMConfig(RunConfig):
+    """Options of ``sciml train dcdm`` (and of the ``dcdm`` solver).
+
+    Attributes
+    ----------
+    n, dim
+        Training grid: ``n`` cells per axis in ``dim`` dimensions (the paper: 64^3 and 128^3).
+    filters
+        Convolution channels (the paper: 16).
+    fine_pairs, coarse_pairs, up_pairs
+        Residual pairs of convolutions before pooling, on the coarse level and after upsampling
+        (the paper's 64 model: 1, 3, 2; its 128 model: 2, 5, 3).
+    mask_input
+        Give the network the fluid mask as a second channel (the paper reads the residual only).
+    layouts
+        Random obstacle layouts in the training data besides the empty box (0: the box only, as
+        the paper trains); each contributes its own Ritz vectors.
+    ritz, theta
+        Lanczos vectors ``m`` per matrix (at most its size) and ``theta`` as a fraction of ``m``
+        (the paper: 10,000 and 500, i.e. 0.05).
+    samples
+        Right-hand sides in the training set (the paper: 20,000).
+    epochs, batch_size
+        Passes over the set and vectors per step (``adam_steps`` follows from them).
+    """
+
+    n: int = 64
+    dim: int = 2
+    filters: int = 16
+    fine_pairs: int = 1
+    coarse_pairs: int = 3
+    up_pairs: int = 2
+    mask_input: bool = True
+    layouts: int = 16
+    ritz: int = 10000
+    theta: float = 0.05
+    samples: int = 20000
+    epochs: int = 3
+    batch_size: int = 10
+    lr: float = 1e-4
+    keep: Literal["best", "last"] = "last"
+    checkpoint_every: int = 200
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dim not in (2, 3) or self.n < 4 or self.filters < 1:
+            raise ProblemError("dcdm: dim must be 2 or 3, n >= 4, filters >= 1")
+        if min(self.fine_pairs, self.coarse_pairs, self.up_pairs, self.layouts) < 0 or self.samples < 1 \
+                or self.epochs < 1 or self.batch_size < 1 or self.ritz < 2 or not 0 <= self.theta < 0.5:
+            raise ProblemError("dcdm: pair counts and layouts >= 0, samples, epochs, batch_size >= 1, "
+                               "ritz >= 2, 0 <= theta < 0.5")
+
+
+class DCDMNet(nn.Module):
+    """The DCDM network (Kaneda et al. 2023, ``src/train.py``) in ``dim`` dimensions: input
+    ``(N, c, *grid)`` (the residual, then the mask when ``mask_input``), output ``(N, *grid)``,
+    zero on solid cells. Any grid size works (odd sizes pool with ceil and crop the upsampling)."""
+
+    def __init__(self, cfg: DCDMConfig):
+        super().__init__()
+        conv = nn.Conv2d if cfg.dim == 2 else nn.Conv3d
+        f = cfg.filters
+        self.dim, self.mask_input = cfg.dim, cfg.mask_input
+
+        def c(a: int = f) -> nn.Module:
+            return conv(a, f, 3, padding=1)
+
+        self.first = c(2 if cfg.mask_input else 1)
+        self.fine_in = c()
+        self.fine = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.fine_pairs))
+        self.fine_out = c()
+        self.coarse = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.coarse_pairs))
+        self.up = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.up_pairs))
+        self.last = conv(f, 1, 1)
+
+    @staticmethod
+    def _pairs(a: torch.Tensor, pairs: nn.ModuleList) -> torch.Tensor:
+        for first, second in pairs:  # b = relu(conv(a)); a = relu(conv(b)) + a
+            a = F.relu(second(F.relu(first(a)))) + a
+        return a
+
+    def forward(self, r: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = torch.stack([r, mask], 1) if self.mask_input else r.unsqueeze(1)
+        la = F.relu(self.fine_in(self.first(x)))
+        la = self._pairs(la, self.fine)
+        lb = F.relu(self.fine_out(la))
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        coarse = self._pairs(pool(lb, 2, ceil_mode=True), self.coarse)
+        up = F.interpolate(coarse, scale_factor=2, mode="nearest")
+        up = up[(...,) + tuple(slice(0, s) for s in lb.shape[2:])] + lb
+        up = self._pairs(up, self.up)
+        return self.last(up)[:, 0] * mask
+
+
+# -- the stencil of the pressure matrix on grids (batched, differentiable) ------------------------
+
+def open_degree(mask: torch.Tensor) -> torch.Tensor:
+    """The diagonal of :func:`~sciml.linalg.grid.pressure_matrix` on the grid: the non-solid
+    neighbours of each fluid cell (outside the grid counts as open air); zero on solids."""
+    dim = mask.ndim - 1
+    padded = F.pad(mask, (1, 1) * dim, value=1.0)
+    deg = torch.zeros_like(mask)
+    for axis in range(1, dim + 1):
+        for start in (0, 2):
+            idx = [slice(None)] + [slice(1, -1)] * dim
+            idx[axis] = slice(start, start + mask.shape[axis])
+            deg = deg + padded[tuple(idx)]
+    return deg * mask
+
+
+def apply_pressure(y: torch.Tensor, mask: torch.Tensor, degree: torch.Tensor) -> torch.Tensor:
+    """``A y`` on grids ``(N, *grid)`` (``y`` zero on solids): the degree times ``y`` minus the
+    sum of the fluid neighbours, zero on solids (equal to ``pressure_matrix(mask) @ y``)."""
+    dim = y.ndim - 1
+    padded = F.pad(y * mask, (1, 1) * dim)
+    total = torch.zeros_like(y)
+    for axis in range(1, dim + 1):
+        for start in (0, 2):
+            idx = [slice(None)] + [slice(1, -1)] * dim
+            idx[axis] = slice(start, start + y.shape[axis])
+            total = total + padded[tuple(idx)]
+    return (degree * y - total) * mask
+
+
+def dcdm_loss(r: torch.Tensor, y: torch.Tensor, Ay: torch.Tensor) -> torch.Tensor:
+    """``mean_batch || r - (y.r / y.Ay) A y ||^2`` (the paper's loss, invariant to the scale of
+    ``y``)."""
+    flat = (r.flatten(1), y.flatten(1), Ay.flatten(1))
+    alpha = (flat[1] * flat[0]).sum(1) / (flat[1] * flat[2]).sum(1)
+    return (flat[0] - alpha[:, None] * flat[2]).pow(2).sum(1).mean()
+
+
+# -- training data ------------------------------------------------------------------------------
+
+def lanczos(A: sp.spmatrix, m: int, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` steps of Lanczos with full re-orthogonalisation from ``start``; returns the Ritz
+    values (ascending) and Ritz vectors ``(m, n)``. For ``m >= n`` the dense eigendecomposition
+    (the limit of Lanczos with full re-orthogonalisation) is used."""
+    n = A.shape[0]
+    if m >= n:
+        values, vectors = np.linalg.eigh(A.toarray())
+        return values, vectors.T
+    W = np.zeros((m, n))
+    alpha, beta = np.zeros(m), np.zeros(m)
+    w = start / np.linalg.norm(start)
+    for j in range(m):
+        W[j] = w
+        v = A @ w
+        alpha[j] = w @ v
+        v -= alpha[j] * w + (beta[j - 1] * W[j - 1] if j else 0.0)
+        v -= W[: j + 1].T @ (W[: j + 1] @ v)  # full re-orthogonalisation (twice is enough)
+        v -= W[: j + 1].T @ (W[: j + 1] @ v)
+        beta[j] = np.linalg.norm(v)
+        if j + 1 < m:
+            if beta[j] < 1e-12:
+                raise ProblemError(f"Lanczos broke down after {j + 1} steps (an invariant subspace); use ritz <= {j + 1}")
+            w = v / beta[j]
+    T = np.diag(alpha) + np.diag(beta[:-1], 1) + np.diag(beta[:-1], -1)
+    values, Q = np.linalg.eigh(T)
+    return values, Q.T @ W
+
+
+def rhs_dataset(A: sp.spmatrix, count: int, m: int, theta: float, rng: np.random.Generator) -> np.ndarray:
+    """``count`` unit right-hand sides ``(count, n)`` built from ``m`` Ritz vectors of ``A`` with
+    the paper's weighting (coefficients ``9 N(0, 1)`` on the ``m/2 + theta m`` lowest non-zero Ritz
+    values, ``N(0, 1)`` on the others)."""
+    n = A.shape[0]
+    m = min(m, n)
+    values, vectors = lanczos(A, m, A @ rng.standard_normal(n))
+    keep = values > 1e-8 * max(values.max(), 1.0)
+    vectors = vectors[keep]
+    coef = rng.standard_normal((len(vectors), count))
+    cut = min(len(vectors), m // 2 + int(round(theta * m)))
+    coef[:cut] *= 9.0
+    b = (vectors.T @ coef).T
+    return (b / np.linalg.norm(b, axis=1, keepdims=True)).astype(np.float32)
+
+
+def random_layout(shape: tuple[int, ...], rng: np.random.Generator, count: int | None = None) -> np.ndarray:
+    """A fluid mask with ``count`` (default 1-5) random ball obstacles of radius 4-15% of the
+    grid, kept off the open boundary so that the fluid stays connected to it."""
+    grids = np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij")
+    fluid = np.ones(shape, dtype=bool)
+    size = min(shape)
+    for _ in range(int(rng.integers(1, 6)) if count is None else count):
+        centre = [rng.uniform(0.2 * s, 0.8 * s) for s in shape]
+        radius = rng.uniform(0.04, 0.15) * size
+        fluid &= sum((g - c) ** 2 for g, c in zip(grids, centre)) > radius**2
+    return fluid
+
+
+@dataclass
+class TrainingSet:
+    """Right-hand sides on grids, with the mask and degree of the layout each belongs to."""
+
+    rhs: torch.Tensor  # (S, *grid)
+    layout: torch.Tensor  # (S,) index into masks
+    masks: torch.Tensor  # (L, *grid)
+    degrees: torch.Tensor  # (L, *grid)
+
+
+def training_set(cfg: DCDMConfig, progress: bool = False) -> TrainingSet:
+    """The paper's Ritz-vector data on the empty box and ``cfg.layouts`` random layouts, the
+    samples split evenly between them."""
+    rng = np.random.default_rng(cfg.seed if cfg.seed is not None else 0)
+    shape = (cfg.n,) * cfg.dim
+    masks = [np.ones(shape, dtype=bool)] + [random_layout(shape, rng) for _ in range(cfg.layouts)]
+    per = np.diff(np.linspace(0, cfg.samples, len(masks) + 1).round().astype(int))
+    rhs, owner = [], []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(masks), desc="ritz vectors", unit="matrix", leave=False)
+    for i, (mask, count) in enumerate(zip(masks, per)):
+        b = rhs_dataset(pressure_matrix(mask), int(count), cfg.ritz, cfg.theta, rng)
+        grid = np.zeros((len(b), *shape), dtype=np.float32)
+        grid[:, mask] = b
+        rhs.append(grid)
+        owner.append(np.full(len(b), i))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    m = torch.as_tensor(np.array(masks), dtype=torch.float32)
+    return TrainingSet(torch.as_tensor(np.concatenate(rhs)), torch.as_tensor(np.concatenate(owner)), m,
+                       open_degree(m))
+
+
+class DCDMObjective(nn.Module):
+    """``forward(step)``: :func:`dcdm_loss` on the step's minibatch
+    (:func:`~sciml.nn.objective.epoch_batch`)."""
+
+    def __init__(self, net: DCDMNet, data: TrainingSet, batch_size: int, seed: int):
+        super().__init__()
+        self.net, self.data, self.batch_size, self.seed = net, data, batch_size, seed
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.data.rhs) // self.batch_size)
+
+    def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        d = self.data
+        idx = torch.as_tensor(epoch_batch(step, len(d.rhs), self.batch_size, self.seed), device=d.rhs.device)
+        r, which = d.rhs[idx], d.layout[idx]
+        mask, degree = d.masks[which], d.degrees[which]
+        y = self.net(r, mask)
+        loss = dcdm_loss(r, y, apply_pressure(y, mask, degree))
+        return loss, {"loss": loss.detach()}
+
+
+def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
+          data: TrainingSet | None = None) -> tuple[DCDMNet, TrainResult, dict[str, Any]]:
+    """Build the training set (unless given) and train a :class:`DCDMNet`; writes the model file
+    ``out`` atomically when given. ``callback(step, net, result)`` runs after every step."""
+    from ..nn.trainer import show_progress
+    from ..solvers.operator import save_model
+
+    distributed.init_from_env(cfg.device)
+    data = data if data is not None else training_set(cfg, show_progress(cfg.progress))
+    torch.manual_seed(cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**31)
+    device, dtype = torch_device(cfg.device), DTYPES[cfg.dtype]
+    net = DCDMNet(cfg).to(device=device, dtype=dtype)
+    data = TrainingSet(*(t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+                         for t in (data.rhs, data.layout, data.masks, data.degrees)))
+    objective = DCDMObjective(net, data, cfg.batch_size, cfg.sample_seed())
+    run_cfg = DCDMConfig(**{**asdict(cfg), "adam_steps": cfg.epochs * objective.steps_per_epoch})
+    hook = (lambda step, result: callback(step, net, result)) if callback is not None else None
+    result = Trainer(objective, run_cfg, callback=hook).fit()
+    record = {"method": "dcdm", "version": MODEL_VERSION, "config": asdict(cfg), "train": result.summary(),
+              "n_params": sum(p.numel() for p in net.parameters())}
+    if out is not None:
+        save_model(out, record, net)
+    return net, result, record
+
+
+def load_model(path: str | Path) -> tuple[DCDMNet, DCDMConfig, dict[str, Any]]:
+    """A saved DCDM network (float32, evaluation mode), its config and its record."""
+    from ..solvers.operator import read_model
+
+    def build(state: dict[str, Any]) -> DCDMNet:
+        return DCDMNet(DCDMConfig(**{**state["config"], "resume": False, "checkpoint": None}))
+
+    net, state = read_model(path, "dcdm", build)
+    cfg = DCDMConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    return net.float().eval(), cfg, state  # type: ignore[return-value]
+
+
+def network_direction(net: DCDMNet, fluid: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``r -> f(r)`` on the fluid cells of ``fluid`` with the network ``net`` (float32)."""
+    p = next(net.parameters())
+    mask = torch.as_tensor(fluid[None], dtype=p.dtype, device=p.device)
+    where = torch.as_tensor(fluid, device=p.device)
+
+    def direction(r: np.ndarray) -> np.ndarray:
+        grid = torch.zeros(fluid.shape, dtype=p.dtype, device=p.device)
+        grid[where] = torch.as_tensor(r, dtype=p.dtype, device=p.device)
+        with torch.inference_mode():
+            out = net(grid[None], mask)[0]
+        return out[where].double().cpu().numpy()
+
+    return direction
+
+
+_LOADED: dict[str, DCDMNet] = {}
+
+
+def _default_net(dim: int) -> DCDMNet:
+    path = DEFAULT_MODEL.get(dim)
+    if path is None or not path.is_file():
+        raise ProblemError(f"no shipped {dim}D DCDM model: train one with `sciml train dcdm --set dim={dim} --out "
+                           f"m.pt` and pass model=")
+    if str(path) not in _LOADED:
+        _LOADED[str(path)] = load_model(path)[0]
+    return _LOADED[str(path)]
+
+
+def dcdm(A: Any, b: np.ndarray, x0: np.ndarray | None = None, *, mask: np.ndarray, rtol: float = 1e-6,
+         atol: float = 0.0, maxiter: int | None = None, callback: Callable[[np.ndarray], None] | None = None,
+         history: list | None = None, model: str | Path | DCDMNet | None = None, k: int = 2,
+         min_cosine: float = 1e-3) -> tuple[np.ndarray, int]:
+    """Solve ``A x = b`` by the deep conjugate direction method.
+
+    Parameters
+    ----------
+    A, b
+        The pressure system on the fluid cells of ``mask`` (row-major), e.g. from
+        :func:`~sciml.linalg.grid.pressure_matrix`.
+    mask
+        The boolean fluid grid (2D or 3D).
+    rtol, atol, maxiter, callback, history
+        As in :func:`~sciml.linalg.krylov.cg` (``maxiter`` default 1,000).
+    model
+        A :class:`DCDMNet`, a model file, or None for the shipped model of the grid's dimension.
+    k
+        Directions to A-orthogonalise against (the paper: 2).
+    min_cosine
+        Use the residual instead of a network direction whose cosine with it is below this (a
+        safeguard against the stall of an imperfect network; 0: the paper's iteration; see
+        :func:`~sciml.linalg.krylov.conjugate_directions`).
+
+    Returns
+    -------
+    x, info
+        ``info`` 0 on convergence, the iteration count when ``maxiter`` ran out, negative on a
+        breakdown (as SciPy).
+    """
+    A, b = check_system(A, b, mask)
+    mask = np.asarray(mask, dtype=bool)
+    if isinstance(model, DCDMNet):
+        net = model
+    elif model is None:
+        net = _default_net(mask.ndim)
+    else:
+        net = load_model(model)[0]
+    if net.dim != mask.ndim:
+        raise ProblemError(f"the DCDM model is {net.dim}D but the mask is {mask.ndim}D")
+    return conjugate_directions(A, b, network_direction(net, mask), x0, k=k, rtol=rtol, atol=atol,
+                                maxiter=1000 if maxiter is None else maxiter, callback=callback, history=history,
+                                min_cosine=min_cosine)
+
+

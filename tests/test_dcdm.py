@@ -1,0 +1,151 @@
+"""DCDM: the loss and its scale invariance, the grid stencil equals the pressure matrix, the
+Ritz-vector data, the network's shapes and masking, a short training lowers the loss, the
+solver converges to the direct solution, bad input, the CLI and the ``dcdm`` solver."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+import torch
+
+from sciml.cli import main
+from sciml.errors import ProblemError
+from sciml.linalg.dcdm import (DCDMConfig, DCDMNet, apply_pressure, dcdm, dcdm_loss, lanczos, load_model,
+                               open_degree, random_layout, rhs_dataset, train)
+from sciml.linalg.grid import pressure_matrix
+from sciml.problems import load_problem
+
+PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+TINY = dict(n=16, layouts=3, samples=400, ritz=10000, epochs=10, batch_size=10, lr=1e-3, seed=0, progress=False,
+            fine_pairs=1, coarse_pairs=1, up_pairs=1, filters=8, log_every=1)
+
+
+@pytest.mark.parametrize("shape", [(11, 13), (6, 7, 5)])
+def test_grid_stencil_is_the_pressure_matrix(shape):
+    rng = np.random.default_rng(0)
+    fluid = random_layout(shape, rng, count=2)
+    A = pressure_matrix(fluid)
+    y = rng.standard_normal(A.shape[0])
+    grid = np.zeros(shape)
+    grid[fluid] = y
+    mask = torch.as_tensor(fluid[None], dtype=torch.float64)
+    Ay = apply_pressure(torch.as_tensor(grid[None]), mask, open_degree(mask))[0].numpy()
+    assert np.abs(Ay[fluid] - A @ y).max() < 1e-12 and np.all(Ay[~fluid] == 0)
+
+
+def test_loss_is_scale_invariant_and_zero_for_the_exact_inverse():
+    fluid = random_layout((12, 12), np.random.default_rng(1), count=1)
+    A = pressure_matrix(fluid)
+    mask = torch.as_tensor(fluid[None], dtype=torch.float64)
+    deg = open_degree(mask)
+    r = torch.zeros(1, 12, 12, dtype=torch.float64)
+    r[0][torch.as_tensor(fluid)] = torch.randn(int(fluid.sum()), dtype=torch.float64)
+    r = r / r.norm()
+    y = torch.randn_like(r) * mask
+    loss = dcdm_loss(r, y, apply_pressure(y, mask, deg))
+    assert float(loss) > 0
+    assert torch.allclose(dcdm_loss(r, -3.7 * y, apply_pressure(-3.7 * y, mask, deg)), loss)
+    exact = torch.zeros_like(r)
+    exact[0][torch.as_tensor(fluid)] = torch.as_tensor(spla.spsolve(A.tocsc(), r[0][torch.as_tensor(fluid)].numpy()))
+    assert float(dcdm_loss(r, 5 * exact, apply_pressure(5 * exact, mask, deg))) < 1e-20
+
+
+def test_lanczos_ritz_pairs_and_the_weighted_right_hand_sides():
+    A = pressure_matrix(random_layout((14, 14), np.random.default_rng(2), count=2))
+    n = A.shape[0]
+    rng = np.random.default_rng(3)
+    values, vectors = lanczos(A, 40, A @ rng.standard_normal(n))
+    assert vectors.shape == (40, n) and np.allclose(vectors @ vectors.T, np.eye(40), atol=1e-10)
+    exact = np.linalg.eigvalsh(A.toarray())
+    assert exact[0] - 1e-10 <= values[0] and values[-1] <= exact[-1] + 1e-10
+    assert values[-1] == pytest.approx(exact[-1], rel=1e-6)  # the extremes converge first
+    full_values, _ = lanczos(A, n, rng.standard_normal(n))
+    assert np.allclose(full_values, exact)
+    b = rhs_dataset(A, 300, n, 0.05, rng)
+    assert b.shape == (300, n) and np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-5)
+    w, V = np.linalg.eigh(A.toarray())
+    energy = ((b @ V) ** 2).mean(0)
+    low, high = energy[: n // 2].mean(), energy[n // 2 + int(0.05 * n) + 1:].mean()
+    assert low / high == pytest.approx(81, rel=0.3)  # 9x the coefficients on the low modes
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (17, 15), (8, 9, 7)])
+def test_network_shapes_and_zero_on_solids(shape):
+    cfg = DCDMConfig(dim=len(shape), filters=4)
+    net = DCDMNet(cfg)
+    fluid = random_layout(shape, np.random.default_rng(4), count=1)
+    mask = torch.as_tensor(fluid[None], dtype=torch.float32)
+    out = net(torch.randn(1, *shape) * mask, mask)
+    assert out.shape == (1, *shape) and torch.all(out[0][~torch.as_tensor(fluid)] == 0)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dcdm") / "tiny.pt"
+    net, result, record = train(DCDMConfig(**TINY), out)
+    return out, net, result
+
+
+def test_training_lowers_the_loss_and_the_solver_converges(tiny):
+    out, net, result = tiny
+    first = np.mean([h["loss"] for h in result.history[:10]])
+    last = np.mean([h["loss"] for h in result.history[-10:]])
+    assert last < 0.7 * first, (first, last)
+    loaded, cfg, state = load_model(out)
+    fluid = random_layout((16, 16), np.random.default_rng(5), count=2)  # a layout not in training
+    A = pressure_matrix(fluid)
+    b = np.random.default_rng(6).standard_normal(A.shape[0])
+    history = []
+    x, info = dcdm(A, b, mask=fluid, rtol=1e-8, maxiter=500, model=loaded, history=history)
+    assert info == 0 and history[-1] <= 1e-8 and len(history) - 1 < 45  # CG needs 62
+    assert np.linalg.norm(x - spla.spsolve(A.tocsc(), b)) < 1e-6 * np.linalg.norm(x)
+    assert state["n_params"] == sum(p.numel() for p in loaded.parameters())
+
+
+def test_bad_input_is_refused(tiny):
+    out, _, _ = tiny
+    fluid = random_layout((16, 16), np.random.default_rng(7), count=1)
+    A = pressure_matrix(fluid)
+    with pytest.raises(ProblemError, match="fluid cells"):
+        dcdm(A, np.ones(A.shape[0]), mask=np.ones((16, 16), bool), model=str(out))
+    with pytest.raises(ProblemError, match="scipy sparse"):
+        dcdm(A.toarray(), np.ones(A.shape[0]), mask=fluid, model=str(out))
+    cube = np.ones((4, 4, 4), bool)
+    with pytest.raises(ProblemError, match="2D but the mask is 3D"):
+        dcdm(pressure_matrix(cube), np.ones(64), mask=cube, model=str(out))
+
+
+def test_cli_trains_and_the_solver_matches_the_fd_reference(tmp_path, tiny):
+    out = tmp_path / "cli.pt"
+    args = ["train", "dcdm", "--out", str(out), "--quiet", "--set", "n=8", "--set", "samples=20", "--set", "epochs=1",
+            "--set", "layouts=0", "--set", "filters=4"]
+    assert main(args) == 0 and out.is_file()
+    assert main(["train", "dcdm", str(tmp_path / "x.h5"), "--out", str(tmp_path / "y.pt"), "--quiet"]) == 2
+    from sciml.reference import solve_reference
+    from sciml.solvers.dcdm import DCDMSolver
+
+    problem = load_problem(PROBLEMS / "poisson-square.toml")
+    sol = DCDMSolver(model=str(tiny[0]), nodes=18, rtol=1e-10).solve(problem)
+    ref = solve_reference(problem, {"method": "fd", "nodes": 18})
+    assert np.abs(sol.values - ref.values).max() < 1e-8 and sol.info["iterations"] > 0
+
+
+def test_smoke_runs_with_every_pressure_solver_and_they_agree(tmp_path, tiny):
+    from sciml.sim import SmokeConfig, run_smoke
+
+    finals = {}
+    for solver in ("direct", "cg", "ic0", "amg", "dcdm"):
+        cfg = SmokeConfig(n=32, steps=5, pressure_solver=solver, rtol=1e-9, frames=0, model=str(tiny[0]))
+        result = run_smoke(cfg)
+        assert len(result.records) == 5 and all(r.residual <= 1e-9 * 1.01 for r in result.records[1:])
+        finals[solver] = result.density
+    scale = np.abs(finals["direct"]).max()
+    assert scale > 0.5
+    for solver, d in finals.items():
+        assert np.abs(d - finals["direct"]).max() < 1e-6 * scale, solver
+    out = tmp_path / "smoke"
+    assert main(["simulate", "smoke", "--n", "32", "--steps", "3", "--pressure-solver", "cg", "--frames", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    assert (out / "steps.csv").read_text().count("\n") == 4 and (out / "smoke.gif").is_file()
+    assert (out / "frame001.png").is_file() and not list(out.glob(".*tmp*"))
