@@ -149,3 +149,15 @@ def test_smoke_runs_with_every_pressure_solver_and_they_agree(tmp_path, tiny):
                  "--out", str(out), "--quiet"]) == 0
     assert (out / "steps.csv").read_text().count("\n") == 4 and (out / "smoke.gif").is_file()
     assert (out / "frame001.png").is_file() and not list(out.glob(".*tmp*"))
+
+
+def test_random_layouts_have_no_enclosed_fluid_pockets():
+    from scipy.ndimage import label
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        fluid = random_layout((24, 24), rng, count=5)
+        parts, count = label(fluid)
+        assert count == 1  # one fluid region, and it touches the open boundary
+        assert fluid[0].any() or fluid[-1].any()
+        assert spla.eigsh(pressure_matrix(fluid), 1, sigma=0, which="LM", return_eigenvectors=False)[0] > 1e-8

@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "ggn": "graph neural Galerkin networks: forward and inverse problems on unstructured meshes, cost vs mesh size",
     "deeponet": "DeepONet on the antiderivative (10k/100k triplets) and the pendulum, vs an FNN and DeepXDE's DeepONet",
     "insr": "INSR time-stepped neural fields: 1D advection to t = 12, 2D advection at equal memory, Taylor-Green",
+    "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-512^2",
     "mgno": "MgNO on Darcy flow (1,000/200 at 64^2) vs neuraloperator's FNO, inference vs the FD reference, 128^2 inputs",
 }
 
@@ -37,6 +38,8 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .deeponet import run as runner
     elif name == "insr":
         from .insr import run as runner
+    elif name == "linear":
+        from .linear import run as runner
     elif name == "mgno":
         from .mgno import run as runner
     return runner(out, budget_s, quiet)

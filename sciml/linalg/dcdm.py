@@ -69,6 +69,10 @@ class DCDMConfig(RunConfig):
         Right-hand sides in the training set (the paper: 20,000).
     epochs, batch_size
         Passes over the set and vectors per step (``adam_steps`` follows from them).
+    monitor_every
+        Every this many steps, solve held-out systems (a random layout at ``n`` and ``2 n``,
+        white-noise right-hand side, ``rtol`` 1e-6) and record the iterations beside the
+        training time in the model file (``record["monitor"]``); 0: never.
     """
 
     n: int = 64
@@ -84,6 +88,7 @@ class DCDMConfig(RunConfig):
     samples: int = 20000
     epochs: int = 3
     batch_size: int = 10
+    monitor_every: int = 0
     lr: float = 1e-4
     keep: Literal["best", "last"] = "last"
     checkpoint_every: int = 200
@@ -225,7 +230,10 @@ def rhs_dataset(A: sp.spmatrix, count: int, m: int, theta: float, rng: np.random
 
 def random_layout(shape: tuple[int, ...], rng: np.random.Generator, count: int | None = None) -> np.ndarray:
     """A fluid mask with ``count`` (default 1-5) random ball obstacles of radius 4-15% of the
-    grid, kept off the open boundary so that the fluid stays connected to it."""
+    grid centred in its middle 60%; fluid pockets that the obstacles cut off from the open
+    boundary become solid (they would make the matrix singular)."""
+    from scipy.ndimage import label
+
     grids = np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij")
     fluid = np.ones(shape, dtype=bool)
     size = min(shape)
@@ -233,7 +241,15 @@ def random_layout(shape: tuple[int, ...], rng: np.random.Generator, count: int |
         centre = [rng.uniform(0.2 * s, 0.8 * s) for s in shape]
         radius = rng.uniform(0.04, 0.15) * size
         fluid &= sum((g - c) ** 2 for g, c in zip(grids, centre)) > radius**2
-    return fluid
+    parts, _ = label(fluid)
+    edge = np.zeros(shape, dtype=bool)
+    for axis in range(len(shape)):
+        sl = [slice(None)] * len(shape)
+        for end in (0, -1):
+            sl[axis] = end
+            edge[tuple(sl)] = True
+    open_parts = np.unique(parts[edge & fluid])
+    return np.isin(parts, open_parts[open_parts > 0])
 
 
 @dataclass
@@ -312,13 +328,51 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
                          for t in (data.rhs, data.layout, data.masks, data.degrees)))
     objective = DCDMObjective(net, data, cfg.batch_size, cfg.sample_seed())
     run_cfg = DCDMConfig(**{**asdict(cfg), "adam_steps": cfg.epochs * objective.steps_per_epoch})
-    hook = (lambda step, result: callback(step, net, result)) if callback is not None else None
+    monitor: list[dict[str, Any]] = []
+    systems = _held_out(cfg) if cfg.monitor_every else []
+
+    def hook(step: int, result: TrainResult) -> None:
+        if callback is not None:
+            callback(step, net, result)
+        if systems and (step + 1) % cfg.monitor_every == 0:
+            monitor.append({"step": step + 1, "train_s": result.seconds, "loss": result.final_loss,
+                            "iterations": _iterations(net, systems)})
+
     result = Trainer(objective, run_cfg, callback=hook).fit()
     record = {"method": "dcdm", "version": MODEL_VERSION, "config": asdict(cfg), "train": result.summary(),
-              "n_params": sum(p.numel() for p in net.parameters())}
+              "n_params": sum(p.numel() for p in net.parameters()), "monitor": monitor}
     if out is not None:
         save_model(out, record, net)
     return net, result, record
+
+
+def _held_out(cfg: DCDMConfig) -> list[tuple[int, np.ndarray, Any, np.ndarray, int]]:
+    """Systems never seen in training: one random layout at ``n`` and ``2 n`` with a white-noise
+    right-hand side, and CG's iteration count on each."""
+    from .krylov import cg
+
+    rng = np.random.default_rng([10**6, cfg.n])
+    out = []
+    for n in (cfg.n, 2 * cfg.n):
+        fluid = random_layout((n,) * cfg.dim, rng, count=4)
+        A = pressure_matrix(fluid)
+        b = rng.standard_normal(A.shape[0])
+        history: list[float] = []
+        cg(A, b, rtol=1e-6, history=history)
+        out.append((n, fluid, A, b, len(history) - 1))
+    return out
+
+
+def _iterations(net: DCDMNet, systems: list[tuple[int, np.ndarray, Any, np.ndarray, int]]) -> dict[str, Any]:
+    was_training = net.training
+    net.eval()
+    its: dict[str, Any] = {}
+    for n, fluid, A, b, cg_its in systems:
+        history: list[float] = []
+        _, info = dcdm(A, b, mask=fluid, rtol=1e-6, maxiter=2 * cg_its, model=net, history=history)
+        its[str(n)] = {"dcdm": len(history) - 1 if info == 0 else None, "cg": cg_its}
+    net.train(was_training)
+    return its
 
 
 def load_model(path: str | Path) -> tuple[DCDMNet, DCDMConfig, dict[str, Any]]:

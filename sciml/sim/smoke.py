@@ -104,6 +104,7 @@ class SmokeResult:
     u: np.ndarray
     v: np.ndarray
     records: list[StepRecord] = field(default_factory=list)
+    last_system: tuple[np.ndarray, Any, np.ndarray] | None = None  # (fluid, A, b) of the final step
 
     @property
     def total_solve_s(self) -> float:
@@ -249,6 +250,7 @@ def run_smoke(cfg: SmokeConfig, out: Path | None = None, progress: bool = False)
                               f"in {cfg.maxiter} iterations (relative residual {history[-1]:.2e})")
         pressure = np.zeros((n, n))
         pressure[fluid] = p
+        result.last_system = (fluid, A, b)
         _project(u, v, pressure, solid)
         result.records.append(StepRecord(step, max(len(history) - 1, 0), solve_s, setup_s,
                                          float(np.linalg.norm(b - A @ p) / (np.linalg.norm(b) or 1.0)),
