@@ -11,6 +11,10 @@ Systems at 64^2, 128^2, 256^2 and 512^2 (each its own held-out obstacle layouts)
 Every method solves to ``||r|| <= 1e-6 ||b||`` from zero (relative tolerance for all, unlike the
 paper's test script). Iterations first (machine-independent); then set-up and solve times on
 one thread, and their ratios to CG's time in the same run.
+
+Then the smoke loop itself (``sciml simulate smoke``, 256^2, 100 steps, warm starts) with each
+pressure solver: total pressure-solve time, iterations per step, and the largest difference of
+the final density from the run with direct solves.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .curves import environment, save_page
 
 SIZES = (64, 128, 256, 512)
 RTOL = 1e-6
+SMOKE_N, SMOKE_STEPS = 256, 100
 
 
 @dataclass
@@ -86,7 +91,8 @@ def _methods(model: Any) -> dict[str, Callable[..., tuple[np.ndarray, int, float
 def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
     if budget_s is not None and not quiet:
         print("note: the linear benchmark runs a fixed protocol; --budget is not used", flush=True)
-    net, cfg, state = load_model(DEFAULT_MODEL[2])
+    model_path = DEFAULT_MODEL[2]
+    net, cfg, state = load_model(model_path)
     methods = _methods(net)
     rows: list[Row] = []
     for n in SIZES:
@@ -102,12 +108,51 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
                 if not quiet:
                     print(f"  {n}^2 {system:9s} {name:14s} its {its} setup {setup_s:.3f} s solve {total - setup_s:.3f} s"
                           f"{'' if converged else '  NOT CONVERGED'}", flush=True)
-    text = _summary(rows, state)
-    files = _write(out, rows, text, state)
+    loop = _smoke_loop(str(model_path), quiet)
+    text = _summary(rows, state) + " " + _loop_summary(loop)
+    files = _write(out, rows, text, state, loop)
     print(text)
     if not quiet:
         print("wrote " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _smoke_loop(model: str, quiet: bool) -> list[dict[str, Any]]:
+    from ..sim.smoke import SmokeConfig, run_smoke
+
+    finals, out = {}, []
+    for solver in ("direct", "cg", "ic0", "amg", "dcdm"):
+        start = time.perf_counter()
+        result = run_smoke(SmokeConfig(n=SMOKE_N, steps=SMOKE_STEPS, pressure_solver=solver, rtol=RTOL, frames=0,
+                                       model=model), progress=not quiet)
+        its = [r.iterations for r in result.records]
+        finals[solver] = result.density
+        out.append({"solver": solver, "pressure_s": result.total_solve_s, "run_s": time.perf_counter() - start,
+                    "iterations_mean": float(np.mean(its)), "iterations_max": int(max(its))})
+        if not quiet:
+            print(f"  smoke {SMOKE_N}^2 x {SMOKE_STEPS} with {solver}: pressure {out[-1]['pressure_s']:.1f} s, "
+                  f"iterations mean {out[-1]['iterations_mean']:.1f}", flush=True)
+    scale = float(np.abs(finals["direct"]).max()) or 1.0
+    for row in out:
+        row["density_diff_vs_direct"] = float(np.abs(finals[row["solver"]] - finals["direct"]).max()) / scale
+    return out
+
+
+def _loop_summary(loop: list[dict[str, Any]]) -> str:
+    by = {r["solver"]: r for r in loop}
+    d = by["dcdm"]
+    return (f"Smoke loop at {SMOKE_N}^2, {SMOKE_STEPS} steps: pressure solves took "
+            + ", ".join(f"{r['solver']} {r['pressure_s']:.1f} s ({r['iterations_mean']:.0f} it/step)" for r in loop)
+            + f"; the final density with DCDM differs from the direct solves' by {d['density_diff_vs_direct']:.1e} "
+              "(relative to its maximum).")
+
+
+def _loop_table(loop: list[dict[str, Any]]) -> str:
+    lines = ["| pressure solver | pressure-solve s | whole run s | iterations/step (mean, max) | final density vs direct |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['solver']} | {r['pressure_s']:.1f} | {r['run_s']:.1f} | {r['iterations_mean']:.1f}, "
+              f"{r['iterations_max']} | {r['density_diff_vs_direct']:.1e} |" for r in loop]
+    return "\n".join(lines)
 
 
 def _mean_its(rows: list[Row], method: str, n: int) -> float:
@@ -139,7 +184,7 @@ def _summary(rows: list[Row], state: dict[str, Any]) -> str:
             f"{state['train']['adam_steps']:,} steps in {state['train']['train_s'] / 60:.0f} min on one CPU thread.")
 
 
-def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any]) -> list[Path]:
+def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any], loop: list[dict[str, Any]]) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,6 +211,7 @@ def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any]) -> list
         bx.legend(fontsize=8)
     fig.tight_layout()
     payload = {"meta": env, "rows": [asdict(r) for r in rows], "model": {k: state[k] for k in ("config", "n_params")},
-               "monitor": monitor}
+               "monitor": monitor, "smoke_loop": loop}
     return save_page(out, "linear", "DCDM vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems", fig,
-                     [text, "", _table(rows), ""], "iterations vs grid size, and vs training time", payload, env)
+                     [text, "", _table(rows), "", f"Smoke loop ({SMOKE_N}^2, {SMOKE_STEPS} steps, warm starts, rtol 1e-6):",
+                      "", _loop_table(loop), ""], "iterations vs grid size, and vs training time", payload, env)
