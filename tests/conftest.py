@@ -62,8 +62,13 @@ def ddp_matches_single_process(tmp_path):
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                str(worker), str(tmp_path)]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        grads = [np.load(tmp_path / f"grad{r}.npy") for r in range(2)]
+        files = [tmp_path / f"grad{r}.npy" for r in range(2)]
+        if done.returncode != 0:
+            # gloo's threads sometimes abort a process at teardown on a loaded machine, after the
+            # work is done and saved; anything else is a failure
+            teardown = "terminate called without an active exception" in done.stderr
+            assert teardown and all(f.is_file() for f in files), done.stderr[-3000:]
+        grads = [np.load(f) for f in files]
         np.testing.assert_array_equal(grads[0], grads[1])
         sys.path.insert(0, str(worker.parent))
         single = importlib.import_module(worker.stem).single_process_gradient()
