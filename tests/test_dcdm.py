@@ -161,3 +161,18 @@ def test_random_layouts_have_no_enclosed_fluid_pockets():
         assert count == 1  # one fluid region, and it touches the open boundary
         assert fluid[0].any() or fluid[-1].any()
         assert spla.eigsh(pressure_matrix(fluid), 1, sigma=0, which="LM", return_eigenvectors=False)[0] > 1e-8
+
+
+def test_the_shipped_model_loads_and_beats_cg_on_an_unseen_layout():
+    from sciml.linalg import cg
+    from sciml.linalg.dcdm import DEFAULT_MODEL
+
+    net, cfg, state = load_model(DEFAULT_MODEL[2])
+    assert cfg.n == 64 and state["n_params"] == 32801
+    fluid = random_layout((48, 40), np.random.default_rng(9), count=3)  # a size and layout never trained on
+    A = pressure_matrix(fluid)
+    b = np.random.default_rng(10).standard_normal(A.shape[0])
+    ours, theirs = [], []
+    x, info = dcdm(A, b, mask=fluid, rtol=1e-6, history=ours)  # the default model
+    cg(A, b, rtol=1e-6, history=theirs)
+    assert info == 0 and len(ours) < len(theirs) / 3, (len(ours), len(theirs))
