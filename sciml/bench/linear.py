@@ -184,19 +184,22 @@ def _summary(rows: list[Row], state: dict[str, Any]) -> str:
             f"{state['train']['adam_steps']:,} steps in {state['train']['train_s'] / 60:.0f} min on one CPU thread.")
 
 
-def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any], loop: list[dict[str, Any]]) -> list[Path]:
+def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any], loop: list[dict[str, Any]],
+           env: dict[str, Any] | None = None) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    env = environment()
+    env = env or environment()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     for method in ("CG", "IC(0)-PCG", "pyamg SA-CG", "DCDM"):
         ax.loglog(SIZES, [_mean_its(rows, method, n) for n in SIZES], marker="o", label=method)
     ax.set_xlabel("grid n (n^2 cells)")
     ax.set_ylabel("iterations to 1e-6 (mean over systems)")
     ax.set_xticks(SIZES, [str(n) for n in SIZES])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     monitor = state.get("monitor") or []
