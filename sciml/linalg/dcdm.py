@@ -34,13 +34,13 @@ from torch import nn
 from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import DTYPES, RunConfig, torch_device
+from ..nn.modelfile import WEIGHTS, read_model, save_model
 from ..nn.objective import epoch_batch
 from ..nn.trainer import Trainer, TrainResult
 from .grid import check_system, pressure_matrix
 from .krylov import conjugate_directions
 
 MODEL_VERSION = 1
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_MODEL = {2: WEIGHTS / "dcdm-2d.pt"}
 
 
@@ -317,7 +317,6 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
     """Build the training set (unless given) and train a :class:`DCDMNet`; writes the model file
     ``out`` atomically when given. ``callback(step, net, result)`` runs after every step."""
     from ..nn.trainer import show_progress
-    from ..solvers.operator import save_model
 
     distributed.init_from_env(cfg.device)
     data = data if data is not None else training_set(cfg, show_progress(cfg.progress))
@@ -377,8 +376,6 @@ def _iterations(net: DCDMNet, systems: list[tuple[int, np.ndarray, Any, np.ndarr
 
 def load_model(path: str | Path) -> tuple[DCDMNet, DCDMConfig, dict[str, Any]]:
     """A saved DCDM network (float32, evaluation mode), its config and its record."""
-    from ..solvers.operator import read_model
-
     def build(state: dict[str, Any]) -> DCDMNet:
         return DCDMNet(DCDMConfig(**{**state["config"], "resume": False, "checkpoint": None}))
 

@@ -37,7 +37,8 @@ from ..nn.trainer import Trainer, TrainResult
 from ..problems import SPECS, Problem
 from ..solution import Solution
 from .base import check_supported
-from .operator import OperatorData, OperatorSolver, error_metrics, load_split, read_model, save_model
+from ..nn.modelfile import read_model, save_model
+from .operator import OperatorData, OperatorSolver, error_metrics, load_split
 from .registry import register
 
 MODEL_VERSION = 1

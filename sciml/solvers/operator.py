@@ -1,9 +1,8 @@
-"""What every operator learner (DeepONet, MgNO) shares: data-set splits, error metrics, model
-files and the answer to one family member.
+"""What every operator learner (DeepONet, MgNO) shares: data-set splits, error metrics, finding
+model files and the answer to one family member.
 
-A model file is a ``torch.save`` dictionary: ``version``, ``config`` (the solver's options),
-``meta`` (the family, its inputs and sensors, the data set), ``train`` and ``test`` records,
-``n_params`` and ``state`` (the network's state dict). Pretrained files ship in
+An operator learner's model file (:mod:`sciml.nn.modelfile`) also holds ``meta`` (the family,
+its inputs and sensors, the data set) and a ``test`` record. Pretrained files ship in
 ``sciml/weights`` with the recipe that made them.
 """
 
@@ -12,18 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from ..errors import ProblemError
-from ..io import atomic_write
-from ..nn import distributed
+from ..nn.modelfile import WEIGHTS
 from ..problems import Problem
 from .base import TrainedSolver
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 
 
 @dataclass
@@ -76,31 +72,6 @@ def error_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return {"mse": float(err.mean()), "mse_trimmed": float(trimmed.mean()),
             "rel_l2": float(np.linalg.norm(pred - truth) / (np.linalg.norm(truth) or 1.0)),
             "rel_l2_mean": float(per_sample.mean())}
-
-
-def save_model(out: str | Path, record: dict[str, Any], model: torch.nn.Module) -> None:
-    """Write ``record`` and the network's state to ``out`` atomically (rank 0 only)."""
-    if distributed.rank() != 0:
-        return
-    state = {**record, "state": {k: v.cpu() for k, v in model.state_dict().items()}}
-    atomic_write(out, lambda tmp: torch.save(state, tmp))
-
-
-def read_model(path: str | Path, method: str, build: Callable[[dict[str, Any]], torch.nn.Module]
-               ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A saved model: ``build(state)`` makes the network, whose weights are then loaded.
-    Files of another method or a damaged file raise :class:`ProblemError`."""
-    if not Path(path).is_file():
-        raise ProblemError(f"model file {path} not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("method", method) != method:
-            raise ValueError(f"it is a {state['method']} model")
-        model = build(state)
-        model.load_state_dict(state["state"])
-    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise ProblemError(f"{path} is not a {method} model: {exc}") from None
-    return model, state
 
 
 def resolve_model(name: str, problem: Problem) -> Path:

@@ -1,0 +1,42 @@
+"""Model files: a ``torch.save`` dictionary with ``method``, ``version``, ``config`` (the
+options that rebuild the network), training records, ``n_params`` and ``state`` (the network's
+state dict), written atomically by rank 0 and read back with a clear error for a file of
+another method or a damaged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..errors import ProblemError
+from ..io import atomic_write
+from . import distributed
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"  # pretrained models shipped with sciml
+
+
+def save_model(out: str | Path, record: dict[str, Any], model: torch.nn.Module) -> None:
+    """Write ``record`` and the network's state to ``out`` atomically (rank 0 only)."""
+    if distributed.rank() != 0:
+        return
+    state = {**record, "state": {k: v.cpu() for k, v in model.state_dict().items()}}
+    atomic_write(out, lambda tmp: torch.save(state, tmp))
+
+
+def read_model(path: str | Path, method: str, build: Callable[[dict[str, Any]], torch.nn.Module]
+               ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A saved model: ``build(state)`` makes the network, whose weights are then loaded.
+    Files of another method or a damaged file raise :class:`ProblemError`."""
+    if not Path(path).is_file():
+        raise ProblemError(f"model file {path} not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("method", method) != method:
+            raise ValueError(f"it is a {state['method']} model")
+        model = build(state)
+        model.load_state_dict(state["state"])
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ProblemError(f"{path} is not a {method} model: {exc}") from None
+    return model, state
