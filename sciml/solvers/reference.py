@@ -19,7 +19,7 @@ class ReferenceSolver:
 
     name: ClassVar[str] = "reference"
     supports: ClassVar[frozenset[str]] = frozenset(SPECS)
-    description: ClassVar[str] = "SciPy reference (P1 FEM, method of lines, spectral Burgers, solve_ivp)"
+    description: ClassVar[str] = "SciPy reference (P1 FEM, finite differences, method of lines, spectral Burgers and Euler, solve_ivp)"
     config_class: ClassVar[type] = ReferenceConfig
 
     def __init__(self, **options: Any):
