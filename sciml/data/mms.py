@@ -11,7 +11,8 @@ authors' ``RandomFunction`` and operator sampler).
   the last term has ``d = 1, e = 0``. Its parameters are drawn once, so the grid, interior and
   boundary points of a sample all see the same function.
 * ``f = L u`` and the derivatives by autograd (float64); :func:`acceptable` is the code's
-  rejection filter.
+  rejection filter (with the paper's ranges about one draw in five passes it: 61 of 300 draws
+  with random operators on 2,048 points, measured).
 """
 
 from __future__ import annotations
