@@ -376,11 +376,7 @@ def _iterations(net: DCDMNet, systems: list[tuple[int, np.ndarray, Any, np.ndarr
 
 def load_model(path: str | Path) -> tuple[DCDMNet, DCDMConfig, dict[str, Any]]:
     """A saved DCDM network (float32, evaluation mode), its config and its record."""
-    def build(state: dict[str, Any]) -> DCDMNet:
-        return DCDMNet(DCDMConfig(**{**state["config"], "resume": False, "checkpoint": None}))
-
-    net, state = read_model(path, "dcdm", build)
-    cfg = DCDMConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    net, cfg, state = read_model(path, "dcdm", DCDMConfig, lambda cfg, state: DCDMNet(cfg))
     return net.float().eval(), cfg, state  # type: ignore[return-value]
 
 

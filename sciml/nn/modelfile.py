@@ -25,18 +25,20 @@ def save_model(out: str | Path, record: dict[str, Any], model: torch.nn.Module) 
     atomic_write(out, lambda tmp: torch.save(state, tmp))
 
 
-def read_model(path: str | Path, method: str, build: Callable[[dict[str, Any]], torch.nn.Module]
-               ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A saved model: ``build(state)`` makes the network, whose weights are then loaded.
-    Files of another method or a damaged file raise :class:`ProblemError`."""
+def read_model(path: str | Path, method: str, config_class: type, build: Callable[[Any, dict[str, Any]], torch.nn.Module]
+               ) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
+    """A saved model, its config and its record: the config is rebuilt from the file (as a
+    finished run: no resume, no checkpoint), ``build(cfg, state)`` makes the network and its
+    weights are loaded. Files of another method or a damaged file raise :class:`ProblemError`."""
     if not Path(path).is_file():
         raise ProblemError(f"model file {path} not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state.get("method", method) != method:
             raise ValueError(f"it is a {state['method']} model")
-        model = build(state)
+        cfg = config_class(**{**state["config"], "resume": False, "checkpoint": None})
+        model = build(cfg, state)
         model.load_state_dict(state["state"])
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ProblemError(f"{path} is not a {method} model: {exc}") from None
-    return model, state
+    return model, cfg, state

@@ -226,13 +226,11 @@ def train(data_path: str | Path, cfg: DeepONetConfig, out: str | Path | None = N
 
 def load_model(path: str | Path) -> tuple[DeepONet, DeepONetConfig, dict[str, Any]]:
     """A saved model, its config and its record."""
-    def build(state: dict[str, Any]) -> DeepONet:
-        cfg = DeepONetConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    def build(cfg: DeepONetConfig, state: dict[str, Any]) -> DeepONet:
         meta = state["meta"]
         return DeepONet(sum(len(v) for v in meta["sensors"].values()), meta["input_dim"], len(meta["fields"]), cfg)
 
-    model, state = read_model(path, "deeponet", build)
-    cfg = DeepONetConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    model, cfg, state = read_model(path, "deeponet", DeepONetConfig, build)
     return model.to(dtype=DTYPES[cfg.dtype]), cfg, state  # type: ignore[return-value]
 
 

@@ -386,13 +386,11 @@ def train(data_path: str | Path, cfg: MgNOConfig, out: str | Path | None = None,
 
 def load_model(path: str | Path) -> tuple[MgNO, MgNOConfig, dict[str, Any]]:
     """A saved model, its config and its record."""
-    def build(state: dict[str, Any]) -> MgNO:
-        cfg = MgNOConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    def build(cfg: MgNOConfig, state: dict[str, Any]) -> MgNO:
         meta = state["meta"]
         return MgNO(len(meta["inputs"]), len(meta["fields"]), cfg, tuple(state["periodic"]))  # type: ignore[arg-type]
 
-    model, state = read_model(path, "mgno", build)
-    cfg = MgNOConfig(**{**state["config"], "resume": False, "checkpoint": None})
+    model, cfg, state = read_model(path, "mgno", MgNOConfig, build)
     return model.to(dtype=DTYPES[cfg.dtype]).eval(), cfg, state  # type: ignore[return-value]
 
 
