@@ -9,10 +9,13 @@ interior               ``-div(k grad u) - f`` (poisson), ``-lap u - kappa^2 u - 
                        ``u_t + b.grad u - div(eps grad u) + c u - f - r(u)`` (convection_diffusion,
                        steady without ``u_t``), ``u_t + F'(u) u_x - nu u_xx`` (burgers),
                        ``-div sigma(u) - f`` (2D elasticity, variable Lame parameters allowed),
+                       ``c_u u + c_x u_x + c_y u_y + c_xx u_xx + c_yy u_yy - f`` (linear),
                        ``du/dt - F(u, t)`` (ode)
 dirichlet              ``u - g`` (elasticity: the listed components)
 neumann / robin        ``flux(u).n (+ alpha u) - g`` with the flux the weak form sees
-natural                ``flux(u).n`` where no ``[[boundary]]`` entry covers the boundary
+cauchy                 ``u - g`` and ``du/dn - h`` (linear: an initial line)
+natural                ``flux(u).n`` where no ``[[boundary]]`` entry covers the boundary, except
+                       on space-time linear problems (``y`` is time), whose free edges carry none
 periodic               ``u(lo) - u(hi)`` and ``du/dx_a(lo) - du/dx_a(hi)`` on each periodic axis
 initial                ``u(x, t0) - u0(x)``
 =====================  ======================================================================
@@ -31,6 +34,7 @@ import torch
 
 from ..problems import Problem
 from ..problems.expr import Expr
+from ..problems.linear import coefficients, operator_kind
 from .collocation import PointSet
 from .jet import Jet
 
@@ -104,6 +108,8 @@ class PhysicsLoss:
         self.space = tuple(range(problem.dim))
         if self.type == "elasticity":
             self.lam, self.mu = problem.pde.lame()
+        self.linear = coefficients(problem) if self.type == "linear" else None
+        self.natural = self.linear is None or operator_kind(self.linear) == "elliptic"
 
     # -- what the model must provide -----------------------------------------------------------
     @property
@@ -165,6 +171,8 @@ class PhysicsLoss:
                 put(f"b{i}", b)
         elif self.type == "burgers":
             put("nu", pde.nu)
+        elif self.type == "linear":
+            put("f", pde.f)
         elif self.type == "elasticity":
             put("lam", self.lam, True)
             put("mu", self.mu, True)
@@ -239,9 +247,15 @@ class PhysicsLoss:
         """The sum of the boundary and periodic mean squares (None without boundary points)."""
         bc_terms = []
         for g in batch.boundary:
+            if g.kind == "natural" and not self.natural:
+                continue
             if g.kind == "dirichlet":
                 j = model.jet(g.points, 0, ())
                 r = (j.value[:, list(g.components)] - g.target[:, list(g.components)]) / self.value_scale
+            elif g.kind == "cauchy":
+                j = model.jet(g.points, 1, ())
+                bc_terms.append(((j.value[:, 0] - g.target[:, 0]) / self.value_scale).pow(2).mean())
+                r = self.flux(j, g.normals, g.coef) - g.target[:, 1:]
             else:
                 j = model.jet(g.points, 1, ())
                 r = self.flux(j, g.normals, g.coef) - (0 if g.kind == "natural" else g.target)
@@ -318,6 +332,12 @@ def _elasticity(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, to
     return torch.stack([-fx - c["f0"], -fy - c["f1"]], dim=1)
 
 
+def _linear(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    cu, cx, cy, cxx, cyy = (float(v) for v in loss.linear)
+    return (cu * jet.value + cx * jet.d(0) + cy * jet.d(1) + cxx * jet.dd(0, 0) + cyy * jet.dd(1, 1)
+            - c["f"][:, None])
+
+
 def _ode(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
     p = loss.problem
     env = {v: jet.value[:, i] for i, v in enumerate(p.fields)}
@@ -328,7 +348,7 @@ def _ode(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Ten
 
 _RESIDUALS: dict[str, Callable[..., torch.Tensor]] = {
     "poisson": _poisson, "helmholtz": _helmholtz, "convection_diffusion": _convection_diffusion,
-    "burgers": _burgers, "elasticity": _elasticity, "ode": _ode,
+    "burgers": _burgers, "elasticity": _elasticity, "linear": _linear, "ode": _ode,
 }
 
 #: PDE types with a pointwise residual here (``euler`` has none: its pressure is not a field)

@@ -342,6 +342,10 @@ def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str,
     sec.done()
     if pde_type == "convection_diffusion" and "t" not in names and coefs["r"].source.strip() not in ("0", "0.0"):
         raise sec.error("r", "a nonlinear reaction r(u) needs a time-dependent problem ([time])")
+    if pde_type == "linear":
+        for cname in ("c_u", "c_x", "c_y", "c_xx", "c_yy"):
+            if coefs[cname].free:
+                raise sec.error(cname, f"linear coefficients are constants, got {coefs[cname].source!r}")
     if pde_type == "burgers" and coefs["nu"].free:
         raise sec.error("nu", "burgers viscosity must be a constant")
     if pde_type == "elasticity":
@@ -417,6 +421,10 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
             axis = space.index(axis_name)
             if not isinstance(domain, (Interval, Box)):
                 raise sec.error("type", "periodic boundaries need an interval or box domain")
+        elif kind == "cauchy":
+            if pde_type != "linear":
+                raise sec.error("type", "cauchy conditions (u and du/dn on one piece) belong to linear problems")
+            value = sec.exprs("value", 2, names + tuple(params), params)
         elif kind != "slip":
             value = sec.exprs("value", ncomp, names + tuple(params), params, ["0"] * ncomp)
             if kind == "robin":

@@ -9,6 +9,8 @@ convection_diffusion   u_t + b.grad u - div(eps grad u) + c u = f + r(u)   (stea
                        the nonlinear reaction r(u) needs [time])
 burgers                u_t + F(u)_x = nu u_xx, F = u^2/2 by default  (1D in space)
 elasticity             -div sigma(u) = f, sigma = lam tr(eps) I + 2 mu eps, u = (ux, uy) (2D)
+linear                 c_u u + c_x u_x + c_y u_y + c_xx u_xx + c_yy u_yy = f   (2D, constant
+                       coefficients; y is time unless c_xx c_yy > 0: HyPINO's problem class)
 ode                    du/dt = F(u, t) for named variables
 euler                  u_t + (u.grad) u + grad p = 0, div u = 0, u = (ux, uy) (2D, inviscid,
                        incompressible, unit density; walls: ``slip``, u.n = 0)
@@ -16,7 +18,9 @@ euler                  u_t + (u.grad) u + grad p = 0, div u = 0, u = (ux, uy) (2
 
 Neumann data is the flux the weak form sees: ``k du/dn = g`` (poisson), ``du/dn = g``
 (helmholtz), ``eps du/dn = g`` (convection-diffusion, burgers: ``nu du/dn``), traction
-``sigma n = g`` (elasticity); Robin adds ``alpha u`` to the left-hand side.
+``sigma n = g`` (elasticity), ``du/dn = g`` (linear); Robin adds ``alpha u`` to the left-hand side.
+A ``cauchy`` condition (linear only) gives both ``u`` and ``du/dn`` on one piece: the initial
+line of a second-order-in-time space-time problem.
 """
 
 from __future__ import annotations
@@ -77,6 +81,11 @@ SPECS: dict[str, PDESpec] = {
          "plane": Coef("choice", "strain", ("strain", "stress"), doc="plane strain or plane stress"),
          "f": Coef("vector", None, doc="body force")},
         (2,), "never", "-div sigma(u) = f", "sigma n"),
+    "linear": PDESpec(
+        {**{name: Coef("scalar", "0", doc=f"coefficient of {term} (a constant)")
+            for name, term in (("c_u", "u"), ("c_x", "u_x"), ("c_y", "u_y"), ("c_xx", "u_xx"), ("c_yy", "u_yy"))},
+         "f": Coef("scalar", "0", doc="source")},
+        (2,), "never", "c_u u + c_x u_x + c_y u_y + c_xx u_xx + c_yy u_yy = f (y is time unless c_xx c_yy > 0)"),
     "ode": PDESpec({"variables": Coef("names", None, doc="state variable names"),
                     "rhs": Coef("exprs", None, doc="du/dt for each variable, in the variables and t")},
                    (0,), "required", "du/dt = F(u, t)"),

@@ -13,7 +13,7 @@ from ..geometry import Domain
 from .expr import Expr, coordinates
 from .pdes import PDE
 
-BC_TYPES = ("dirichlet", "neumann", "robin", "periodic", "slip")
+BC_TYPES = ("dirichlet", "neumann", "robin", "cauchy", "periodic", "slip")
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,12 @@ class BoundaryCondition:
         ``all``, a boundary tag (a piece of an analytic domain or a mesh physical group) or a
         predicate expression in the coordinates.
     type
-        ``dirichlet``, ``neumann``, ``robin``, ``periodic`` or ``slip`` (an impermeable wall,
-        ``u.n = 0``: euler problems).
+        ``dirichlet``, ``neumann``, ``robin``, ``cauchy`` (``linear`` problems: ``u`` and
+        ``du/dn`` together, the initial line of a wave), ``periodic`` or ``slip`` (an impermeable
+        wall, ``u.n = 0``: euler problems).
     value
-        Expression(s): the prescribed value, flux (Neumann/Robin right-hand side) or traction.
+        Expression(s): the prescribed value, flux (Neumann/Robin right-hand side) or traction;
+        cauchy: the value and then ``du/dn``.
     alpha
         Robin coefficient (``flux + alpha u = value``).
     components

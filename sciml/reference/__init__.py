@@ -12,6 +12,7 @@ import numpy as np
 from ..config import build_config
 from ..geometry import Mesh, MeshDomain
 from ..problems import Problem
+from ..problems.linear import coefficients, operator_kind
 from ..solution import Solution
 from .burgers import solve_burgers
 from .elasticity import solve_elasticity
@@ -19,6 +20,7 @@ from .euler import solve_euler
 from .fd import grid_nodes, solve_grid
 from .ode import solve_ode
 from .scalar import ScalarFEM
+from .spacetime import solve_spacetime
 
 
 @dataclass
@@ -35,7 +37,7 @@ class ReferenceConfig:
         Mesh size for generated meshes (default: the domain's diameter / 100, / 20 in 3D); the
         fd grid spacing when ``nodes`` is not given.
     nodes
-        fd: nodes per axis (default: a ``grid``-layout family's output points, else from ``h``).
+        fd and space-time linear problems (method of lines, default 401): nodes per axis (default: a ``grid``-layout family's output points, else from ``h``).
     nt
         Crank-Nicolson steps for transient FEM problems.
     snapshots
@@ -93,6 +95,12 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
         points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
         return Solution(**common, kind="grid", points=points, values=u, axes=axes, times=t,
                         info={"grid": [len(a) for a in axes], "method": "vorticity-streamfunction sine series, RK4"})
+    if pde == "linear" and operator_kind(coefficients(problem)) != "elliptic":
+        n = cfg.nodes or 401
+        x, y, u = solve_spacetime(problem, n, n, rtol=max(cfg.rtol, 1e-9), atol=max(cfg.atol, 1e-11))
+        points = np.stack(np.meshgrid(x, y, indexing="ij"), axis=-1).reshape(-1, 2)
+        return Solution(**common, kind="grid", points=points, values=u.reshape(-1, 1), axes=[x, y],
+                        info={"grid": [n, n], "method": "method of lines in y (time), finite differences in x"})
     if cfg.method == "fd" and pde not in ("ode", "burgers", "euler"):
         axes = grid_nodes(problem, cfg.nodes, cfg.h or default_h(problem))
         u = solve_grid(problem, axes)
@@ -115,4 +123,4 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
 
 
 __all__ = ["ReferenceConfig", "reference_mesh", "solve_reference", "ScalarFEM", "solve_elasticity",
-           "solve_burgers", "solve_euler", "solve_ode"]
+           "solve_burgers", "solve_euler", "solve_ode", "solve_spacetime"]

@@ -58,10 +58,12 @@ def load_vector(geo: Geometry, f: Field) -> np.ndarray:
     return np.bincount(geo.mesh.cells.ravel(), local.ravel(), minlength=len(geo.mesh.points))
 
 
-def stiffness(geo: Geometry, k: Field) -> sp.csr_matrix:
-    """``K_ij = int k grad phi_j . grad phi_i``."""
+def stiffness(geo: Geometry, k: Field, axes: np.ndarray | None = None) -> sp.csr_matrix:
+    """``K_ij = int k grad phi_j . D grad phi_i`` with ``D = diag(axes)`` (the identity by
+    default: an anisotropic operator such as ``-(a u_xx + b u_yy)`` takes ``axes = (a, b)``)."""
     kbar = geo.at_quadrature(k) @ geo.weights
-    local = (geo.volume * kbar)[:, None, None] * np.einsum("mid,mjd->mij", geo.grads, geo.grads)
+    scale = np.ones(geo.grads.shape[-1]) if axes is None else np.asarray(axes, dtype=float)
+    local = (geo.volume * kbar)[:, None, None] * np.einsum("mid,d,mjd->mij", geo.grads, scale, geo.grads)
     return _sparse(geo.mesh, local)
 
 

@@ -1,7 +1,8 @@
 """P1 FEM reference for the scalar elliptic family and its transient form.
 
-Covers ``poisson``, ``helmholtz`` and ``convection_diffusion`` through one operator
-``-div(a grad u) + b.grad u + c u`` (``helmholtz``: ``a = 1, c = -kappa^2``), Dirichlet,
+Covers ``poisson``, ``helmholtz``, ``convection_diffusion`` and elliptic ``linear`` problems
+through one operator ``-div(a D grad u) + b.grad u + c u`` (``helmholtz``: ``a = 1, c = -kappa^2``;
+``linear``: the operator times ``-sign(c_xx)``, ``a = |c_xx|``, ``D = diag(1, c_yy / c_xx)``), Dirichlet,
 Neumann, Robin and periodic boundaries, SUPG when convection dominates, and the method of lines
 with Crank-Nicolson in time for transient problems.
 """
@@ -16,6 +17,7 @@ import scipy.sparse as sp
 from ..errors import ProblemError, SolverError
 from ..geometry import Mesh
 from ..problems import Expr, Problem
+from ..problems.linear import coefficients, operator_kind
 from . import fem
 from .constraints import Constraints, facet_assignment, factorize, periodic_master
 
@@ -24,9 +26,25 @@ def _field(expr: Expr, t: float | None):
     return lambda pts: expr(pts, t)
 
 
+def _linear(problem: Problem) -> tuple[Expr, tuple[Expr, ...] | None, Expr, Expr]:
+    """An elliptic ``linear`` operator as ``-a div(D grad u) + b.grad u + c u = f'``: the equation
+    times ``s = -sign(c_xx)``."""
+    c = coefficients(problem)
+    if operator_kind(c) != "elliptic":
+        raise ProblemError(f"the FEM reference solves elliptic linear operators (c_xx c_yy > 0); this one is "
+                           f"{operator_kind(c)}: y is time, and the space-time reference needs a box",
+                           problem.source, "pde")
+    s = -float(np.sign(c[3]))
+    f = problem.pde.f
+    return (Expr(repr(abs(float(c[3])))), (Expr(repr(s * float(c[1]))), Expr(repr(s * float(c[2])))),
+            Expr(repr(s * float(c[0]))), Expr(f"{s:+.0f}*({f.source})", f.names, f.bound))
+
+
 def _coefficients(problem: Problem) -> tuple[Expr, tuple[Expr, ...] | None, Expr, Expr]:
     """(diffusion, velocity or None, reaction, source) of the scalar operator."""
     pde = problem.pde
+    if pde.type == "linear":
+        return _linear(problem)
     if pde.type == "poisson":
         return pde.k, None, Expr("0"), pde.f
     if pde.type == "helmholtz":
@@ -41,7 +59,7 @@ class ScalarFEM:
     Parameters
     ----------
     problem
-        A poisson, helmholtz or convection_diffusion problem.
+        A poisson, helmholtz, convection_diffusion or elliptic linear problem.
     mesh
         The P1 mesh.
     supg
@@ -55,6 +73,17 @@ class ScalarFEM:
     def __post_init__(self) -> None:
         self.geo = fem.Geometry.of(self.mesh)
         self.diffusion, self.velocity, self.reaction, self.source = _coefficients(self.problem)
+        self.axes, self.flux_scale = None, 1.0
+        if self.problem.pde.type == "linear":  # du/dn data: the weak form's flux is |c_xx| du/dn
+            c = coefficients(self.problem)
+            self.axes, self.flux_scale = np.array([1.0, c[4] / c[3]]), abs(float(c[3]))
+            kinds = {bc.type for bc in self.problem.boundaries}
+            if "cauchy" in kinds:
+                raise ProblemError("a cauchy condition (u and du/dn together) makes an elliptic problem "
+                                   "over-determined", self.problem.source, "boundary")
+            if c[3] != c[4] and kinds & {"neumann", "robin"}:
+                raise ProblemError("Neumann data du/dn on an anisotropic operator (c_xx != c_yy) is not the "
+                                   "conormal flux the FEM reference needs", self.problem.source, "boundary")
         self.assignment = facet_assignment(self.problem, self.mesh)
         bcs = self.problem.boundaries
         dfacets = self.mesh.facets[[a >= 0 and bcs[a].type == "dirichlet" for a in self.assignment]]
@@ -87,7 +116,7 @@ class ScalarFEM:
     def operator(self, t: float | None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """The operator ``A`` (with Robin terms) and the mass matrix ``M`` (with SUPG mass)."""
         geo = self.geo
-        A = fem.stiffness(geo, _field(self.diffusion, t)) + fem.mass(geo, _field(self.reaction, t))
+        A = fem.stiffness(geo, _field(self.diffusion, t), self.axes) + fem.mass(geo, _field(self.reaction, t))
         M = fem.mass(geo, lambda p: np.ones(len(p)))
         if self.velocity is not None:
             bq = fem.velocity_at(geo, [_field(b, t) for b in self.velocity])
@@ -98,7 +127,8 @@ class ScalarFEM:
                 A, M = A + op, M + ms
         for i, bc in enumerate(self.problem.boundaries):
             if bc.type == "robin":
-                A = A + fem.facet_mass(self.mesh, self.mesh.facets[self.assignment == i], _field(bc.alpha, t))
+                A = A + self.flux_scale * fem.facet_mass(self.mesh, self.mesh.facets[self.assignment == i],
+                                                         _field(bc.alpha, t))
         return A.tocsr(), M.tocsr()
 
     def rhs(self, t: float | None) -> np.ndarray:
@@ -111,7 +141,8 @@ class ScalarFEM:
             F = F + fem.supg_load(geo, bq, tau, _field(self.source, t))
         for i, bc in enumerate(self.problem.boundaries):
             if bc.type in ("neumann", "robin"):
-                F = F + fem.facet_load(self.mesh, self.mesh.facets[self.assignment == i], _field(bc.value[0], t))
+                F = F + self.flux_scale * fem.facet_load(self.mesh, self.mesh.facets[self.assignment == i],
+                                                         _field(bc.value[0], t))
         return F
 
     def dirichlet_values(self, t: float | None) -> np.ndarray:
