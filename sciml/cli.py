@@ -18,7 +18,7 @@ from .errors import ProblemError, SciMLError
 from .io import atomic_write, write_json
 
 SHIPPED = Path(__file__).resolve().parent.parent / "problems"
-TRAINABLE = ("deeponet", "mgno", "dcdm")  # `sciml train NAME`
+TRAINABLE = ("deeponet", "mgno", "dcdm", "hypino")  # `sciml train NAME`
 
 
 def _load_points(path: str | None, width: int) -> np.ndarray | None:
@@ -172,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     source = Path(args.data) if args.data else None
     options: dict[str, Any] = {}
     if source is None:
-        if args.method != "dcdm":
+        if getattr(solver, "trains_on_data", True):
             raise ProblemError(f"sciml train {args.method} needs a data set or a family file")
         data = None
     elif source.suffix == ".toml":

@@ -4,7 +4,7 @@ differences, one draw serves every point set, the rejection filter."""
 import numpy as np
 import pytest
 
-from sciml.data.mms import TERMS, RandomFunction, acceptable, apply_operator, operator_kind, random_operator
+from sciml.data.mms import TERMS, RandomFunction, acceptable, apply, operator_kind, random_operator
 
 
 def test_random_operators_and_their_kinds():
@@ -28,7 +28,7 @@ def _smooth_draw(seed):
         fn = RandomFunction.draw(rng, ab=3.0)
         pts = rng.uniform(-1, 1, (300, 2))
         d = fn.derivatives(pts)
-        if acceptable(d, apply_operator(np.ones(5), d)):
+        if acceptable(d, apply(np.ones(5), d)):
             return fn, pts, d
     raise AssertionError("no acceptable draw")
 
@@ -45,7 +45,7 @@ def test_f_equals_l_u_against_finite_differences(seed):
     ex, ey = np.array([h, 0.0]), np.array([0.0, h])
     fd = {"u": u(pts), "ux": (u(pts + ex) - u(pts - ex)) / (2 * h), "uy": (u(pts + ey) - u(pts - ey)) / (2 * h),
           "uxx": (u(pts + ex) - 2 * u(pts) + u(pts - ex)) / h**2, "uyy": (u(pts + ey) - 2 * u(pts) + u(pts - ey)) / h**2}
-    f, f_fd = apply_operator(c, d), apply_operator(c, fd)
+    f, f_fd = apply(c, d), apply(c, fd)
     assert np.abs(f - f_fd).max() <= 1e-3 * max(1.0, np.abs(f).max())
 
 

@@ -52,5 +52,22 @@ def test_bad_problems_are_refused():
     with pytest.raises(ProblemError, match="does not fit"):
         rasterize(far)
     robin = _square([{"where": "all", "type": "robin", "value": "0", "alpha": "1"}])
-    with pytest.raises(ProblemError, match="Dirichlet and Neumann"):
+    with pytest.raises(ProblemError, match="Dirichlet, Neumann and cauchy"):
         rasterize(robin, n=16)
+
+
+def test_a_cauchy_initial_line_sets_both_masks_and_neumann_data_is_du_dn():
+    wave = problem_from_dict({"pde": {"type": "linear", "c_xx": "-1", "c_yy": "1"},
+                              "domain": {"type": "box", "lo": [-1.0, -1.0], "hi": [1.0, 1.0]},
+                              "boundary": [{"where": "bottom", "type": "cauchy", "value": ["sin(pi*x)", "0.5"]},
+                                           {"where": "all", "type": "dirichlet", "value": "0"}]})
+    r = rasterize(wave, n=32)
+    assert r.channel("dirichlet_mask")[-1].all() and r.channel("neumann_mask")[-1, 3:-3].all()
+    assert not r.channel("neumann_mask")[0].any() and np.allclose(r.channel("neumann_value")[-1, 3:-3], 0.5)
+    assert np.allclose(r.coefficients, [0, 0, 0, -1, 1])
+    flux = _square([{"where": "all", "type": "neumann", "value": "3"}])  # poisson with k = 1 ...
+    k3 = problem_from_dict({"pde": {"type": "poisson", "k": "3", "f": "1"},
+                            "domain": {"type": "box", "lo": [-1.0, -1.0], "hi": [1.0, 1.0]},
+                            "boundary": [{"where": "all", "type": "neumann", "value": "3"}]})
+    assert np.allclose(rasterize(k3, n=16).channel("neumann_value"), rasterize(flux, n=16).channel("neumann_value") / 3)
+

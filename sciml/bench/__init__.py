@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "deeponet": "DeepONet on the antiderivative (10k/100k triplets) and the pendulum, vs an FNN and DeepXDE's DeepONet",
     "insr": "INSR time-stepped neural fields: 1D advection to t = 12, 2D advection at equal memory, Taylor-Green",
     "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-512^2",
+    "hypino": "HyPINO zero-shot, delta-PINN refinement and fine-tuning vs random init on seven paper-style problems",
     "mgno": "MgNO on Darcy flow (1,000/200 at 64^2) vs neuraloperator's FNO, inference vs the FD reference, 128^2 inputs",
 }
 
@@ -40,6 +41,8 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .insr import run as runner
     elif name == "linear":
         from .linear import run as runner
+    elif name == "hypino":
+        from .hypino import run as runner
     elif name == "mgno":
         from .mgno import run as runner
     return runner(out, budget_s, quiet)

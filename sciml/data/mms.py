@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-TERMS = ("u", "ux", "uy", "uxx", "uyy")  # the code's PDE_TERMS, sorted by length then name
+from ..problems.linear import TERMS, apply, operator_kind  # noqa: F401  (re-exported)
+
 PSI = ("identity", "sin", "cos", "tanh", "sigmoid", "rational")
 RULES = ("add", "mult", "compose")
 
@@ -35,17 +36,6 @@ def random_operator(rng: np.random.Generator, max_terms: int = 3, bound: float =
     chosen = rng.choice(len(TERMS), size=int(rng.integers(1, max_terms + 1)), replace=False)
     c[chosen] = rng.uniform(-bound, bound, len(chosen))
     return c
-
-
-def operator_kind(c: np.ndarray) -> str:
-    """``elliptic`` (``c_xx c_yy > 0``), ``hyperbolic`` (``< 0``), ``parabolic`` (one of them
-    zero) or ``first-order`` (both zero): the code's test on ``B^2 - 4 A C`` with ``B = 0``."""
-    a, cc = float(c[3]), float(c[4])
-    if a * cc > 0:
-        return "elliptic"
-    if a * cc < 0:
-        return "hyperbolic"
-    return "parabolic" if (a != 0) != (cc != 0) else "first-order"
 
 
 def _psi(name: str, s: torch.Tensor) -> torch.Tensor:
@@ -60,6 +50,13 @@ def _psi(name: str, s: torch.Tensor) -> torch.Tensor:
     if name == "sigmoid":
         return torch.sigmoid(s)
     return 1.0 / (1.0 + s * s)
+
+
+def _grad(y: torch.Tensor, x: torch.Tensor, keep: bool) -> torch.Tensor:
+    """``d sum(y) / dx``, zeros where ``y`` does not depend on ``x`` (a constant term)."""
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    return torch.autograd.grad(y.sum(), x, create_graph=keep, retain_graph=True, materialize_grads=True)[0]
 
 
 @dataclass(frozen=True)
@@ -107,16 +104,10 @@ class RandomFunction:
         """``u, ux, uy, uxx, uyy`` at ``points`` ``(N, 2)`` by autograd in float64."""
         x = torch.as_tensor(points, dtype=torch.float64).clone().requires_grad_(True)
         u = self(x)
-        (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
-        uxx = torch.autograd.grad(g[:, 0].sum(), x, retain_graph=True)[0][:, 0]
-        uyy = torch.autograd.grad(g[:, 1].sum(), x)[0][:, 1]
+        g = _grad(u, x, True)
+        uxx, uyy = _grad(g[:, 0], x, True)[:, 0], _grad(g[:, 1], x, False)[:, 1]
         return {"u": u.detach().numpy(), "ux": g[:, 0].detach().numpy(), "uy": g[:, 1].detach().numpy(),
                 "uxx": uxx.detach().numpy(), "uyy": uyy.detach().numpy()}
-
-
-def apply_operator(c: np.ndarray, derivs: dict[str, np.ndarray]) -> np.ndarray:
-    """``f = L u = sum_k c_k D_k u`` from the derivatives."""
-    return sum(float(ck) * derivs[name] for ck, name in zip(c, TERMS))
 
 
 def acceptable(derivs: dict[str, np.ndarray], f: np.ndarray, dirichlet: np.ndarray | None = None,

@@ -51,13 +51,17 @@ class TrainConfig:
         Use the AMSGrad variant of Adam.
     lr_schedule
         ``constant``, ``exponential`` (``lr * lr_gamma**step``), ``step`` (times ``lr_gamma``
-        every ``lr_step_size`` steps), ``cosine`` (to 0 over ``adam_steps``) or ``onecycle``
+        every ``lr_step_size`` steps), ``cosine`` (to 0 over ``adam_steps``), ``warmup_cosine``
+        (linear warm-up over the first ``onecycle_pct`` of the steps, then cosine down to
+        ``lr / onecycle_final_div``: HyPINO's schedule) or ``onecycle``
         (Smith & Topor 2019, torch's ``OneCycleLR`` shape with cosine phases: from
         ``lr / onecycle_div`` up to ``lr`` over the first ``onecycle_pct`` of training, then down to
         ``lr / (onecycle_div * onecycle_final_div)``; held constant over each block of
         ``lr_step_size`` steps, so ``lr_step_size`` = steps per epoch steps it once per epoch).
     weight_decay
-        Adam's (coupled, L2) weight decay.
+        Adam's (coupled, L2) weight decay; AdamW's decoupled one with ``adamw``.
+    adamw
+        Use AdamW (Loshchilov & Hutter 2019) instead of Adam.
     lbfgs_steps
         L-BFGS steps after Adam; each step runs up to ``lbfgs_max_iter`` iterations with a
         strong-Wolfe line search (torch's ``LBFGS``).
@@ -79,13 +83,14 @@ class TrainConfig:
     adam_steps: int = 10000
     lr: float = 1e-3
     amsgrad: bool = False
-    lr_schedule: Literal["constant", "exponential", "step", "cosine", "onecycle"] = "constant"
+    lr_schedule: Literal["constant", "exponential", "step", "cosine", "warmup_cosine", "onecycle"] = "constant"
     lr_gamma: float = 0.5
     lr_step_size: int = 1000
     onecycle_pct: float = 0.3
     onecycle_div: float = 25.0
     onecycle_final_div: float = 1e4
     weight_decay: float = 0.0
+    adamw: bool = False
     lbfgs_steps: int = 0
     lbfgs_lr: float = 1.0
     lbfgs_max_iter: int = 20
@@ -192,13 +197,17 @@ class Trainer:
     # -- optimisers ----------------------------------------------------------------------------
     def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
         cfg = self.cfg
-        opt = torch.optim.Adam(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
+        kind = torch.optim.AdamW if cfg.adamw else torch.optim.Adam
+        opt = kind(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
         n = max(cfg.adam_steps, 1)
+        warm = max(int(cfg.onecycle_pct * n), 1)
         factor = {
             "constant": lambda s: 1.0,
             "exponential": lambda s: cfg.lr_gamma ** s,
             "step": lambda s: cfg.lr_gamma ** (s // cfg.lr_step_size),
             "cosine": lambda s: 0.5 * (1 + math.cos(math.pi * min(s, n) / n)),
+            "warmup_cosine": lambda s: (s + 1) / warm if s < warm else 1 / cfg.onecycle_final_div + (
+                1 - 1 / cfg.onecycle_final_div) * 0.5 * (1 + math.cos(math.pi * min(s - warm, n - warm) / max(n - warm, 1))),
             "onecycle": lambda s: onecycle_factor(s // cfg.lr_step_size, -(-n // cfg.lr_step_size), cfg),
         }[cfg.lr_schedule]
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)

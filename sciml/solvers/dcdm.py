@@ -64,6 +64,7 @@ class DCDMSolver(TrainedSolver):
     description: ClassVar[str] = "finite differences solved by the deep conjugate direction method (Kaneda et al. 2023)"
     config_class: ClassVar[type] = DCDMSolverConfig
     train_config_class: ClassVar[type] = DCDMConfig
+    trains_on_data: ClassVar[bool] = False
 
     @classmethod
     def train_model(cls, data: str | Path | None, cfg: Any, out: str | Path | None = None,

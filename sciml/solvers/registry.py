@@ -33,4 +33,4 @@ def get(name: str, **options: Any) -> Any:
 
 
 def _load_builtin() -> None:
-    from . import dcdm, deeponet, ggn, insr, lpinn, mgno, pig, pinn, reference  # noqa: F401  (registers on import)
+    from . import dcdm, deeponet, ggn, hypino, insr, lpinn, mgno, pig, pinn, reference  # noqa: F401  (registers on import)

@@ -1,0 +1,167 @@
+"""HyPINO: generated samples (f = L u, masks, unlabeled samples), the hypernetwork's output size
+and Swin shapes, the loss against the shared physics core, training lowers the loss and resumes,
+refinement is exact with an oracle delta, and the shipped weights solve a benchmark problem."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from sciml.data.mms import TERMS, apply
+from sciml.data.pde_samples import SampleConfig, collate, draw_sample
+from sciml.errors import ProblemError
+from sciml.nn.hyper import GeneratedField
+from sciml.nn.hypernet import HypernetConfig, Hypernetwork, SwinBlock
+from sciml.nn.physics import PhysicsLoss
+from sciml.problems import load_problem
+from sciml.solvers import get
+from sciml.solvers.hypino import (DEFAULT_MODEL, Encoded, HyPINOConfig, derivatives, encode, refine,
+                                  residual_channels, sample_loss, train)
+
+TINY = dict(grid=32, embed=8, depths=[1, 1], heads=[2, 2], window=2, head_hidden=16, target_width=8,
+            target_layers=1, interior=64, boundary=64, raster_points=256, batch_size=4, workers=0)
+SMALL = SampleConfig(grid=32, interior=64, boundary=64, raster_points=256)
+
+
+def test_generated_samples():
+    rng = np.random.default_rng(0)
+    sup = draw_sample(rng, SMALL, supervised=True)
+    unsup = draw_sample(rng, SMALL, supervised=False)
+    assert sup.channels.shape == (5, 32, 32) and sup.targets.shape == (64, 5) and unsup.targets is None
+    derivs = {k: sup.targets[:, i].astype(float) for i, k in enumerate(TERMS)}
+    assert np.allclose(apply(sup.coefficients.astype(float), derivs), sup.source, rtol=1e-4, atol=1e-3)
+    assert np.ptp(unsup.source) == 0  # a constant source
+    for s in (sup, unsup):
+        assert set(np.unique(s.dirichlet)) <= {0, 1} and np.all(s.g_d[s.dirichlet == 0] == 0)
+        assert np.allclose(np.linalg.norm(s.normals, axis=1), 1, atol=1e-5)
+        assert s.channels[0].any()  # every sample has a Dirichlet boundary
+    batch = collate([sup, unsup])
+    assert batch["supervised"].tolist() == [1.0, 0.0] and batch["targets"].shape == (2, 64, 5)
+
+
+def test_hypernetwork_emits_every_target_parameter():
+    cfg = HypernetConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in TINY.items()
+                            if k in HypernetConfig.__dataclass_fields__})
+    net = Hypernetwork(cfg)
+    out = net(torch.randn(3, 5, 32, 32), torch.randn(3, 5))
+    assert out.shape == (3, net.target.n_params)
+    assert net(torch.randn(1, 5, 32, 32), torch.randn(1, 5)).shape == (1, net.target.n_params)
+    default = Hypernetwork()
+    assert default.target.n_params == 5409 and len(default.heads) == 14
+    with pytest.raises(ValueError, match="windows"):
+        HypernetConfig(grid=48)
+
+
+def test_shifted_windows_mix_across_window_borders():
+    torch.manual_seed(0)
+    plain, shifted = SwinBlock(8, 2, 4, False, 2.0), SwinBlock(8, 2, 4, True, 2.0)
+    shifted.load_state_dict(plain.state_dict())
+    x = torch.zeros(1, 8, 8, 8)
+    y = x.clone()
+    y[0, 3, 3] = torch.randn(8)  # a token at the corner of the first window
+    for block, crosses in ((plain, False), (shifted, True)):
+        change = (block(y) - block(x)).abs().sum(-1)[0]
+        assert bool(change[4:, 4:].sum() > 1e-6) == crosses  # window (1, 1) sees it only when shifted
+
+
+def test_the_loss_residual_is_the_shared_core_residual():
+    torch.manual_seed(0)
+    cfg = HyPINOConfig(**TINY)
+    net = Hypernetwork(cfg.network())
+    problem = load_problem("problems/hypino-helmholtz.toml")
+    enc = encode(problem, 32)
+    flat = refine(net, enc, 0)
+    x = torch.rand(40, 2) * 2 - 1
+    d = derivatives(net.target, flat, x[None])
+    batched = apply(torch.as_tensor(enc.raster.coefficients, dtype=torch.float32), {k: v[0] for k, v in d.items()})
+    loss = PhysicsLoss(problem)
+    field = GeneratedField(net.target, flat[0])
+    core = loss.residual(field.jet(x, 2, loss.pairs), x, loss._coefficients(x))[:, 0] + loss._coefficients(x)["f"]
+    torch.testing.assert_close(batched, core, rtol=1e-4, atol=1e-4)
+
+
+def test_training_lowers_the_loss_and_resumes(tmp_path):
+    cfg = HyPINOConfig(**TINY, adam_steps=4, seed=1, progress=False, log_every=1, lr_schedule="constant")
+    batch = collate([draw_sample(np.random.default_rng(i), cfg.samples()) for i in range(4)])
+    torch.manual_seed(0)
+    net = Hypernetwork(cfg.network())
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    losses = []
+    for _ in range(40):
+        opt.zero_grad()
+        total, _ = sample_loss(net, batch, cfg)
+        total.backward()
+        opt.step()
+        losses.append(float(total.detach()))
+    assert losses[-1] < 0.5 * losses[0]
+    ckpt = tmp_path / "c.pt"
+    full = train(replace(cfg, checkpoint=str(ckpt), checkpoint_every=2), tmp_path / "a.pt")[1]
+    half = train(replace(cfg, adam_steps=2, checkpoint=str(ckpt), checkpoint_every=2))[1]
+    assert half.adam_steps == 2
+    resumed = train(replace(cfg, checkpoint=str(ckpt), resume=True), tmp_path / "b.pt")[1]
+    assert resumed.final_loss == pytest.approx(full.final_loss, rel=1e-5)
+
+
+def test_refinement_is_exact_with_an_oracle_delta():
+    torch.manual_seed(0)
+    cfg = HyPINOConfig(**TINY)
+    net = Hypernetwork(cfg.network())
+    spec = net.target
+    a, b = spec.init_flat(torch.Generator().manual_seed(1)), spec.init_flat(torch.Generator().manual_seed(2))
+    base = encode(load_problem("problems/hypino-helmholtz.toml"), 32)
+    r = base.raster
+    c = r.coefficients
+    pixels = torch.as_tensor(r.pixels, dtype=torch.float32)
+    pair = derivatives(spec, torch.stack([a, b]), pixels.expand(2, -1, -1))
+    truth = {k: v.detach().sum(0).double().numpy() for k, v in pair.items()}  # u_a + u_b
+    # the problem whose solution is the sum of two target networks
+    n = len(r.x)
+    f = apply(c, truth) * r.inside.ravel()
+    dudn = truth["ux"] * base.normals[:, 0] + truth["uy"] * base.normals[:, 1]
+    g_d = truth["u"].reshape(n, n) * r.channel("dirichlet_mask")
+    g_n = dudn.reshape(n, n) * r.channel("neumann_mask")
+    enc = Encoded(r, g_d, g_n, base.normals, f)
+
+    class Oracle(torch.nn.Module):
+        target = spec
+
+        def __init__(self):
+            super().__init__()
+            self.calls, self.seen = 0, []
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, channels, coefficients):
+            self.seen.append(channels[0].numpy().copy())
+            self.calls += 1
+            return (a if self.calls == 1 else b)[None]
+
+    oracle = Oracle()
+    flats = refine(oracle, enc, 1)
+    delta = {k: v[0].detach().double().numpy() for k, v in derivatives(spec, b[None], pixels[None]).items()}
+    seen = oracle.seen[1]
+    np.testing.assert_allclose(seen[2], delta["u"].reshape(n, n) * r.channel("dirichlet_mask"), atol=1e-5)
+    np.testing.assert_allclose(np.sign(seen[4]) * np.expm1(np.abs(seen[4])),
+                               (apply(c, delta) * r.inside.ravel()).reshape(n, n), rtol=1e-4, atol=1e-3)
+    after = residual_channels(enc, spec, flats)
+    assert np.abs(after[2:5]).max() < 1e-3  # the ensemble solves the problem
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="no shipped hypino weights")
+def test_shipped_weights_solve_a_benchmark_problem():
+    problem = load_problem("problems/hypino-poisson-lshape.toml")
+    s = get("hypino", refine_steps=2).solve(problem)
+    from sciml.reference import solve_reference
+
+    ref = solve_reference(problem)
+    err = np.linalg.norm(s(ref.points) - ref.values) / np.linalg.norm(ref.values)
+    assert err < 0.5 and s.info["inference_s"] < 5
+
+
+def test_bad_input():
+    with pytest.raises(ProblemError, match="steady 2D"):
+        get("hypino").solve(load_problem("problems/heat-1d.toml"))
+    with pytest.raises(ProblemError, match="does not support"):
+        get("hypino").solve(load_problem("problems/burgers.toml"))
+    with pytest.raises(ProblemError, match="on the fly"):
+        get("hypino").train_model("data.h5", HyPINOConfig(**TINY))
