@@ -124,7 +124,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import run_suite
 
     failed = run_suite(Path(args.suite_file), args.suite, args.solver or None, Path(args.out),
-                       quiet=args.quiet, problems=args.problem or None)
+                       quiet=args.quiet, problems=args.problem or None, device=args.device)
     return 1 if failed else 0
 
 
@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
                    help="folder for REPORT.md and results.json")
     v.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    v.add_argument("--device", choices=("cpu", "cuda"), help="device of the torch solvers (the report says where it ran)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_validate)
 

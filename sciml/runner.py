@@ -25,7 +25,8 @@ def seed_everything(seed: int) -> None:
 
 
 def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] | None = None,
-        seed: int = 0, reference: Solution | None = None) -> tuple[Solution, dict[str, Any]]:
+        seed: int = 0, reference: Solution | None = None,
+        keep_reference: list[Solution] | None = None) -> tuple[Solution, dict[str, Any]]:
     """Solve ``problem`` with ``solver`` and measure it.
 
     Parameters
@@ -42,6 +43,8 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
     reference
         A reference solution to compare with when the problem has no exact solution (computed
         with the SciPy reference when omitted and the solver is not the reference itself).
+    keep_reference
+        A list that receives the reference used (the validation harness plots it).
 
     Returns
     -------
@@ -60,6 +63,8 @@ def run(problem: Problem, solver: str = "reference", options: Mapping[str, Any] 
     wall = time.perf_counter() - start
     if reference is None and not problem.has_exact and solver != "reference":
         reference = solvers.get("reference").solve(problem)
+    if reference is not None and keep_reference is not None:
+        keep_reference.append(reference)
     metrics = compare(sol, problem, reference)
     summary = {"problem": problem.name, "solver": solver, "pde": problem.pde.type,
                "wall_s": wall, "n_params": int(sol.info.get("n_params", 0)), **metrics,

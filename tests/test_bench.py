@@ -9,6 +9,7 @@ import pytest
 
 from sciml.bench.curves import Curve, Entry, write_outputs
 from sciml.bench.peers import deepxde_pinn
+from sciml.bench.side_by_side import ratios
 from sciml.errors import ProblemError
 from sciml.problems import load_problem
 
@@ -33,6 +34,16 @@ def test_outputs_page_json_and_plot(tmp_path):
     page = (tmp_path / "demo.md").read_text()
     assert "| a | 10 | 1.0 | 5 | 1.000e-03 | x |" in page and "torch thread" in page
     assert json.loads((tmp_path / "demo.json").read_text())["entries"][1]["rel_l2"] == 0.1
+
+
+def test_peer_ratios_at_equal_time_and_equal_error():
+    ours = Entry("ours", 1, 10.0, 1e-3, 5, "", [(1.0, 1e-1), (4.0, 1e-2), (10.0, 1e-3)])
+    peer = Entry("peer", 1, 5.0, 2e-2, 5, "", [(1.0, 1e-1), (5.0, 2e-2)])
+    r = ratios(ours, peer)
+    assert r["error_ratio_equal_time"] == pytest.approx(1e-2 / 2e-2)  # best of each by t = 5 s
+    assert r["time_ratio_equal_error"] == pytest.approx(4.0 / 5.0)  # ours reached 2e-2 at 4 s
+    slow = Entry("slow", 1, 10.0, 5e-2, 5, "", [(5.0, 8e-2), (10.0, 5e-2)])
+    assert ratios(slow, peer)["time_ratio_equal_error"] is None
 
 
 @pytest.mark.parametrize("name", ["heat-1d", "poisson-disk", "poisson-varcoef"])

@@ -165,3 +165,19 @@ def test_bad_input():
         get("hypino").solve(load_problem("problems/burgers.toml"))
     with pytest.raises(ProblemError, match="on the fly"):
         get("hypino").train_model("data.h5", HyPINOConfig(**TINY))
+
+
+def test_ddp_two_processes_match_the_single_process_gradient(ddp_matches_single_process, root):
+    ddp_matches_single_process(root / "tests" / "solvers" / "hypino_ddp_worker.py")
+
+
+def test_sciml_train_hypino_writes_a_model_the_solver_reads(tmp_path):
+    from sciml.cli import main
+
+    out = tmp_path / "h.pt"
+    sets = [f"{k}={v}" for k, v in {**TINY, "adam_steps": 2, "seed": 0}.items()]
+    args = ["train", "hypino", "--out", str(out), "--quiet"] + [x for s in sets for x in ("--set", s.replace(" ", ""))]
+    assert main(args) == 0 and out.is_file()
+    s = get("hypino", model=str(out), refine_steps=1).solve(load_problem("problems/hypino-heat.toml"))
+    assert np.isfinite(s.values).all() and s.info["refine_steps"] == 1
+    assert main(["train", "hypino", "data.h5", "--out", str(tmp_path / "x.pt"), "--quiet"]) == 2

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "insr": "INSR time-stepped neural fields: 1D advection to t = 12, 2D advection at equal memory, Taylor-Green",
     "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-512^2",
     "hypino": "HyPINO zero-shot, delta-PINN refinement and fine-tuning vs random init on seven paper-style problems",
+    "peers": "side by side with DeepXDE (PINN, DeepONet), SciPy-style CG / IC(0)-PCG, pyamg; ratios at equal time and error",
     "mgno": "MgNO on Darcy flow (1,000/200 at 64^2) vs neuraloperator's FNO, inference vs the FD reference, 128^2 inputs",
 }
 
@@ -43,6 +44,8 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .linear import run as runner
     elif name == "hypino":
         from .hypino import run as runner
+    elif name == "peers":
+        from .side_by_side import run as runner
     elif name == "mgno":
         from .mgno import run as runner
     return runner(out, budget_s, quiet)

@@ -1,7 +1,8 @@
 """Validation harness: runs the cases of ``validation/suite.toml`` and writes ``REPORT.md`` and
 ``results.json``.
 
-A case names a problem file, a solver, the suites it belongs to, overrides and an error bound::
+A case names a problem file, a solver, the suites it belongs to, overrides (budgets are solver
+options such as ``solver.pinn.max_seconds``) and an error bound::
 
     [[case]]
     problem = "problems/poisson-square.toml"
@@ -9,6 +10,9 @@ A case names a problem file, a solver, the suites it belongs to, overrides and a
     suites = ["quick", "full"]
     set = ["reference.h=0.02"]
     max_rel_l2 = 1e-2
+
+Every case also leaves a picture of its solution, the truth it was compared with and the error
+(``figures/<problem>-<solver>.png`` beside the report).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import platform
 import sys
 import time
 import traceback
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +71,31 @@ def read_suite(path: Path) -> list[Case]:
     return cases
 
 
-def run_case(case: Case) -> dict[str, Any]:
-    """Run one case; failures become a result with ``status`` ``error``."""
+def case_options(solver: str, device: str | None) -> dict[str, Any]:
+    """Run-time options of a case: the device (for solvers that take one) and no progress bar."""
+    import dataclasses
+
+    from ..solvers import get_class
+
+    known = {f.name for f in dataclasses.fields(get_class(solver).config_class)}
+    options: dict[str, Any] = {"progress": False} if "progress" in known else {}
+    if device and "device" in known:
+        options["device"] = device
+    return options
+
+
+def figure_name(row: dict[str, Any]) -> str:
+    """``<problem>-<solver>[-<crc of the overrides>].png``: stable across runs."""
+    extra = f"-{zlib.crc32(' '.join(row['overrides']).encode()):08x}" if row["overrides"] else ""
+    return f"{row['problem']}-{row['solver']}{extra}.png"
+
+
+def run_case(case: Case, device: str | None = None, figures: Path | None = None) -> dict[str, Any]:
+    """Run one case (on ``device`` for the torch solvers); failures become a result with
+    ``status`` ``error``. With ``figures``, the case's picture is written there."""
+    from ..plotting import plot_comparison
     from ..problems import load_problem
+    from ..problems.family import member
     from ..runner import run
 
     row: dict[str, Any] = {"problem": case.problem.stem, "solver": case.solver,
@@ -76,9 +103,13 @@ def run_case(case: Case) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         problem = load_problem(case.problem, case.overrides)
-        _, summary = run(problem, case.solver)
+        reference: list[Any] = []
+        sol, summary = run(problem, case.solver, case_options(case.solver, device), keep_reference=reference)
         row.update({k: summary[k] for k in ("pde", "wall_s", "n_params", "rel_l2", "max_abs_err",
                                             "compared_to", "threads")})
+        if figures is not None and summary["rel_l2"] is not None:
+            row["figure"] = f"{figures.name}/{figure_name(row)}"
+            plot_comparison(sol, member(problem, 0), reference[0] if reference else None, figures / figure_name(row))
         err = summary["rel_l2"]
         if case.max_rel_l2 is None:
             row["status"] = "reported"  # measured, no bound to meet
@@ -92,11 +123,23 @@ def run_case(case: Case) -> dict[str, Any]:
     return row
 
 
+def environment(device: str | None) -> dict[str, Any]:
+    """Where the suite ran: CPU, GPU, torch, threads, date."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if device and device.startswith("cuda") and torch.cuda.is_available() else None
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "device": device or "cpu", "gpu": gpu,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
 def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path,
-              quiet: bool = False, problems: list[str] | None = None) -> int:
-    """Run the cases of ``suite`` (optionally only some solvers and problems, by file stem);
-    returns the failure count. With a filter, the rows of an earlier run of the same suite
-    for the cases not run are kept."""
+              quiet: bool = False, problems: list[str] | None = None, device: str | None = None,
+              figures: bool = True) -> int:
+    """Run the cases of ``suite`` (optionally only some solvers and problems, by file stem,
+    torch solvers on ``device``); returns the failure count. With a filter, the rows of an
+    earlier run of the same suite for the cases not run are kept."""
     cases = [c for c in read_suite(suite_file)
              if suite in c.suites and (not solvers or c.solver in solvers)
              and (not problems or c.problem.stem in problems)]
@@ -104,8 +147,11 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
         raise ProblemError(f"no cases in suite {suite!r}" + (f" for {solvers}" if solvers else "")
                            + (f" and problems {problems}" if problems else ""), suite_file)
     rows = []
+    fig_dir = out / "figures" if figures else None
+    if fig_dir is not None:
+        fig_dir.mkdir(parents=True, exist_ok=True)
     for i, case in enumerate(cases, 1):
-        row = run_case(case)
+        row = run_case(case, device, fig_dir)
         rows.append(row)
         if not quiet:
             err = row.get("rel_l2")
@@ -114,8 +160,9 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
     if solvers or problems:
         rows = _merge_previous(out / "results.json", suite, rows, read_suite(suite_file))
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"suite": suite, "python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    command = "sciml validate --suite " + suite + "".join(f" --solver {x}" for x in solvers or []) \
+        + "".join(f" --problem {x}" for x in problems or []) + (f" --device {device}" if device else "")
+    meta = {"suite": suite, "command": command, **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
     write_text(out / "REPORT.md", render_report(meta, rows))
     return sum(r["status"] in ("fail", "error") for r in rows)
@@ -145,18 +192,21 @@ def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
 
 def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The Markdown report: one table row per case."""
+    where = f"GPU {meta['gpu']}" if meta.get("gpu") else f"CPU {meta.get('cpu', meta.get('machine'))}"
     lines = [f"# Validation report ({meta['suite']} suite)", "",
-             f"Generated by `sciml validate --suite {meta['suite']}` on {meta['date']} "
-             f"(Python {meta['python']}, {meta['cpus']} CPUs). Errors are relative L2 over the "
-             "problem's evaluation points against the exact solution where the problem has one, "
-             "else against the SciPy reference.", "",
-             "| problem | solver | PDE | rel L2 | max abs err | vs | bound | wall s | status |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"Generated by `{meta.get('command', 'sciml validate --suite ' + meta['suite'])}` on {meta['date']}: "
+             f"{where} ({meta['cpus']} cores), Python {meta['python']}, torch {meta.get('torch', '?')}, "
+             f"{meta.get('threads', '?')} torch thread(s). Reproduce with the same command. Errors are relative L2 "
+             "over the problem's evaluation points against the exact solution where the problem has one, else "
+             "against the SciPy reference; `figure` shows solution, truth and error.", "",
+             "| problem | solver | PDE | rel L2 | max abs err | vs | bound | wall s | params | status | figure |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         fmt = lambda v: "-" if v is None else f"{v:.2e}"  # noqa: E731
+        fig = f"[png]({r['figure']})" if r.get("figure") else "-"
         lines.append(f"| {r['problem']} | {r['solver']} | {r.get('pde', '-')} | {fmt(r.get('rel_l2'))} | "
                      f"{fmt(r.get('max_abs_err'))} | {r.get('compared_to', '-')} | {fmt(r.get('max_rel_l2'))} | "
-                     f"{r.get('wall_s', 0):.2f} | {r['status']} |")
+                     f"{r.get('wall_s', 0):.2f} | {r.get('n_params') or 0:,} | {r['status']} | {fig} |")
     errors = [r for r in rows if r["status"] == "error"]
     if errors:
         lines += ["", "## Errors", ""] + [f"- {r['problem']} / {r['solver']}: {r['error']}" for r in errors]

@@ -1,0 +1,54 @@
+"""The validation harness can fail (a tampered solution fails its case), reproduces its numbers
+from the same seed, leaves a picture per case, and the shipped quick suite passes (CI's smoke
+test of every solver through the harness)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sciml.solvers.reference import ReferenceSolver
+from sciml.validation import run_suite
+from sciml.validation.harness import Case, run_case
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_tampered_solution_fails_its_case(monkeypatch, tmp_path):
+    case = Case(ROOT / "problems" / "poisson-square.toml", "reference", ("quick",), max_rel_l2=1e-3)
+    honest = run_case(case)
+    assert honest["status"] == "pass"
+    solve = ReferenceSolver.solve
+
+    def tampered(self, problem):
+        sol = solve(self, problem)
+        sol.values = sol.values * 1.1
+        return sol
+
+    monkeypatch.setattr(ReferenceSolver, "solve", tampered)
+    row = run_case(case, figures=tmp_path)
+    assert row["status"] == "fail" and row["rel_l2"] == pytest.approx(0.1, rel=0.05)
+    assert (tmp_path / "poisson-square-reference.png").stat().st_size > 1000
+
+
+def test_the_same_seed_gives_the_same_numbers():
+    case = Case(ROOT / "problems" / "poisson-square.toml", "pinn", ("quick",),
+                ("solver.pinn.hidden=[16]", "solver.pinn.adam_steps=30", "solver.pinn.lbfgs_steps=2",
+                 "solver.pinn.n_interior=64", "solver.pinn.n_boundary=16"))
+    first, second = run_case(case), run_case(case)
+    assert first["status"] == second["status"] == "reported"
+    assert first["rel_l2"] == second["rel_l2"] and first["max_abs_err"] == second["max_abs_err"]
+
+
+@pytest.mark.skipif(os.environ.get("SCIML_SKIP_QUICK_SUITE") == "1", reason="quick suite skipped on request")
+def test_the_shipped_quick_suite_passes(tmp_path):
+    failed = run_suite(ROOT / "validation" / "suite.toml", "quick", None, tmp_path, quiet=True)
+    results = json.loads((tmp_path / "results.json").read_text())
+    bad = [(r["problem"], r["solver"], r.get("rel_l2"), r.get("error")) for r in results["results"]
+           if r["status"] in ("fail", "error")]
+    assert failed == 0, bad
+    solvers = {r["solver"] for r in results["results"]}
+    assert {"reference", "pinn", "pig", "lpinn", "ggn", "insr", "deeponet", "mgno", "dcdm", "hypino"} <= solvers
+    assert results["meta"]["torch"] and np.all([r["wall_s"] >= 0 for r in results["results"]])
