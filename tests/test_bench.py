@@ -42,8 +42,11 @@ def test_peer_ratios_at_equal_time_and_equal_error():
     r = ratios(ours, peer)
     assert r["error_ratio_equal_time"] == pytest.approx(1e-2 / 2e-2)  # best of each by t = 5 s
     assert r["time_ratio_equal_error"] == pytest.approx(4.0 / 5.0)  # ours reached 2e-2 at 4 s
-    slow = Entry("slow", 1, 10.0, 5e-2, 5, "", [(5.0, 8e-2), (10.0, 5e-2)])
-    assert ratios(slow, peer)["time_ratio_equal_error"] is None
+    assert r["error_ratio_equal_steps"] == pytest.approx(1e-3 / 2e-2) and r["time_ratio_equal_steps"] == 2.0
+    slow = Entry("slow", 1, 10.0, 5e-2, 7, "", [(5.0, 8e-2), (10.0, 5e-2)])
+    assert ratios(slow, peer)["time_ratio_equal_error"] is None and "error_ratio_equal_steps" not in ratios(slow, peer)
+    instant = Entry("instant", 1, 0.5, 0.5, 0, "", [(0.5, 0.5)])
+    assert ratios(instant, peer)["error_ratio_equal_time"] is None  # the peer had nothing yet at 0.5 s
 
 
 @pytest.mark.parametrize("name", ["heat-1d", "poisson-disk", "poisson-varcoef"])

@@ -72,6 +72,10 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
 
     bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(**coords(x)), lambda x, on: on)
     data = dde.data.PDE(geom, residual, [bc], num_domain=n_domain, num_boundary=n_boundary)
+    for name in ("train_x_all", "train_x", "train_x_bc", "test_x"):  # DeepXDE's Polygon samples in float64
+        points = getattr(data, name, None)
+        if isinstance(points, np.ndarray):
+            setattr(data, name, points.astype(dde.config.real(np)))
     net = dde.nn.FNN([2, *hidden, 1], "tanh", "Glorot normal")
     model = dde.Model(data, net)
     model.compile("adam", lr=lr, loss_weights=list(loss_weights))

@@ -40,14 +40,18 @@ PINN_PROBLEMS = ("poisson-lshape", "helmholtz-square")
 
 
 def ratios(ours: Entry, peer: Entry) -> dict[str, float | None]:
-    """Error ratio at equal wall time and time ratio at equal error (None when ours never
-    reached the peer's final error)."""
+    """Error ratio at equal wall time (None when one of them has no result by the shorter run's
+    end), time ratio at equal error (None when ours never reached the peer's final error), and
+    for runs of the same number of steps the ratios of their final errors and times."""
     t = min(ours.wall_s, peer.wall_s)
-    err_ratio = best_by(ours.curve, t) / best_by(peer.curve, t) if ours.curve and peer.curve else \
-        ours.rel_l2 / peer.rel_l2
-    reached = [s for s, e in ours.curve if e <= peer.rel_l2] or ([ours.wall_s] if ours.rel_l2 <= peer.rel_l2 else [])
-    return {"error_ratio_equal_time": float(err_ratio),
-            "time_ratio_equal_error": float(reached[0] / peer.wall_s) if reached else None}
+    a, b = best_by(ours.curve, t), best_by(peer.curve, t)
+    reached = [s for s, e in ours.curve if e <= peer.rel_l2]
+    out: dict[str, float | None] = {
+        "error_ratio_equal_time": float(a / b) if np.isfinite(a) and np.isfinite(b) else None,
+        "time_ratio_equal_error": float(reached[0] / peer.wall_s) if reached else None}
+    if ours.steps == peer.steps and ours.steps > 0:
+        out.update(error_ratio_equal_steps=ours.rel_l2 / peer.rel_l2, time_ratio_equal_steps=ours.wall_s / peer.wall_s)
+    return out
 
 
 def _pinn_problem(name: str, budget: float, quiet: bool) -> dict[str, Any]:
@@ -176,8 +180,8 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
     return 0
 
 
-def _fmt(v: float | None, unit: str = "x") -> str:
-    return "not reached" if v is None else f"{v:.2f}{unit}"
+def _fmt(v: float | None, unit: str = "x", missing: str = "not reached") -> str:
+    return missing if v is None else f"{v:.2f}{unit}"
 
 
 def summary(results: list[dict[str, Any]]) -> str:
@@ -185,24 +189,32 @@ def summary(results: list[dict[str, Any]]) -> str:
     for r in results:
         for q in r["ratios"]:
             if "error_ratio_equal_time" in q:
-                parts.append(f"{r['problem']}: {q['ours']} / {q['peer']} error at equal time "
-                             f"{q['error_ratio_equal_time']:.2f}x, time at equal error {_fmt(q['time_ratio_equal_error'])}")
+                part = (f"{r['problem']}: {q['ours']} / {q['peer']} error at equal time "
+                        f"{_fmt(q['error_ratio_equal_time'], 'x', 'no peer result yet')}, time at equal error "
+                        f"{_fmt(q['time_ratio_equal_error'])}")
+                if "error_ratio_equal_steps" in q:
+                    part += (f", at equal steps error {q['error_ratio_equal_steps']:.2f}x and time "
+                             f"{q['time_ratio_equal_steps']:.2f}x")
+                parts.append(part)
             else:
                 parts.append(f"{r['problem']}: DCDM / {q['peer']} time {q['time_ratio_equal_error']:.2f}x")
     return "; ".join(parts) + "."
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    lines = ["| problem | ours | peer | our error / peer's at equal time | our time / peer's at equal error |",
-             "|---|---|---|---:|---:|"]
+    lines = ["| problem | ours | peer | our error / peer's at equal time | our time / peer's at equal error | "
+             "at equal steps: error, time |", "|---|---|---|---:|---:|---:|"]
     for r in results:
         for q in r["ratios"]:
             if "error_ratio_equal_time" in q:
-                lines.append(f"| {r['problem']} | {q['ours']} | {q['peer']} | {q['error_ratio_equal_time']:.2f} | "
-                             f"{_fmt(q['time_ratio_equal_error'], '')} |")
+                steps = (f"{q['error_ratio_equal_steps']:.2f}, {q['time_ratio_equal_steps']:.2f}"
+                         if "error_ratio_equal_steps" in q else "-")
+                lines.append(f"| {r['problem']} | {q['ours']} | {q['peer']} | "
+                             f"{_fmt(q['error_ratio_equal_time'], '', 'no peer result yet')} | "
+                             f"{_fmt(q['time_ratio_equal_error'], '')} | {steps} |")
             else:
                 lines.append(f"| {r['problem']} | {q['ours']} | {q['peer']} | same error (rtol 1e-6) | "
-                             f"{q['time_ratio_equal_error']:.2f} |")
+                             f"{q['time_ratio_equal_error']:.2f} | - |")
     return "\n".join(lines)
 
 
@@ -215,13 +227,14 @@ def _entries_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write(out: Path, results: list[dict[str, Any]], text: str, budget: float) -> list[Path]:
+def _write(out: Path, results: list[dict[str, Any]], text: str, budget: float,
+           env: dict[str, Any] | None = None) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    env = environment()
+    env = env or environment()
     curves = [r for r in results if r.get("entries")]
     fig, axes = plt.subplots(1, len(curves) + 1, figsize=(5 * (len(curves) + 1), 4.2))
     for ax, r in zip(axes, curves):

@@ -65,6 +65,27 @@ class TrainedSolver:
                             f"solver.{self.name}", problem.source)
 
 
+class GeneratesOwnData:
+    """Mixin of the learners that make their own training data (``sciml train NAME`` without a
+    data set): they set ``data_source`` (what they train on, for the error message) and
+    ``train_record(cfg, out, callback)`` (trains, writes ``out``, returns the saved record)."""
+
+    name: ClassVar[str]
+    trains_on_data: ClassVar[bool] = False
+    data_source: ClassVar[str]
+
+    @classmethod
+    def train_record(cls, cfg: Any, out: Any, callback: Any) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def train_model(cls, data: Any, cfg: Any, out: Any = None, callback: Any = None) -> dict[str, Any]:
+        if data is not None:
+            raise ProblemError(f"{cls.name} trains on {cls.data_source}; give no data set "
+                               f"(sciml train {cls.name} --out m.pt)")
+        return cls.train_record(cfg, out, callback)
+
+
 class PhysicsInformedSolver(TrainedSolver):
     """Template of the solvers that train a field network on a problem's residuals.
 

@@ -22,7 +22,7 @@ from ..linalg.dcdm import DCDMConfig, dcdm, load_model, train
 from ..problems import Problem
 from ..reference.fd import solve_grid
 from ..solution import Solution
-from .base import TrainedSolver, check_supported
+from .base import GeneratesOwnData, TrainedSolver, check_supported
 from .operator import resolve_model
 from .registry import register
 
@@ -56,7 +56,7 @@ class DCDMSolverConfig:
 
 
 @register
-class DCDMSolver(TrainedSolver):
+class DCDMSolver(GeneratesOwnData, TrainedSolver):
     """Finite differences + DCDM for steady Poisson problems with Dirichlet boundaries on boxes."""
 
     name: ClassVar[str] = "dcdm"
@@ -64,14 +64,10 @@ class DCDMSolver(TrainedSolver):
     description: ClassVar[str] = "finite differences solved by the deep conjugate direction method (Kaneda et al. 2023)"
     config_class: ClassVar[type] = DCDMSolverConfig
     train_config_class: ClassVar[type] = DCDMConfig
-    trains_on_data: ClassVar[bool] = False
+    data_source: ClassVar[str] = "Ritz vectors of the pressure matrix it builds itself"
 
     @classmethod
-    def train_model(cls, data: str | Path | None, cfg: Any, out: str | Path | None = None,
-                    callback: Any = None) -> dict[str, Any]:
-        if data is not None:
-            raise ProblemError("dcdm trains on Ritz vectors of the pressure matrix it builds itself; give no data "
-                               "set (sciml train dcdm --out m.pt --set n=64)")
+    def train_record(cls, cfg: Any, out: str | Path | None, callback: Any) -> dict[str, Any]:
         return train(cfg, out, callback)[2]
 
     @classmethod

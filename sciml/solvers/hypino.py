@@ -28,7 +28,6 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from ..data.pde_samples import SampleConfig, collate, draw_sample
-from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import DTYPES, PhysicsConfig, RunConfig, fit_physics, network_solution, torch_device
 from ..nn.hyper import GeneratedField, ModifiedMLP
@@ -40,7 +39,7 @@ from ..problems import Problem
 from ..problems.linear import apply, coefficients
 from ..problems.raster import Raster, compress, rasterize
 from ..solution import Solution
-from .base import TrainedSolver, check_supported
+from .base import GeneratesOwnData, TrainedSolver, check_supported
 from .operator import resolve_model
 from .registry import register
 
@@ -339,7 +338,7 @@ class HyPINOSolverConfig(PhysicsConfig):
 
 
 @register
-class HyPINOSolver(TrainedSolver):
+class HyPINOSolver(GeneratesOwnData, TrainedSolver):
     """HyPINO: one forward pass of a hypernetwork gives a PINN for a linear 2D problem; optional
     delta-PINN refinement and fine-tuning."""
 
@@ -348,14 +347,10 @@ class HyPINOSolver(TrainedSolver):
     description: ClassVar[str] = "hypernetwork-emitted PINNs with delta refinement (Bischof et al. 2025)"
     config_class: ClassVar[type] = HyPINOSolverConfig
     train_config_class: ClassVar[type] = HyPINOConfig
-    trains_on_data: ClassVar[bool] = False
+    data_source: ClassVar[str] = "problems it generates on the fly"
 
     @classmethod
-    def train_model(cls, data: Any, cfg: HyPINOConfig, out: str | Path | None = None,
-                    callback: Any = None) -> dict[str, Any]:
-        if data is not None:
-            raise ProblemError("hypino generates its training problems on the fly; give no data set "
-                               "(sciml train hypino --out m.pt)")
+    def train_record(cls, cfg: HyPINOConfig, out: str | Path | None, callback: Any) -> dict[str, Any]:
         return train(cfg, out, callback)[2]
 
     @classmethod
@@ -374,7 +369,8 @@ class HyPINOSolver(TrainedSolver):
         enc = encode(problem, mcfg.grid)
         flats = refine(model, enc, cfg.refine_steps, cfg.refine_weights)
         info: dict[str, Any] = {"model": str(cfg.model or "shipped"), "inference_s": time.perf_counter() - start,
-                                "refine_steps": cfg.refine_steps, "grid": mcfg.grid}
+                                "refine_steps": cfg.refine_steps, "grid": mcfg.grid,
+                                "hypernetwork_params": sum(p.numel() for p in model.parameters())}
         field_ = Ensemble(model.target, list(flats)).to(DTYPES[cfg.dtype])
         if cfg.finetune_steps or cfg.lbfgs_steps:
             run = HyPINOSolverConfig(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg)},
