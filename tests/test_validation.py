@@ -52,3 +52,13 @@ def test_the_shipped_quick_suite_passes(tmp_path):
     solvers = {r["solver"] for r in results["results"]}
     assert {"reference", "pinn", "pig", "lpinn", "ggn", "insr", "deeponet", "mgno", "dcdm", "hypino"} <= solvers
     assert results["meta"]["torch"] and np.all([r["wall_s"] >= 0 for r in results["results"]])
+
+
+def test_the_pareto_figure_has_a_panel_per_shared_problem(tmp_path):
+    from sciml.validation.harness import write_pareto
+
+    rows = [{"problem": "p", "solver": "reference", "rel_l2": 1e-4, "wall_s": 0.1},
+            {"problem": "p", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 30.0, "overrides": ["x=1"]},
+            {"problem": "q", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 3.0}]
+    assert write_pareto(tmp_path / "a.png", rows) == tmp_path / "a.png" and (tmp_path / "a.png").stat().st_size > 1000
+    assert write_pareto(tmp_path / "b.png", rows[1:]) is None  # no problem with two solvers

@@ -164,6 +164,7 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
         + "".join(f" --problem {x}" for x in problems or []) + (f" --device {device}" if device else "")
     meta = {"suite": suite, "command": command, "partial": bool(solvers or problems), **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
+    meta["pareto"] = write_pareto(out / "pareto.png", rows) is not None
     write_text(out / "REPORT.md", render_report(meta, rows))
     return sum(r["status"] in ("fail", "error") for r in rows)
 
@@ -190,6 +191,49 @@ def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
     return sorted(kept + rows, key=lambda r: order.get(key(r), 0))
 
 
+def write_pareto(path: Path, rows: list[dict[str, Any]]) -> Path | None:
+    """Accuracy against wall time, one panel per problem that more than one solver ran (the
+    reference included); None when no problem has two."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("rel_l2") is not None and r.get("wall_s"):
+            by.setdefault(r["problem"], []).append(r)
+    shared = {k: v for k, v in by.items() if len({r["solver"] for r in v}) > 1}
+    if not shared:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_write
+
+    cols = min(4, len(shared))
+    nrows = -(-len(shared) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
+    for ax, (problem, items) in zip(axes.flat, sorted(shared.items())):
+        for r in items:
+            label = r["solver"] + (" *" if r.get("overrides") else "")
+            ax.scatter(max(r["wall_s"], 1e-3), max(r["rel_l2"], 1e-16), label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        t = [max(r["wall_s"], 1e-3) for r in items]
+        e = [max(r["rel_l2"], 1e-16) for r in items]
+        ax.set_xlim(min(t) / 3, max(t) * 3)  # at least a decade, so log ticks show
+        ax.set_ylim(min(e) / 3, max(e) * 3)
+        ax.set_title(problem, fontsize=9)
+        ax.set_xlabel("wall time [s]")
+        ax.set_ylabel("relative L2")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(shared):]:
+        ax.axis("off")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    plt.close(fig)
+    return path
+
+
 def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The Markdown report: one table row per case."""
     where = f"GPU {meta['gpu']}" if meta.get("gpu") else f"CPU {meta.get('cpu', meta.get('machine'))}"
@@ -212,6 +256,9 @@ def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     errors = [r for r in rows if r["status"] == "error"]
     if errors:
         lines += ["", "## Errors", ""] + [f"- {r['problem']} / {r['solver']}: {r['error']}" for r in errors]
+    if meta.get("pareto"):
+        lines += ["", "Accuracy against wall time for every problem more than one solver ran (`*`: a case with "
+                  "overrides, such as a budget or refinement steps):", "", "![accuracy vs time](pareto.png)"]
     passed = sum(r["status"] == "pass" for r in rows)
     bounded = sum(r["status"] != "reported" for r in rows)
     lines += ["", f"{passed} of {bounded} cases with a bound pass; {len(rows) - bounded} more are "
