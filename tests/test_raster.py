@@ -65,7 +65,7 @@ def test_a_cauchy_initial_line_sets_both_masks_and_neumann_data_is_du_dn():
     assert r.channel("dirichlet_mask")[-1].all() and r.channel("neumann_mask")[-1, 3:-3].all()
     assert not r.channel("neumann_mask")[0].any() and np.allclose(r.channel("neumann_value")[-1, 3:-3], 0.5)
     assert np.allclose(r.coefficients, [0, 0, 0, -1, 1])
-    flux = _square([{"where": "all", "type": "neumann", "value": "3"}])  # poisson with k = 1 ...
+    flux = _square([{"where": "all", "type": "neumann", "value": "3"}])  # k = 1: the data is du/dn itself
     k3 = problem_from_dict({"pde": {"type": "poisson", "k": "3", "f": "1"},
                             "domain": {"type": "box", "lo": [-1.0, -1.0], "hi": [1.0, 1.0]},
                             "boundary": [{"where": "all", "type": "neumann", "value": "3"}]})

@@ -151,3 +151,13 @@ def test_onecycle_schedule_matches_torch_per_epoch_and_keep_last():
     assert trainer.best_state is None and result.best_loss <= result.history[0]["loss"]  # no snapshot: ends last
     with pytest.raises(Exception, match="onecycle"):
         TrainConfig(lr_schedule="onecycle", onecycle_pct=1.5)
+
+
+def test_warmup_cosine_and_adamw():
+    cfg = TrainConfig(lr=1e-3, lr_schedule="warmup_cosine", onecycle_pct=0.1, onecycle_final_div=1000,
+                      adam_steps=100, adamw=True, weight_decay=1e-2, log_every=1, progress=False)
+    trainer = Trainer(_Scripted([1.0] * 100), cfg)
+    lrs = [h["lr"] for h in trainer.fit().history]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # linear warm-up over 10 steps
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and 1e-6 <= lrs[-1] < 2e-6  # cosine to lr / 1000
+    assert isinstance(trainer._adam()[0], torch.optim.AdamW)
