@@ -16,7 +16,8 @@ from sciml.nn.hypernet import HypernetConfig, Hypernetwork, SwinBlock
 from sciml.nn.physics import PhysicsLoss
 from sciml.problems import load_problem
 from sciml.solvers import get
-from sciml.solvers.hypino import (Encoded, HyPINOConfig, derivatives, encode, refine,
+from sciml.problems.raster import rasterize
+from sciml.solvers.hypino import (HyPINOConfig, derivatives, refine,
                                   residual_channels, sample_loss, train)
 
 TINY = dict(grid=32, embed=8, depths=[1, 1], heads=[2, 2], window=2, head_hidden=16, target_width=8,
@@ -70,11 +71,11 @@ def test_the_loss_residual_is_the_shared_core_residual():
     cfg = HyPINOConfig(**TINY)
     net = Hypernetwork(cfg.network())
     problem = load_problem("problems/hypino-helmholtz.toml")
-    enc = encode(problem, 32)
-    flat = refine(net, enc, 0)
+    raster = rasterize(problem, n=32)
+    flat = refine(net, raster, 0)
     x = torch.rand(40, 2) * 2 - 1
     d = derivatives(net.target, flat, x[None])
-    batched = apply(torch.as_tensor(enc.raster.coefficients, dtype=torch.float32), {k: v[0] for k, v in d.items()})
+    batched = apply(torch.as_tensor(raster.coefficients, dtype=torch.float32), {k: v[0] for k, v in d.items()})
     loss = PhysicsLoss(problem)
     field = GeneratedField(net.target, flat[0])
     core = loss.residual(field.jet(x, 2, loss.pairs), x, loss._coefficients(x))[:, 0] + loss._coefficients(x)["f"]
@@ -109,8 +110,7 @@ def test_refinement_is_exact_with_an_oracle_delta():
     net = Hypernetwork(cfg.network())
     spec = net.target
     a, b = spec.init_flat(torch.Generator().manual_seed(1)), spec.init_flat(torch.Generator().manual_seed(2))
-    base = encode(load_problem("problems/hypino-helmholtz.toml"), 32)
-    r = base.raster
+    r = rasterize(load_problem("problems/hypino-helmholtz.toml"), n=32)
     c = r.coefficients
     pixels = torch.as_tensor(r.pixels, dtype=torch.float32)
     pair = derivatives(spec, torch.stack([a, b]), pixels.expand(2, -1, -1))
@@ -118,10 +118,12 @@ def test_refinement_is_exact_with_an_oracle_delta():
     # the problem whose solution is the sum of two target networks
     n = len(r.x)
     f = apply(c, truth) * r.inside.ravel()
-    dudn = truth["ux"] * base.normals[:, 0] + truth["uy"] * base.normals[:, 1]
+    dudn = truth["ux"] * r.normals[:, 0] + truth["uy"] * r.normals[:, 1]
     g_d = truth["u"].reshape(n, n) * r.channel("dirichlet_mask")
     g_n = dudn.reshape(n, n) * r.channel("neumann_mask")
-    enc = Encoded(r, g_d, g_n, base.normals, f)
+    channels = r.channels.copy()
+    channels[2], channels[3] = g_d, g_n
+    enc = replace(r, channels=channels, f=f)
 
     class Oracle(torch.nn.Module):
         target = spec

@@ -21,7 +21,8 @@ from ..nn.fit import fit_physics
 from ..nn.hyper import GeneratedField
 from ..problems import load_problem
 from ..reference import solve_reference
-from ..solvers.hypino import DEFAULT_MODEL, Ensemble, HyPINOSolverConfig, encode, load_model, refine
+from ..problems.raster import rasterize
+from ..solvers.hypino import DEFAULT_MODEL, Ensemble, HyPINOSolverConfig, load_model, refine
 from .curves import environment, save_page
 
 PROBLEMS = ("heat", "helmholtz", "helmholtz-holes", "poisson-holes", "poisson-lshape", "poisson-gauss", "wave")
@@ -55,8 +56,8 @@ def run_problem(name: str, model: Any, mcfg: Any, quiet: bool) -> dict[str, Any]
     ref = solve_reference(problem)
     points, values = ref.points, ref.values
     start = time.perf_counter()
-    enc = encode(problem, mcfg.grid)
-    flats = refine(model, enc, 0)
+    raster = rasterize(problem, n=mcfg.grid)
+    flats = refine(model, raster, 0)
     inference = time.perf_counter() - start
     errors: dict[int, float] = {}
 
@@ -65,7 +66,7 @@ def run_problem(name: str, model: Any, mcfg: Any, quiet: bool) -> dict[str, Any]
             u = Ensemble(model.target, list(ensemble))(torch.as_tensor(points, dtype=torch.float32)).double().numpy()
         errors[t] = _rel(u, values)
 
-    flats = refine(model, enc, max(REFINE), callback=on_step)
+    flats = refine(model, raster, max(REFINE), callback=on_step)
     torch.manual_seed(0)
     hyp = _finetune(problem, Ensemble(model.target, list(flats[:1])), points, values, 0)  # the zero-shot PINN
     rand = _finetune(problem, GeneratedField(model.target, model.target.init_flat(torch.Generator().manual_seed(0))),

@@ -176,7 +176,7 @@ def draw_sample(rng: np.random.Generator, cfg: SampleConfig = SampleConfig(), su
     channels = np.zeros((5, cfg.grid * cfg.grid))
     raster = slice(cfg.boundary, None)
     channels[:4] = boundary_channels(pixels, edge.points[raster], dflag[raster], g_d[raster], nflag[raster],
-                                     g_n[raster], default_width(cfg.grid, UNIT))
+                                     g_n[raster], default_width(cfg.grid, UNIT))[0]
     channels[4, inside] = compress(f_pix)
     loss = slice(0, cfg.boundary)
     f32 = np.float32

@@ -34,13 +34,17 @@ UNIT: Box2 = ((-1.0, 1.0), (-1.0, 1.0))
 class Raster:
     """The encoded problem: ``channels`` ``(5, n, n)`` in the order of :data:`CHANNELS`, on the
     axes ``x`` (columns, increasing) and ``y`` (rows, decreasing: row 0 is the top), with the
-    pixels inside the domain (``inside``) and the operator's ``coefficients``."""
+    pixels inside the domain (``inside``), the operator's ``coefficients``, and what the network
+    does not see but refinement needs: the outward normal of each pixel's nearest boundary point
+    (``normals``, ``(n * n, 2)``) and the uncompressed source (``f``, ``(n * n,)``, zero outside)."""
 
     x: np.ndarray
     y: np.ndarray
     channels: np.ndarray
     inside: np.ndarray
     coefficients: np.ndarray
+    normals: np.ndarray
+    f: np.ndarray
 
     def channel(self, name: str) -> np.ndarray:
         return self.channels[CHANNELS.index(name)]
@@ -71,9 +75,10 @@ def default_width(n: int, box: Box2 = UNIT) -> float:
 
 
 def boundary_channels(pixels: np.ndarray, points: np.ndarray, dirichlet: np.ndarray, g_d: np.ndarray,
-                      neumann: np.ndarray, g_n: np.ndarray, width: float) -> np.ndarray:
+                      neumann: np.ndarray, g_n: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """The four boundary channels ``(4, P)`` at ``pixels`` from boundary ``points`` with their
-    Dirichlet/Neumann flags and data (nearest point within ``width``)."""
+    Dirichlet/Neumann flags and data (nearest point within ``width``), and the index of each
+    pixel's nearest point."""
     distance, nearest = cKDTree(points).query(pixels)
     near = distance < width
     out = np.zeros((4, len(pixels)))
@@ -81,7 +86,7 @@ def boundary_channels(pixels: np.ndarray, points: np.ndarray, dirichlet: np.ndar
         on = near & flag[nearest]
         out[k, on] = 1.0
         out[2 + k, on] = value[nearest[on]]
-    return out
+    return out, nearest
 
 
 def rasterize(problem: Problem, n: int = 64, box: Box2 = UNIT, boundary_points: int = 3 * 2048,
@@ -115,12 +120,12 @@ def rasterize(problem: Problem, n: int = 64, box: Box2 = UNIT, boundary_points: 
             if values.shape[1] > 1:
                 g_n[hit] = values[:, 1]
     channels = np.zeros((5, n * n))
-    channels[:4] = boundary_channels(pixels, sample.points, np.isin(kinds, ("dirichlet", "cauchy")), g_d,
-                                     np.isin(kinds, ("neumann", "cauchy")), g_n,
-                                     default_width(n, box) if width is None else width)
+    channels[:4], nearest = boundary_channels(pixels, sample.points, np.isin(kinds, ("dirichlet", "cauchy")), g_d,
+                                              np.isin(kinds, ("neumann", "cauchy")), g_n,
+                                              default_width(n, box) if width is None else width)
     inside = problem.domain.contains(pixels, tol=0.0)
     source = np.zeros(n * n)
     if inside.any():
         source[inside] = np.broadcast_to(problem.pde.f(pixels[inside]), int(inside.sum()))
     channels[4] = compress(source)
-    return Raster(x, y, channels.reshape(5, n, n), inside.reshape(n, n), c)
+    return Raster(x, y, channels.reshape(5, n, n), inside.reshape(n, n), c, sample.normals[nearest], source)

@@ -24,7 +24,6 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.spatial import cKDTree
 from torch import nn
 
 from ..data.pde_samples import SampleConfig, collate, draw_sample
@@ -241,29 +240,6 @@ class Ensemble(Field):
         return torch.stack([m.flat for m in self.members])
 
 
-@dataclass
-class Encoded:
-    """A problem's encoding with what refinement needs: the raw data on the grid."""
-
-    raster: Raster
-    g_d: np.ndarray  # (n, n) Dirichlet data on its mask
-    g_n: np.ndarray  # (n, n) Neumann data on its mask
-    normals: np.ndarray  # (n * n, 2) normals of the nearest boundary point
-    f: np.ndarray  # (n * n,) source inside the domain
-
-
-def encode(problem: Problem, grid: int, seed: int = 0) -> Encoded:
-    """Rasterise ``problem`` at ``grid``^2 and keep what the refinement residuals need."""
-    r = rasterize(problem, n=grid, seed=seed)
-    pixels = r.pixels
-    edge = problem.domain.sample_boundary(3 * 2048, rng=np.random.default_rng(seed))
-    normals = edge.normals[cKDTree(edge.points).query(pixels)[1]]
-    f = np.zeros(len(pixels))
-    inside = r.inside.ravel()
-    f[inside] = np.broadcast_to(problem.pde.f(pixels[inside]), int(inside.sum()))
-    return Encoded(r, r.channel("dirichlet_value").copy(), r.channel("neumann_value").copy(), normals, f)
-
-
 def _emit(model: Hypernetwork, channels: np.ndarray, c: np.ndarray) -> torch.Tensor:
     param = next(model.parameters())
     with torch.no_grad():
@@ -271,34 +247,32 @@ def _emit(model: Hypernetwork, channels: np.ndarray, c: np.ndarray) -> torch.Ten
                      torch.as_tensor(c[None], dtype=param.dtype, device=param.device))[0]
 
 
-def residual_channels(enc: Encoded, spec: ModifiedMLP, flats: torch.Tensor) -> np.ndarray:
+def residual_channels(r: Raster, spec: ModifiedMLP, flats: torch.Tensor) -> np.ndarray:
     """The delta problem's grid channels: same masks, ``(g_D - u) mask_D``, ``(g_N - du/dn) mask_N``
     and the compressed ``f - L u`` inside the domain, for the ensemble ``flats`` ``(K, P)``."""
-    r = enc.raster
     x = torch.as_tensor(r.pixels, dtype=flats.dtype)
     d = derivatives(spec, flats, x.expand(len(flats), -1, -1))
     s = {k: v.detach().sum(0).double().numpy() for k, v in d.items()}
     n = len(r.x)
-    dudn = s["ux"] * enc.normals[:, 0] + s["uy"] * enc.normals[:, 1]
+    dudn = s["ux"] * r.normals[:, 0] + s["uy"] * r.normals[:, 1]
     out = r.channels.copy()
     md, mn = r.channel("dirichlet_mask"), r.channel("neumann_mask")
-    out[2] = (enc.g_d - s["u"].reshape(n, n)) * md
-    out[3] = (enc.g_n - dudn.reshape(n, n)) * mn
-    res = (enc.f - apply(r.coefficients, s)) * r.inside.ravel()
+    out[2] = (r.channel("dirichlet_value") - s["u"].reshape(n, n)) * md
+    out[3] = (r.channel("neumann_value") - dudn.reshape(n, n)) * mn
+    res = (r.f - apply(r.coefficients, s)) * r.inside.ravel()
     out[4] = compress(res).reshape(n, n)
     return out
 
 
-def refine(model: Hypernetwork, enc: Encoded, steps: int, weights: Sequence[float] = (),
+def refine(model: Hypernetwork, r: Raster, steps: int, weights: Sequence[float] = (),
            callback: Any = None) -> torch.Tensor:
     """Zero-shot network plus ``steps`` delta networks, ``(1 + steps, P)`` (weights ``lambda_t``,
     default 1, scale each delta). ``callback(t, flats)`` sees the ensemble after each step."""
-    r = enc.raster
     flats = _emit(model, r.channels.astype(np.float32), r.coefficients)[None]
     if callback is not None:
         callback(0, flats)
     for t in range(steps):
-        channels = residual_channels(enc, model.target, flats).astype(np.float32)
+        channels = residual_channels(r, model.target, flats).astype(np.float32)
         lam = weights[t] if t < len(weights) else 1.0
         flats = torch.cat([flats, lam * _emit(model, channels, r.coefficients)[None]])
         if callback is not None:
@@ -366,8 +340,7 @@ class HyPINOSolver(GeneratesOwnData, TrainedSolver):
         path = resolve_model(cfg.model, problem) if cfg.model else DEFAULT_MODEL
         model, mcfg, _ = load_model(path)
         start = time.perf_counter()
-        enc = encode(problem, mcfg.grid)
-        flats = refine(model, enc, cfg.refine_steps, cfg.refine_weights)
+        flats = refine(model, rasterize(problem, n=mcfg.grid), cfg.refine_steps, cfg.refine_weights)
         info: dict[str, Any] = {"model": str(cfg.model or "shipped"), "inference_s": time.perf_counter() - start,
                                 "refine_steps": cfg.refine_steps, "grid": mcfg.grid,
                                 "hypernetwork_params": sum(p.numel() for p in model.parameters())}
