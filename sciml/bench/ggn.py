@@ -106,15 +106,14 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
 class _Regression(torch.nn.Module):
     """Mean square between the network's nodal values and fixed targets (``forward(step)``)."""
 
-    def __init__(self, net: GalerkinNet, x: np.ndarray, edges: np.ndarray, target: np.ndarray):
+    def __init__(self, net: GalerkinNet, x: torch.Tensor, laplacian: torch.Tensor, target: np.ndarray):
         super().__init__()
-        self.net = net
-        self.register_buffer("x", torch.as_tensor(x))
-        self.register_buffer("edges", torch.as_tensor(edges))
+        self.net, self.laplacian = net, laplacian
+        self.register_buffer("x", x)
         self.register_buffer("target", torch.as_tensor(target))
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        loss = (self.net(self.x, self.edges) - self.target).pow(2).mean()
+        loss = (self.net(self.x, self.laplacian) - self.target).pow(2).mean()
         return loss, {"mse": loss.detach()}
 
 
@@ -131,7 +130,7 @@ def _supervised_bound(name: str, options: dict[str, Any]) -> Row:
     objective = _Regression(net, *graph_inputs(mesh), fem / scale)
     result = Trainer(objective, cfg).fit()
     with torch.no_grad():
-        u = objective.net(objective.x, objective.edges).numpy() * scale
+        u = objective.net(objective.x, objective.laplacian).numpy() * scale
     adam = [h for h in result.history if h["phase"] == "adam"]
     per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else 0.0
     return Row(f"{name}: same network fitted to the FEM values (a bound)", len(mesh.points), result.seconds,

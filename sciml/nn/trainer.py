@@ -168,6 +168,8 @@ class Trainer:
     ----------
     objective
         Module whose ``forward(step)`` returns ``(total, terms)``; its parameters are trained.
+        A parameter with an ``lr_scale`` attribute gets Adam's learning rate times that factor
+        (unknown physical constants next to network weights, say).
     config
         :class:`TrainConfig`.
     stateful
@@ -198,7 +200,10 @@ class Trainer:
     def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
         cfg = self.cfg
         kind = torch.optim.AdamW if cfg.adamw else torch.optim.Adam
-        opt = kind(self.params, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
+        scales = sorted({float(getattr(p, "lr_scale", 1.0)) for p in self.params})
+        groups = [{"params": [p for p in self.params if float(getattr(p, "lr_scale", 1.0)) == s],
+                   "lr": cfg.lr * s, "lr_scale": s} for s in scales]
+        opt = kind(groups, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
         n = max(cfg.adam_steps, 1)
         warm = max(int(cfg.onecycle_pct * n), 1)
         factor = {
@@ -361,7 +366,7 @@ class Trainer:
             self._check(step, "adam", loss, terms)
             snapshot = self._maybe_snapshot(loss)
             loss_t.backward()
-            lr = opt.param_groups[0]["lr"]
+            lr = sched.get_last_lr()[0] / opt.param_groups[0]["lr_scale"]
             opt.step()
             sched.step()
             r.adam_steps = step + 1

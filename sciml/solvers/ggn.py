@@ -16,6 +16,7 @@ the observed nodes (the paper) or as a data term.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -29,8 +30,9 @@ from torch import nn
 from ..errors import ProblemError
 from ..geometry import Mesh
 from ..nn.fit import DTYPES, RunConfig, torch_device
-from ..nn.graph import ChebNet, mesh_edges
+from ..nn.graph import ChebNet, mesh_edges, scaled_laplacian
 from ..nn.layers import valid_widths
+from ..nn.sparse import DualNorm, torch_sparse
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
 from ..problems.inverse import InverseSpec, inverse_spec
@@ -59,10 +61,20 @@ class GGNConfig(RunConfig):
     output_scale
         Network outputs are multiplied by this (the solution's typical size when far from 1).
     loss
-        ``residual``: the paper's norm of the Galerkin residual ``K u - F`` on the free dofs;
-        ``energy``: the Ritz energy ``u^T K u / 2 - F^T u`` (symmetric forward problems only),
-        whose minimiser is the same Galerkin solution but whose Hessian is ``K`` rather than
-        ``K^T K`` (better conditioned on fine meshes).
+        How the Galerkin residual ``r = K u - F`` on the free dofs is measured. ``residual``: its
+        Euclidean norm (the paper); ``dual``: its dual norm ``sqrt(r^T M^-1 r)``, ``M`` the free
+        block of ``K`` at the initial guess (for a symmetric forward problem, the energy norm of
+        the error). Both vanish exactly at the Galerkin solution; the dual norm's Hessian is
+        ``K`` instead of ``K^T K``, which on meshes of thousands of nodes is the difference
+        between converging and not (docs/solvers/ggn.md). It needs a positive definite
+        symmetric part of ``K`` (not Helmholtz past its first eigenvalue).
+    rescale_output
+        Before training, multiply ``output_scale`` by the constant that best fits the untrained
+        network's field to the residual (:meth:`GalerkinObjective.rescale_output`), so the
+        optimiser starts from a field of the right size whatever the units.
+    unknown_lr
+        Adam's learning rate of the logarithm of each ``[inverse]`` unknown (0.01: a tenfold
+        initial error takes about 230 steps).
 
     Adam (``lr`` 1e-3, as the paper) minimises the residual norm ``||K u - F||``; the L-BFGS
     steps that follow minimise its square, which is smooth at the solution.
@@ -72,7 +84,9 @@ class GGNConfig(RunConfig):
     K: int = 10
     h: float | None = None
     output_scale: float = 1.0
-    loss: Literal["residual", "energy"] = "residual"
+    loss: Literal["residual", "dual"] = "residual"
+    unknown_lr: float = 1e-2
+    rescale_output: bool = True
     dtype: str = "float64"
     adam_steps: int = 500
     lr: float = 1e-3
@@ -82,8 +96,10 @@ class GGNConfig(RunConfig):
         super().__post_init__()
         if not valid_widths(self.widths):
             raise ProblemError(f"widths: expected a list of positive widths, got {self.widths!r}")
-        if self.K < 1 or (self.h is not None and self.h <= 0) or self.output_scale <= 0:
-            raise ProblemError("K must be >= 1, h and output_scale positive")
+        if self.K < 1 or (self.h is not None and self.h <= 0) or self.output_scale <= 0 or self.unknown_lr <= 0:
+            raise ProblemError("K must be >= 1, h, output_scale and unknown_lr positive")
+        if self.loss not in ("residual", "dual"):
+            raise ProblemError(f"loss: expected 'residual' or 'dual', got {self.loss!r}")
 
 
 class GalerkinNet(nn.Module):
@@ -94,8 +110,8 @@ class GalerkinNet(nn.Module):
         super().__init__()
         self.stacks = nn.ModuleList(ChebNet([dim, *widths, 1], K) for _ in range(components))
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        return torch.cat([stack(x, edge_index) for stack in self.stacks], dim=1)
+    def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+        return torch.cat([stack(x, laplacian) for stack in self.stacks], dim=1)
 
 
 @dataclass
@@ -147,13 +163,6 @@ def parametric_system(problem: Problem, mesh: Mesh, names: list[str]) -> Paramet
     return ParametricSystem(s0, list(names), K0.tocsr(), F0, dK, dF)
 
 
-def _torch_sparse(A: sp.spmatrix, **kw: Any) -> torch.Tensor:
-    A = A.tocoo()
-    idx = torch.as_tensor(np.vstack([A.row, A.col]), dtype=torch.int64, device=kw["device"])
-    return torch.sparse_coo_tensor(idx, torch.as_tensor(A.data, **kw), A.shape,
-                                   check_invariants=False).coalesce()
-
-
 @dataclass
 class Observations:
     """Observed dofs and values (hard mode), or an interpolation matrix and values (soft)."""
@@ -194,33 +203,37 @@ def observations(spec: InverseSpec, problem: Problem, mesh: Mesh, system: Linear
     return Observations(np.zeros(0, dtype=np.int64), values.ravel(), interp)
 
 
-def graph_inputs(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
-    """The network's inputs on ``mesh``: node coordinates mapped onto [-1, 1] and the edge list
-    (both directions)."""
+def graph_inputs(mesh: Mesh, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """The network's inputs on ``mesh``: node coordinates mapped onto [-1, 1] and the scaled
+    Laplacian of the mesh graph (edges between nodes sharing a cell, both directions)."""
     lo, hi = mesh.points.min(0), mesh.points.max(0)
-    return 2 * (mesh.points - lo) / np.where(hi > lo, hi - lo, 1) - 1, mesh_edges(mesh.cells)
+    x = 2 * (mesh.points - lo) / np.where(hi > lo, hi - lo, 1) - 1
+    laplacian = scaled_laplacian(torch.as_tensor(mesh_edges(mesh.cells)), len(x), dtype)
+    return torch.as_tensor(x, dtype=dtype, device=device), laplacian.to(device)
 
 
 class GalerkinObjective(nn.Module):
-    """``forward(step) -> (total, terms)``: the Galerkin residual norm on the free dofs
-    (squared from step ``squared_from`` on), plus the data misfit in soft inverse mode; or the
-    Ritz energy (``energy``).
+    """``forward(step) -> (total, terms)``: the size of the Galerkin residual on the free dofs
+    (squared from step ``squared_from`` on), plus the data misfit in soft inverse mode.
 
-    Parameters are scaled: ``theta_i = guess_i + |guess_i| p_i`` with ``p`` trained from 0, so
-    Adam's steps are relative changes. Both terms are divided by their value at the initial
-    guess with a zero interior field, so the loss starts at O(1) whatever the units.
+    The size is the Euclidean norm ``|r|`` (the paper) or, with ``dual``, the dual norm
+    ``sqrt(r^T M^-1 r)`` with ``M`` the free block of ``K`` at the initial guess (see
+    :mod:`sciml.nn.sparse`). Unknown parameters are ``theta_i = guess_i exp(p_i)`` with ``p``
+    trained from 0 at ``lr_scale`` times Adam's learning rate, so steps are relative changes and
+    a tenfold error takes ``ln 10 / lr`` steps whatever the units. Both terms are divided by their
+    value at the initial guess with a zero interior field, so the loss starts at O(1).
     """
 
     def __init__(self, net: GalerkinNet, mesh: Mesh, ps: ParametricSystem, obs: Observations | None,
                  guesses: list[float], weight: float, output_scale: float, squared_from: int,
-                 energy: bool = False):
+                 dual: bool = False, lr_scale: float = 1.0):
         super().__init__()
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
         self.net, self.output_scale, self.squared_from, self.weight = net, output_scale, squared_from, weight
-        x, edges = graph_inputs(mesh)
-        self.register_buffer("x", torch.as_tensor(x, **kw))
-        self.register_buffer("edges", torch.as_tensor(edges, device=kw["device"]))
+        x, self.laplacian = graph_inputs(mesh, **kw)
+        self.register_buffer("x", x)
         base = ps.base
         constrained = np.zeros(base.n, dtype=bool)
         constrained[base.fixed] = True
@@ -231,32 +244,44 @@ class GalerkinObjective(nn.Module):
         rows = base.free  # the residual is required on every non-Dirichlet dof (observed ones too)
         self.register_buffer("mask", torch.as_tensor(constrained, device=kw["device"]))
         self.register_buffer("values", torch.as_tensor(values, **kw))
-        self.K0 = _torch_sparse(ps.K0[rows], **kw)
-        self.dK = [_torch_sparse(k[rows], **kw) for k in ps.dK]
+        self.K0 = torch_sparse(ps.K0[rows], **kw)
+        self.dK = [torch_sparse(k[rows], **kw) for k in ps.dK]
         self.register_buffer("F0", torch.as_tensor(ps.F0[rows], **kw))
         self.register_buffer("dF", torch.as_tensor(np.array([f[rows] for f in ps.dF]).reshape(len(ps.dF), len(rows)),
                                                    **kw))
-        # energy: 1/2 u_f K_ff u_f + u_f K_fc u_c - F_f u_f = 1/2 u_f (K[rows] u + K_fc u_c) - F_f u_f
-        self.energy = energy
-        self.register_buffer("lift_rhs", torch.as_tensor(ps.K0[rows][:, base.fixed] @ base.values[base.fixed], **kw))
-        self.register_buffer("rows", torch.as_tensor(rows, device=kw["device"]))
+        self.dual = DualNorm(sum((g * k for g, k in zip(guesses, ps.dK)), ps.K0)[rows][:, rows]) if dual else None
         self.register_buffer("guess", torch.as_tensor(guesses, **kw))
         self.p = nn.Parameter(torch.zeros(len(guesses), **kw)) if guesses else None
-        self.interp = _torch_sparse(obs.interp, **kw) if obs is not None and obs.interp is not None else None
+        if self.p is not None:
+            self.p.lr_scale = lr_scale
+        self.interp = torch_sparse(obs.interp, **kw) if obs is not None and obs.interp is not None else None
         self.register_buffer("data", torch.as_tensor(obs.data if obs is not None else np.zeros(0), **kw))
         with torch.no_grad():
             lift = torch.where(self.mask, self.values, torch.zeros_like(self.values))
-            self.res_scale = float(self._residual(lift).norm()) or 1.0
-            self.data_scale = float(self.data.norm()) or 1.0
+            self.res_scale = float(self._size2(self._residual(lift))) or 1.0
+            self.data_scale = float(self.data.square().sum()) or 1.0
+
+    @torch.no_grad()
+    def rescale_output(self) -> float:
+        """Multiply ``output_scale`` by the constant ``a`` that minimises the loss of the
+        untrained network's field ``lift + a n`` (a one-dimensional least-squares problem) and
+        return ``a``: an orthogonally initialised ChebConv stack puts out values tens of times
+        larger than the solution, which the optimiser would otherwise spend its first steps
+        undoing."""
+        lift = torch.where(self.mask, self.values, torch.zeros_like(self.values))
+        n = self.field() - lift
+        r0, kn = self._residual(lift), self._residual(n) - self._residual(torch.zeros_like(n))
+        a = -float(self._inner(kn, r0) / self._inner(kn, kn)) if float(n.abs().max()) > 0 else 1.0
+        if a != 0 and math.isfinite(a):
+            self.output_scale *= a
+        return a
 
     def theta(self) -> torch.Tensor:
-        if self.p is None:
-            return self.guess
-        return self.guess + self.guess.abs().clamp_min(1e-12) * self.p
+        return self.guess if self.p is None else self.guess * torch.exp(self.p)
 
     def field(self) -> torch.Tensor:
         """Nodal values, flat and interleaved, with the constrained dofs imposed exactly."""
-        u = (self.net(self.x, self.edges) * self.output_scale).reshape(-1)
+        u = (self.net(self.x, self.laplacian) * self.output_scale).reshape(-1)
         return torch.where(self.mask, self.values, u)
 
     def _residual(self, u: torch.Tensor) -> torch.Tensor:
@@ -267,20 +292,23 @@ class GalerkinObjective(nn.Module):
             r = r + theta[i] * (torch.sparse.mm(dk, col)[:, 0] - self.dF[i])
         return r
 
+    def _inner(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``a^T b`` or ``a^T M^-1 b`` (no gradient)."""
+        return torch.dot(a, self.dual.solve(b) if self.dual is not None else b)
+
+    def _size2(self, r: torch.Tensor) -> torch.Tensor:
+        """The residual's squared size: ``r^T r`` or ``r^T M^-1 r``."""
+        return self.dual(r) if self.dual is not None else torch.dot(r, r)
+
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         u = self.field()
-        power = 2 if step >= self.squared_from else 1
-        if self.energy:
-            uf = u[self.rows]
-            ku = torch.sparse.mm(self.K0, u[:, None])[:, 0]
-            energy = (0.5 * (uf * (ku + self.lift_rhs)).sum() - (self.F0 * uf).sum()) / self.res_scale
-            return energy, {"energy": energy.detach()}
-        res = (self._residual(u).norm() / self.res_scale) ** power
+        half = 1.0 if step >= self.squared_from else 0.5
+        res = (self._size2(self._residual(u)) / self.res_scale) ** half
         terms = {"res": res}
         total = res
         if self.interp is not None:
             misfit = torch.sparse.mm(self.interp, u[:, None])[:, 0] - self.data
-            terms["data"] = (misfit.norm() / self.data_scale) ** power
+            terms["data"] = (misfit.square().sum() / self.data_scale) ** half
             total = total + self.weight * terms["data"]
         return total, {k: v.detach() for k, v in terms.items()}
 
@@ -301,9 +329,9 @@ class GGNSolver(TrainedSolver):
             raise ProblemError("ggn solves steady problems", problem.source, "time")
         cfg = self.config(problem)
         spec = inverse_spec(problem)
-        if cfg.loss == "energy" and (spec or problem.pde.type == "convection_diffusion"):
-            raise ProblemError("the energy loss needs a symmetric forward problem (no convection, "
-                               "no [inverse] section)", problem.source, f"solver.{self.name}.loss")
+        if spec and any(g == 0 for g in spec.unknowns.values()):
+            raise ProblemError("initial guesses must be non-zero (an unknown is trained as guess x exp(p) "
+                               "and keeps its sign)", problem.source, "inverse.unknowns")
         mesh = reference_mesh(problem, cfg.h)
         start = time.perf_counter()
         names = list(spec.unknowns) if spec else []
@@ -313,9 +341,14 @@ class GGNSolver(TrainedSolver):
         assemble_s = time.perf_counter() - start
         device = torch_device(cfg.device)
         net = GalerkinNet(problem.dim, ps.base.components, cfg.widths, cfg.K).to(device=device, dtype=DTYPES[cfg.dtype])
-        objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
-                                      cfg.output_scale, cfg.adam_steps, cfg.loss == "energy"
-                                      ).to(device)
+        try:
+            objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
+                                          cfg.output_scale, cfg.adam_steps, cfg.loss == "dual",
+                                          cfg.unknown_lr / cfg.lr).to(device)
+            fitted_scale = objective.rescale_output() if cfg.rescale_output else 1.0
+        except ProblemError as err:
+            raise ProblemError(f"{err.message}: use loss = 'residual'", problem.source,
+                               f"solver.{self.name}.loss") from None
         hook = (lambda step, result: self.callback(step, objective)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
         with torch.no_grad():
@@ -324,6 +357,7 @@ class GGNSolver(TrainedSolver):
         info: dict[str, Any] = {
             "train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
             "architecture": f"{ps.base.components} x ChebConv stack {[problem.dim, *cfg.widths, 1]}, K = {cfg.K}",
+            "loss": cfg.loss, "output_scale": objective.output_scale, "fitted_scale": fitted_scale,
             "n_nodes": int(len(mesh.points)), "n_dofs": int(ps.base.n), "assemble_s": assemble_s,
             "residual_rel": float(np.linalg.norm(ps.base.residual(u)) / (np.linalg.norm(ps.base.F) or 1.0))
             if not spec else None,

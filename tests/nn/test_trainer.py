@@ -161,3 +161,20 @@ def test_warmup_cosine_and_adamw():
     assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # linear warm-up over 10 steps
     assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and 1e-6 <= lrs[-1] < 2e-6  # cosine to lr / 1000
     assert isinstance(trainer._adam()[0], torch.optim.AdamW)
+
+
+def test_lr_scale_gives_a_parameter_its_own_learning_rate():
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+            self.b.lr_scale = 10.0
+
+        def forward(self, step):
+            loss = (self.a - 5) ** 2 + (self.b - 5) ** 2
+            return loss.sum(), {}
+
+    obj = Two()
+    result = Trainer(obj, TrainConfig(adam_steps=3, lr=0.1, log_every=1, keep="last", progress=False)).fit()
+    assert float(obj.a) == pytest.approx(0.3, rel=1e-2) and float(obj.b) == pytest.approx(3.0, rel=3e-2)  # ~lr per step
+    assert [h["lr"] for h in result.history] == pytest.approx([0.1] * 3)  # the base rate is what is logged

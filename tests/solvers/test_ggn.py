@@ -7,7 +7,7 @@ import torch
 
 from sciml.cli import main
 from sciml.errors import ProblemError
-from sciml.nn.graph import ChebNet, mesh_edges
+from sciml.nn.graph import ChebNet, mesh_edges, scaled_laplacian
 from sciml.problems import problem_from_dict
 from sciml.problems.inverse import inverse_spec
 from sciml.reference import reference_mesh
@@ -37,8 +37,23 @@ def test_chebnet_shapes_and_orthogonal_init():
     net = ChebNet([2, 8, 1], K=3).double()
     w = net.convs[0].lins[0].weight
     assert torch.allclose(w.T @ w, 2.0 * torch.eye(w.shape[1], dtype=w.dtype), atol=1e-6)  # gain^2 = 2
-    out = net(torch.rand(4, 2, dtype=torch.float64), torch.as_tensor(mesh_edges(np.array([[0, 1, 2], [1, 3, 2]]))))
+    edges = torch.as_tensor(mesh_edges(np.array([[0, 1, 2], [1, 3, 2]])))
+    out = net(torch.rand(4, 2, dtype=torch.float64), scaled_laplacian(edges, 4))
     assert out.shape == (4, 1)
+
+
+def test_chebnet_computes_what_torch_geometric_chebconv_computes():
+    torch.manual_seed(0)
+    mesh = reference_mesh(problem_from_dict(SQUARE), 0.2)
+    edges = torch.as_tensor(mesh_edges(mesh.cells))
+    net = ChebNet([2, 6, 5, 1], K=4).double()
+    with torch.no_grad():
+        for conv in net.convs:
+            conv.bias.normal_()
+    x = torch.rand(len(mesh.points), 2, dtype=torch.float64)
+    want = torch.relu(net.convs[0](x, edges))
+    want = net.convs[2](torch.relu(net.convs[1](want, edges)), edges)
+    assert torch.allclose(net(x, scaled_laplacian(edges, len(x))), want, atol=1e-12)
 
 
 def test_residual_vanishes_at_the_fem_solution():
@@ -64,9 +79,34 @@ def test_short_solve_matches_the_fem_and_keeps_dirichlet_values_exact():
     assert summary["rel_l2"] < 5e-2  # P1 discretisation error on h = 0.1 against the exact solution
 
 
-def test_energy_loss_reaches_the_same_solution():
-    _, summary = run(problem_from_dict(SQUARE), "ggn", {**FAST, "loss": "energy"})
+def test_dual_loss_reaches_the_same_solution():
+    _, summary = run(problem_from_dict(SQUARE), "ggn", {**FAST, "loss": "dual"})
     assert summary["info"]["rel_l2_vs_fem"] < 1e-3
+
+
+def test_dual_norm_is_the_energy_norm_of_the_error():
+    problem = problem_from_dict(SQUARE)
+    mesh = reference_mesh(problem, 0.1)
+    ps = parametric_system(problem, mesh, [])
+    obj = GalerkinObjective(GalerkinNet(2, 1, [4], 2).double(), mesh, ps, None, [], 1.0, 1.0, 10, dual=True)
+    fem = ps.base.solve().ravel()
+    u = fem + np.where(np.isin(np.arange(len(fem)), ps.base.fixed), 0.0, 0.01 * np.random.default_rng(0).random(len(fem)))
+    e = (u - fem)[ps.base.free]
+    energy = e @ (ps.base.K[ps.base.free][:, ps.base.free] @ e)
+    assert np.isclose(float(obj._size2(obj._residual(torch.as_tensor(u)))), energy, rtol=1e-10)
+
+
+def test_dual_loss_refuses_an_indefinite_operator():
+    data = {key: v for key, v in SQUARE.items() if key != "exact"}
+    data["pde"] = {"type": "helmholtz", "kappa": "9", "f": "1"}
+    with pytest.raises(ProblemError, match="indefinite.*loss = 'residual'"):
+        run(problem_from_dict(data), "ggn", {**FAST, "loss": "dual"})
+
+
+def test_zero_initial_guess_is_refused():
+    data = {**SQUARE, "inverse": {"unknowns": {"s": 0.0}, "observations": {"synthetic": 5}}}
+    with pytest.raises(ProblemError, match="non-zero"):
+        run(problem_from_dict(data), "ggn", FAST)
 
 
 def test_inverse_source_moves_toward_the_truth():
