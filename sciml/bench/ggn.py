@@ -1,16 +1,16 @@
 """``sciml benchmark ggn``: graph neural Galerkin networks (Gao, Zahr & Wang, CMAME 2022) on the
 shipped unstructured meshes, forward and inverse, and how their cost grows with the mesh.
 
-* Forward: Poisson on the L-shape and the disk, plane-stress elasticity on the plate with a hole.
-  Each error is reported twice: against the P1 FEM solution on the same mesh (what the network
+* Forward: Poisson on the L-shape and the disk, plane-stress elasticity on the plate with a hole,
+  with the shipped problem files' settings (the dual-norm loss); the L-shape also with the paper's
+  Euclidean residual norm and the solver's defaults. Each error is reported twice: against the P1 FEM solution on the same mesh (what the network
   can at best reproduce) and against the exact solution or a reference on a mesh twice as fine
   (which adds the discretisation error).
 * Inverse: the source amplitude of ``problems/poisson-source-inverse.toml`` and the Lame
   parameters of ``problems/elasticity-lame-inverse.toml`` from 10 observed nodes, without and
   with 1% noise.
-* A bound: the same network fitted directly to the FEM nodal values of the L-shape (mean
-  squares, the ggn recipe and budget). No loss can make the network reach an error its own
-  regression onto the answer does not reach in that time.
+* A comparison: the same network fitted directly to the FEM nodal values of the L-shape (mean
+  squares, the same recipe and budget): how fast this network fits the answer when it is given.
 * Scaling: Poisson on the unit square at three mesh sizes, the same budget each.
 
 Every run has the same wall-clock cap (``--budget``, default 300 s).
@@ -33,11 +33,13 @@ from ..solvers.ggn import GalerkinNet, GGNSolver, graph_inputs, parametric_syste
 from .curves import environment, save_page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "problems"
-FORWARD = (("poisson-lshape", {"h": 0.04}), ("poisson-lshape", {"h": 0.04, "loss": "energy"}),
+PAPER_LOSS = {"loss": "residual", "adam_steps": 500, "lbfgs_steps": 50}  # the solver's defaults
+FORWARD = (("poisson-lshape", {"h": 0.04, **PAPER_LOSS}), ("poisson-lshape", {"h": 0.04}),
            ("poisson-disk", {}), ("elasticity-plate-hole", {}))
 SUPERVISED = (("poisson-lshape", {"h": 0.04}),)
 INVERSE = (("poisson-source-inverse", 0.0), ("elasticity-lame-inverse", 0.0), ("elasticity-lame-inverse", 0.01))
-SCALING = (0.05, 0.035, 0.025)
+SCALING = (0.035, 0.025, 0.018)
+SCALING_OPTIONS = {"loss": "dual", "adam_steps": 100, "lbfgs_steps": 200}
 
 
 @dataclass
@@ -80,22 +82,23 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
         problem = load_problem(SHIPPED / f"{name}.toml")
         sol, summary = run_solver(problem, "ggn", {**common, **opts}, reference=None if problem.has_exact else
                                   _fine_reference(problem, opts.get("h")))
-        label = name + (f" ({opts['loss']} loss)" if "loss" in opts else "")
+        label = name + (" (the paper's Euclidean residual norm)" if opts.get("loss") == "residual" else "")
         report(_row(label, summary, summary["rel_l2"], summary["compared_to"] if problem.has_exact else
                     "reference on a finer mesh" if "h" in opts else "reference on the same mesh"))
     for name, opts in SUPERVISED:
-        report(_supervised_bound(name, {**common, **opts}))
+        report(_supervised_fit(name, {**common, **opts}))
     for name, noise in INVERSE:
         problem = load_problem(SHIPPED / f"{name}.toml", [f"inverse.noise={noise}"])
         _, summary = run_solver(problem, "ggn", common)
         report(_row(f"{name}, noise {100 * noise:g}%", summary, None, ""))
     for h in SCALING:
         problem = load_problem(SHIPPED / "poisson-square.toml")
-        _, summary = run_solver(problem, "ggn", {**common, "h": h})
+        _, summary = run_solver(problem, "ggn", {**common, **SCALING_OPTIONS, "h": h})
         report(_row(f"poisson-square h = {h:g}", summary, summary["rel_l2"], "exact"))
 
-    text = (f"Each run at most {budget:g} s of training on one torch thread (ChebConv K = 10, widths "
-            "32-64-64-32, float64; Adam then L-BFGS on the squared residual norm).")
+    text = (f"Each run at most {budget:g} s of training on {torch.get_num_threads()} torch thread(s) (ChebConv "
+            "K = 10, widths 32-64-64-32, float64). Unless the case says otherwise: the residual in its dual norm, "
+            "100 Adam steps then L-BFGS on its square (the shipped problem files' `[solver.ggn]`).")
     files = _write(out, rows, text, {"budget_s": budget})
     print(_table(rows))
     if not quiet:
@@ -117,9 +120,9 @@ class _Regression(torch.nn.Module):
         return loss, {"mse": loss.detach()}
 
 
-def _supervised_bound(name: str, options: dict[str, Any]) -> Row:
+def _supervised_fit(name: str, options: dict[str, Any]) -> Row:
     """The ggn network fitted directly to the same-mesh FEM nodal values with the ggn recipe and
-    budget: the error no loss function could beat in that time with this network."""
+    budget (mean squares)."""
     problem = load_problem(SHIPPED / f"{name}.toml")
     cfg = GGNSolver(**options).config(problem)
     mesh = reference_mesh(problem, cfg.h)
@@ -133,7 +136,7 @@ def _supervised_bound(name: str, options: dict[str, Any]) -> Row:
         u = objective.net(objective.x, objective.laplacian).numpy() * scale
     adam = [h for h in result.history if h["phase"] == "adam"]
     per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else 0.0
-    return Row(f"{name}: same network fitted to the FEM values (a bound)", len(mesh.points), result.seconds,
+    return Row(f"{name}: same network regressed onto the FEM values", len(mesh.points), result.seconds,
                result.adam_steps + result.lbfgs_steps, float(np.linalg.norm(u - fem) / np.linalg.norm(fem)),
                None, "", "", per_step)
 
