@@ -231,7 +231,8 @@ class GalerkinObjective(nn.Module):
         super().__init__()
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
-        self.net, self.output_scale, self.squared_from, self.weight = net, output_scale, squared_from, weight
+        self.net, self.squared_from, self.weight = net, squared_from, weight
+        self.register_buffer("output_scale", torch.tensor(float(output_scale), **kw))  # checkpointed: rescaled
         x, self.laplacian = graph_inputs(mesh, **kw)
         self.register_buffer("x", x)
         base = ps.base
@@ -273,7 +274,7 @@ class GalerkinObjective(nn.Module):
         r0, kn = self._residual(lift), self._residual(n) - self._residual(torch.zeros_like(n))
         a = -float(self._inner(kn, r0) / self._inner(kn, kn)) if float(n.abs().max()) > 0 else 1.0
         if a != 0 and math.isfinite(a):
-            self.output_scale *= a
+            self.output_scale.mul_(a)
         return a
 
     def theta(self) -> torch.Tensor:
@@ -357,7 +358,7 @@ class GGNSolver(TrainedSolver):
         info: dict[str, Any] = {
             "train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
             "architecture": f"{ps.base.components} x ChebConv stack {[problem.dim, *cfg.widths, 1]}, K = {cfg.K}",
-            "loss": cfg.loss, "output_scale": objective.output_scale, "fitted_scale": fitted_scale,
+            "loss": cfg.loss, "output_scale": float(objective.output_scale), "fitted_scale": fitted_scale,
             "n_nodes": int(len(mesh.points)), "n_dofs": int(ps.base.n), "assemble_s": assemble_s,
             "residual_rel": float(np.linalg.norm(ps.base.residual(u)) / (np.linalg.norm(ps.base.F) or 1.0))
             if not spec else None,

@@ -175,3 +175,23 @@ def test_missing_boundary_tag_is_a_clear_error(root, tmp_path, capsys):
     path.write_text(text)
     assert main(["solve", str(path), "--solver", "ggn", "--out", str(tmp_path / "o")]) == 2
     assert "rigth" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dual", [False, True])
+def test_rescaled_output_is_the_best_constant_multiple_of_the_untrained_field(dual):
+    torch.manual_seed(0)
+    problem = problem_from_dict(SQUARE)
+    mesh = reference_mesh(problem, 0.1)
+    obj = GalerkinObjective(GalerkinNet(2, 1, [8, 8], 3).double(), mesh, parametric_system(problem, mesh, []),
+                            None, [], 1.0, 1.0, 0, dual=dual)
+
+    def loss_at(scale):
+        obj.output_scale.fill_(scale)
+        with torch.no_grad():
+            return float(obj(0)[0])
+
+    before = loss_at(1.0)
+    a = obj.rescale_output()
+    best = loss_at(a)
+    assert best < before
+    assert best <= min(loss_at(a * 1.01), loss_at(a * 0.99))
