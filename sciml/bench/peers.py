@@ -1,4 +1,5 @@
-"""Peers run side by side with our solvers: DeepXDE's PINN (installed from the ``bench`` extra).
+"""Peers run side by side with our solvers: DeepXDE's PINN (installed from the ``bench`` extra)
+on steady Poisson/Helmholtz and 1D Burgers.
 
 The adapter builds DeepXDE's own objects (geometry, ``data.PDE``, ``nn.FNN``, ``Model``) from a
 problem file, trains with a wall-clock budget and records the error over time, so its numbers
@@ -36,12 +37,52 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
                  loss_weights: tuple[float, float] = (1.0, 1.0), n_domain: int = 2000,
                  n_boundary: int = 400, seed: int = 0) -> "Entry":
     """Train DeepXDE's PINN (FNN, tanh, Glorot normal; Adam for ``adam_steps``, then L-BFGS,
-    DeepXDE's usual recipe) on a steady Poisson/Helmholtz problem with constant coefficients
-    and Dirichlet boundaries for ``budget_s`` seconds of training, recording the error on
-    ``curve`` (started by the caller)."""
+    DeepXDE's usual recipe) for ``budget_s`` seconds of training, recording the error on
+    ``curve`` (started by the caller). Problems: steady 2D Poisson/Helmholtz with constant
+    coefficients and Dirichlet boundaries on a box or polygon, and 1D viscous Burgers (flux
+    ``u^2/2``, Dirichlet ends, an initial condition: DeepXDE's own Burgers example, whose
+    ``n_initial`` is ``n_boundary`` split in half). ``loss_weights``: residual, then every
+    boundary/initial term."""
+    dde = import_deepxde()
+    dde.config.set_random_seed(seed)
+    from .curves import Entry
+
+    maker = _burgers_data if problem.pde.type == "burgers" else _elliptic_data
+    data = maker(problem, dde, n_domain, n_boundary)
+    for name in ("train_x_all", "train_x", "train_x_bc", "test_x"):  # DeepXDE's Polygon samples in float64
+        points = getattr(data, name, None)
+        if isinstance(points, np.ndarray):
+            setattr(data, name, points.astype(dde.config.real(np)))
+    weights = [loss_weights[0], *[loss_weights[1]] * len(data.bcs)]
+    net = dde.nn.FNN([2, *hidden, 1], "tanh", "Glorot normal")  # (x, y) or (x, t)
+    model = dde.Model(data, net)
+    model.compile("adam", lr=lr, loss_weights=weights)
+    steps = 0
+
+    class Budget(dde.callbacks.Callback):
+        def on_epoch_end(self) -> None:
+            nonlocal steps
+            steps += 1
+            curve.tick(model.predict)
+            if curve.elapsed() >= budget_s:
+                self.model.stop_training = True
+
+    model.train(iterations=adam_steps, callbacks=[Budget()], display_every=10**8, verbose=0)
+    if curve.elapsed() < budget_s:
+        model.compile("L-BFGS", loss_weights=weights)
+        model.train(callbacks=[Budget()], display_every=10**8, verbose=0)
+    wall = curve.elapsed()
+    curve.tick(model.predict, force=True)
+    n_params = sum(p.numel() for p in net.parameters())
+    return Entry("deepxde-pinn", n_params, wall, curve.samples[-1][1], steps,
+                 f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g} x {adam_steps} + L-BFGS",
+                 curve.samples)
+
+
+def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
     pde_type = problem.pde.type
     if pde_type not in ("poisson", "helmholtz") or problem.transient:
-        raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz, not {pde_type}")
+        raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz and burgers, not {pde_type}")
     if any(bc.type != "dirichlet" for bc in problem.boundaries):
         raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
     coef = problem.pde.k if pde_type == "poisson" else problem.pde.kappa
@@ -51,11 +92,6 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
     dom = problem.domain
     if not isinstance(dom, (Box, Polygon)) or dom.dim != 2:
         raise ProblemError("the DeepXDE adapter handles 2D box and polygon domains")
-    dde = import_deepxde()
-
-    from .curves import Entry
-
-    dde.config.set_random_seed(seed)
     if isinstance(dom, Box):
         geom = dde.geometry.Rectangle(list(dom.bounds[0]), list(dom.bounds[1]))
     else:
@@ -71,31 +107,25 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
         return (-c * lap - source) if pde_type == "poisson" else (-lap - c * c * u - source)
 
     bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(**coords(x)), lambda x, on: on)
-    data = dde.data.PDE(geom, residual, [bc], num_domain=n_domain, num_boundary=n_boundary)
-    for name in ("train_x_all", "train_x", "train_x_bc", "test_x"):  # DeepXDE's Polygon samples in float64
-        points = getattr(data, name, None)
-        if isinstance(points, np.ndarray):
-            setattr(data, name, points.astype(dde.config.real(np)))
-    net = dde.nn.FNN([2, *hidden, 1], "tanh", "Glorot normal")
-    model = dde.Model(data, net)
-    model.compile("adam", lr=lr, loss_weights=list(loss_weights))
-    steps = 0
+    return dde.data.PDE(geom, residual, [bc], num_domain=n_domain, num_boundary=n_boundary)
 
-    class Budget(dde.callbacks.Callback):
-        def on_epoch_end(self) -> None:
-            nonlocal steps
-            steps += 1
-            curve.tick(model.predict)
-            if curve.elapsed() >= budget_s:
-                self.model.stop_training = True
 
-    model.train(iterations=adam_steps, callbacks=[Budget()], display_every=10**8, verbose=0)
-    if curve.elapsed() < budget_s:
-        model.compile("L-BFGS", loss_weights=list(loss_weights))
-        model.train(callbacks=[Budget()], display_every=10**8, verbose=0)
-    wall = curve.elapsed()
-    curve.tick(model.predict, force=True)
-    n_params = sum(p.numel() for p in net.parameters())
-    return Entry("deepxde-pinn", n_params, wall, curve.samples[-1][1], steps,
-                 f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, Adam {lr:g} x {adam_steps} + L-BFGS",
-                 curve.samples)
+def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
+    pde = problem.pde
+    if problem.dim != 1 or not problem.transient or not pde.nu.is_constant or pde.flux.source.replace(" ", "") != "u**2/2":
+        raise ProblemError("the DeepXDE adapter handles 1D Burgers with a constant nu and the flux u**2/2")
+    if any(bc.type != "dirichlet" for bc in problem.boundaries):
+        raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
+    (lo,), (hi,) = problem.domain.bounds
+    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
+                                      dde.geometry.TimeDomain(problem.time.start, problem.time.end))
+    nu, g, u0 = float(pde.nu.numpy()), problem.boundaries[0].value[0], problem.initial["u"]
+
+    def residual(x: Any, u: Any) -> Any:
+        u_x, u_t = dde.grad.jacobian(u, x, i=0, j=0), dde.grad.jacobian(u, x, i=0, j=1)
+        return u_t + u * u_x - nu * dde.grad.hessian(u, x, i=0, j=0)
+
+    bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(x=x[:, 0:1], t=x[:, 1:2]), lambda x, on: on)
+    ic = dde.icbc.IC(geom, lambda x: u0.numpy(x=x[:, 0:1]), lambda x, on: on)
+    return dde.data.TimePDE(geom, residual, [bc, ic], num_domain=n_domain, num_boundary=n_boundary // 2,
+                            num_initial=n_boundary // 2)

@@ -1,11 +1,12 @@
 """``sciml benchmark peers``: our solvers and the libraries people use today, back to back in one
 process on the same machine, reported as ratios.
 
-* PINN problems (``poisson-lshape``, ``helmholtz-square``): ``pinn``, ``pig`` and DeepXDE's PINN
-  with the same wall-clock budget, the error sampled over training time; ``hypino`` (zero-shot
-  plus three refinement steps, no training) as one point.
-* Operator learning (the antiderivative, 10,000 / 1,000 functions): our DeepONet and DeepXDE's
-  with the same data, architecture and iterations.
+* PINN problems (``poisson-lshape``, ``helmholtz-square``, ``burgers``): ``pinn``, ``pig`` and
+  DeepXDE's PINN with the same wall-clock budget, the error sampled over training time;
+  ``hypino`` (zero-shot plus three refinement steps, no training) as one point on the steady
+  linear ones.
+* Operator learning (the antiderivative and the forced pendulum, 10,000 / 1,000 functions): our
+  DeepONet and DeepXDE's with the same data, architecture and iterations.
 * Linear systems (held-out 128^2 pressure systems of ``sciml benchmark linear``): DCDM against
   SciPy-style CG, IC(0)-PCG (SciPy's ``spilu`` does not give a convergent CG preconditioner here,
   see docs/deep-cg.md; IC(0) is ILU(0) for these symmetric matrices), pyamg and sparse direct.
@@ -36,7 +37,9 @@ from .curves import Curve, Entry, best_by, environment, save_page
 from .peers import deepxde_pinn
 
 ROOT = Path(__file__).resolve().parents[2]
-PINN_PROBLEMS = ("poisson-lshape", "helmholtz-square")
+PINN_PROBLEMS = {"poisson-lshape": ("pinn", "pig", "hypino"), "helmholtz-square": ("pinn", "pig", "hypino"),
+                 "burgers": ("pinn", "pig")}
+OPERATOR_FAMILIES = ("antiderivative", "pendulum")
 
 
 def ratios(ours: Entry, peer: Entry) -> dict[str, float | None]:
@@ -54,7 +57,7 @@ def ratios(ours: Entry, peer: Entry) -> dict[str, float | None]:
     return out
 
 
-def _pinn_problem(name: str, budget: float, quiet: bool) -> dict[str, Any]:
+def _pinn_problem(name: str, solvers: tuple[str, ...], budget: float, quiet: bool) -> dict[str, Any]:
     problem = load_problem(ROOT / "problems" / f"{name}.toml")
     points = problem.evaluation_points()
     if problem.has_exact:
@@ -67,7 +70,7 @@ def _pinn_problem(name: str, budget: float, quiet: bool) -> dict[str, Any]:
 
     every = max(budget / 30, 1.0)
     entries = []
-    for solver in ("pinn", "pig"):
+    for solver in (s for s in solvers if s != "hypino"):
         curve = Curve(every, score, points)
         options = {"max_seconds": budget, "progress": False, "checkpoint": None,
                    "callback": lambda step, model: curve.tick(evaluator(model))}
@@ -76,10 +79,11 @@ def _pinn_problem(name: str, budget: float, quiet: bool) -> dict[str, Any]:
         curve.tick(sol, force=True)
         entries.append(Entry(solver, summary["n_params"], train["train_s"], score(sol(points)),
                              train["adam_steps"] + train["lbfgs_steps"], train["stopped"], curve.samples))
-    sol, summary = run_solver(problem, "hypino", {"refine_steps": 3})
-    err = score(sol(points))
-    entries.append(Entry("hypino (3 refinements)", summary["n_params"], summary["wall_s"], err, 0,
-                         "no training: forward passes of the shipped model", [(summary["wall_s"], err)]))
+    if "hypino" in solvers:
+        sol, summary = run_solver(problem, "hypino", {"refine_steps": 3})
+        err = score(sol(points))
+        entries.append(Entry("hypino (3 refinements)", summary["n_params"], summary["wall_s"], err, 0,
+                             "no training: forward passes of the shipped model", [(summary["wall_s"], err)]))
     tuned = problem.options_for("pinn")
     entries.append(deepxde_pinn(problem, budget, Curve(every, score, points),
                                 loss_weights=(tuned.get("w_res", 1.0), tuned.get("w_bc", 1.0))))
@@ -92,15 +96,16 @@ def _pinn_problem(name: str, budget: float, quiet: bool) -> dict[str, Any]:
             "ratios": rows}
 
 
-def _antiderivative(iterations: int, quiet: bool) -> dict[str, Any]:
+def _operator(family: str, iterations: int, quiet: bool) -> dict[str, Any]:
+    """Our DeepONet and DeepXDE's on the same family data set, architecture and iterations."""
     from .deeponet import _data, _deeponet, _deepxde, _whole
 
     with tempfile.TemporaryDirectory() as folder:
-        train_path, test_path = _data("antiderivative", Path(folder), quiet)
+        train_path, test_path = _data(family, Path(folder), quiet)
         test = _whole(test_path)
         marks = tuple(range(iterations // 10, iterations + 1, iterations // 10))
-        ours = _deeponet("antiderivative", train_path, test, iterations, marks, quiet)
-        peer = _deepxde("antiderivative", _whole(train_path), test, iterations)
+        ours = _deeponet(family, train_path, test, iterations, marks, quiet)
+        peer = _deepxde(family, _whole(train_path), test, iterations)
 
     def entry(label: str, rows: list[Any]) -> Entry:
         last = rows[-1]
@@ -109,9 +114,9 @@ def _antiderivative(iterations: int, quiet: bool) -> dict[str, Any]:
 
     e_ours, e_peer = entry("sciml deeponet", ours), entry(peer.method, [peer])
     if not quiet:
-        print(f"  antiderivative: ours MSE {e_ours.rel_l2:.2e} in {e_ours.wall_s:.0f} s, DeepXDE {e_peer.rel_l2:.2e} "
+        print(f"  {family}: ours MSE {e_ours.rel_l2:.2e} in {e_ours.wall_s:.0f} s, DeepXDE {e_peer.rel_l2:.2e} "
               f"in {e_peer.wall_s:.0f} s", flush=True)
-    return {"problem": "antiderivative", "kind": "operator", "metric": "test MSE", "iterations": iterations,
+    return {"problem": family, "kind": "operator", "metric": "test MSE", "iterations": iterations,
             "entries": [asdict(e_ours), asdict(e_peer)],
             "ratios": [{"ours": e_ours.solver, "peer": e_peer.solver, **ratios(e_ours, e_peer)}]}
 
@@ -166,8 +171,8 @@ def _darcy_from_mgno_benchmark() -> dict[str, Any] | None:
 
 def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
     budget = float(budget_s or 120.0)
-    results = [_pinn_problem(name, budget, quiet) for name in PINN_PROBLEMS]
-    results.append(_antiderivative(5000, quiet))
+    results = [_pinn_problem(name, solvers, budget, quiet) for name, solvers in PINN_PROBLEMS.items()]
+    results += [_operator(family, 5000, quiet) for family in OPERATOR_FAMILIES]
     darcy = _darcy_from_mgno_benchmark()
     if darcy is not None:
         results.append(darcy)
@@ -236,7 +241,13 @@ def _write(out: Path, results: list[dict[str, Any]], text: str, budget: float,
 
     env = env or environment()
     curves = [r for r in results if r.get("entries")]
-    fig, axes = plt.subplots(1, len(curves) + 1, figsize=(5 * (len(curves) + 1), 4.2))
+    cols = min(len(curves) + 1, 4)
+    rows = -(-(len(curves) + 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4.2 * rows), squeeze=False)
+    axes = list(axes.ravel())
+    for ax in axes[len(curves) + 1:]:
+        ax.set_visible(False)
+    axes = axes[:len(curves)] + [axes[len(curves)]]
     for ax, r in zip(axes, curves):
         for i, e in enumerate(r["entries"]):
             t, err = zip(*e["curve"])
@@ -265,8 +276,6 @@ def _write(out: Path, results: list[dict[str, Any]], text: str, budget: float,
     if darcy:
         body += [f"The Darcy rows are read from `sciml benchmark mgno` (docs/benchmarks/mgno.md), run "
                  f"{darcy[0]['date']} on this machine: 45 minutes on its own.", ""]
-    body += ["Not covered: DeepXDE on Burgers (the adapter translates steady Poisson and Helmholtz problems only) "
-             "and DeepXDE's DeepONet on the pendulum (docs/benchmarks/deeponet.md runs ours alone there).", ""]
     payload = {"meta": env, "budget_s": budget, "results": results}
     return save_page(out, "peers", "sciml against DeepXDE, pyamg, SciPy-style Krylov solvers and neuraloperator",
                      fig, body, "accuracy against wall time per problem (Pareto view): curves over training, dots "
