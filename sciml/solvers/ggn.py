@@ -65,9 +65,9 @@ class GGNConfig(RunConfig):
         Euclidean norm (the paper); ``dual``: its dual norm ``sqrt(r^T M^-1 r)``, ``M`` the free
         block of ``K`` at the initial guess (for a symmetric forward problem, the energy norm of
         the error). Both vanish exactly at the Galerkin solution; the dual norm's Hessian is
-        ``K`` instead of ``K^T K``, which on meshes of thousands of nodes is the difference
-        between converging and not (docs/solvers/ggn.md). It needs a positive definite
-        symmetric part of ``K`` (not Helmholtz past its first eigenvalue).
+        ``K`` instead of ``K^T K``, so on meshes of thousands of nodes it converges several
+        times faster (docs/solvers/ggn.md). It needs a positive definite symmetric part of
+        ``K`` (not Helmholtz past its first eigenvalue).
     rescale_output
         Before training, multiply ``output_scale`` by the constant that best fits the untrained
         network's field to the residual (:meth:`GalerkinObjective.rescale_output`), so the
