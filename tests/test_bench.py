@@ -57,12 +57,16 @@ def test_deepxde_adapter_refuses_what_it_cannot_translate(root, name):
 
 
 def test_deepxde_adapter_trains_on_burgers(root):
+    pytest.importorskip("deepxde")
     problem = load_problem(root / "problems" / "burgers.toml")
     points = problem.evaluation_points(n_space=21, n_time=5)
     curve = Curve(0.5, lambda values: float(np.abs(values).mean()), points)  # any score: it is only recorded
     entry = deepxde_pinn(problem, 2.0, curve, hidden=(8, 8), adam_steps=20, n_domain=64, n_boundary=16)
     assert entry.solver == "deepxde-pinn" and 0 < entry.steps <= 20 + 1000 and np.isfinite(entry.rel_l2)
     assert entry.n_params == 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1
+
+
+def test_deepxde_adapter_refuses_another_burgers_flux(root):
     bad = load_problem(root / "problems" / "burgers.toml", ["pde.flux=u**2"])
     with pytest.raises(ProblemError, match="flux"):
-        deepxde_pinn(bad, 1.0, curve)
+        deepxde_pinn(bad, 1.0, Curve(1.0, lambda v: 0.0, np.zeros((1, 2))))

@@ -43,11 +43,12 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
     ``u^2/2``, Dirichlet ends, an initial condition: DeepXDE's own Burgers example, whose
     ``n_initial`` is ``n_boundary`` split in half). ``loss_weights``: residual, then every
     boundary/initial term."""
-    dde = import_deepxde()
-    dde.config.set_random_seed(seed)
     from .curves import Entry
 
     maker = _burgers_data if problem.pde.type == "burgers" else _elliptic_data
+    maker(problem, None, n_domain, n_boundary)  # refuses what it cannot translate before DeepXDE loads
+    dde = import_deepxde()
+    dde.config.set_random_seed(seed)
     data = maker(problem, dde, n_domain, n_boundary)
     for name in ("train_x_all", "train_x", "train_x_bc", "test_x"):  # DeepXDE's Polygon samples in float64
         points = getattr(data, name, None)
@@ -80,6 +81,8 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
 
 
 def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
+    """DeepXDE's ``data.PDE`` for a steady Poisson/Helmholtz problem (with ``dde = None``: only
+    the checks)."""
     pde_type = problem.pde.type
     if pde_type not in ("poisson", "helmholtz") or problem.transient:
         raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz and burgers, not {pde_type}")
@@ -92,6 +95,8 @@ def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -
     dom = problem.domain
     if not isinstance(dom, (Box, Polygon)) or dom.dim != 2:
         raise ProblemError("the DeepXDE adapter handles 2D box and polygon domains")
+    if dde is None:
+        return None
     if isinstance(dom, Box):
         geom = dde.geometry.Rectangle(list(dom.bounds[0]), list(dom.bounds[1]))
     else:
@@ -111,11 +116,14 @@ def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -
 
 
 def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
+    """DeepXDE's ``data.TimePDE`` for 1D viscous Burgers (with ``dde = None``: only the checks)."""
     pde = problem.pde
     if problem.dim != 1 or not problem.transient or not pde.nu.is_constant or pde.flux.source.replace(" ", "") != "u**2/2":
         raise ProblemError("the DeepXDE adapter handles 1D Burgers with a constant nu and the flux u**2/2")
     if any(bc.type != "dirichlet" for bc in problem.boundaries):
         raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
+    if dde is None:
+        return None
     (lo,), (hi,) = problem.domain.bounds
     geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
                                       dde.geometry.TimeDomain(problem.time.start, problem.time.end))

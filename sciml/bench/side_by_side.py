@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..nn.fit import evaluator
+from ..nn.trainer import TrainingDiverged
 from ..problems import load_problem
 from ..runner import run as run_solver
 from ..solution import relative_l2
@@ -74,7 +75,12 @@ def _pinn_problem(name: str, solvers: tuple[str, ...], budget: float, quiet: boo
         curve = Curve(every, score, points)
         options = {"max_seconds": budget, "progress": False, "checkpoint": None,
                    "callback": lambda step, model: curve.tick(evaluator(model))}
-        sol, summary = run_solver(problem, solver, options)
+        try:
+            sol, summary = run_solver(problem, solver, options)
+        except TrainingDiverged as err:  # reported as a row, the other solvers still run
+            entries.append(Entry(solver, 0, curve.elapsed(), float("nan"), 0, f"diverged: {err}".split(";")[0],
+                                 curve.samples or [(curve.elapsed(), float("nan"))]))
+            continue
         train = summary["info"]["train"]
         curve.tick(sol, force=True)
         entries.append(Entry(solver, summary["n_params"], train["train_s"], score(sol(points)),
