@@ -130,8 +130,8 @@ def _deepxde(case: str, train_data: OperatorData, test: OperatorData, iterations
     data = dde.data.Triple(X_train=split, y_train=s.astype(np.float32),
                            X_test=(xt[:, :m].astype(np.float32), xt[:, m:].astype(np.float32)),
                            y_test=st.astype(np.float32))
-    outputs = s.shape[1]  # several outputs: the p = 40 basis functions split into one group each, as ours
-    net = dde.nn.DeepONet([m, 40, 40], [x.shape[1] - m, 40, 40], "relu", "Glorot normal",
+    outputs = s.shape[1]  # several outputs: p = 40 basis functions for each, as ours (split_both)
+    net = dde.nn.DeepONet([m, 40, 40 * outputs], [x.shape[1] - m, 40, 40 * outputs], "relu", "Glorot normal",
                           num_outputs=outputs, multi_output_strategy="split_both" if outputs > 1 else None)
     model = dde.Model(data, net)
     with contextlib.redirect_stdout(io.StringIO()):  # DeepXDE prints its compile and train times
