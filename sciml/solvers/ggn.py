@@ -126,6 +126,11 @@ class ParametricSystem:
     dK: list[sp.csr_matrix]
     dF: list[np.ndarray]
 
+    def free_block(self, theta: list[float]) -> sp.csr_matrix:
+        """``K(theta)`` restricted to the free (non-Dirichlet) dofs."""
+        free = self.base.free
+        return sum((t * k for t, k in zip(theta, self.dK)), self.K0)[free][:, free].tocsr()
+
 
 def with_parameters(problem: Problem, values: dict[str, float]) -> Problem:
     """The same problem with some ``[parameters]`` changed."""
@@ -217,9 +222,9 @@ class GalerkinObjective(nn.Module):
     """``forward(step) -> (total, terms)``: the size of the Galerkin residual on the free dofs
     (squared from step ``squared_from`` on), plus the data misfit in soft inverse mode.
 
-    The size is the Euclidean norm ``|r|`` (the paper) or, with ``dual``, the dual norm
-    ``sqrt(r^T M^-1 r)`` with ``M`` the free block of ``K`` at the initial guess (see
-    :mod:`sciml.nn.sparse`). Unknown parameters are ``theta_i = guess_i exp(p_i)`` with ``p``
+    The size is the Euclidean norm ``|r|`` (the paper) or, given a ``dual`` norm, ``sqrt(r^T M^-1
+    r)`` (see :mod:`sciml.nn.sparse`; the solver's ``M`` is the free block of ``K`` at the initial
+    guess). Unknown parameters are ``theta_i = guess_i exp(p_i)`` with ``p``
     trained from 0 at ``lr_scale`` times Adam's learning rate, so steps are relative changes and
     a tenfold error takes ``ln 10 / lr`` steps whatever the units. Both terms are divided by their
     value at the initial guess with a zero interior field, so the loss starts at O(1).
@@ -227,7 +232,7 @@ class GalerkinObjective(nn.Module):
 
     def __init__(self, net: GalerkinNet, mesh: Mesh, ps: ParametricSystem, obs: Observations | None,
                  guesses: list[float], weight: float, output_scale: float, squared_from: int,
-                 dual: bool = False, lr_scale: float = 1.0):
+                 dual: DualNorm | None = None, lr_scale: float = 1.0):
         super().__init__()
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
@@ -250,7 +255,7 @@ class GalerkinObjective(nn.Module):
         self.register_buffer("F0", torch.as_tensor(ps.F0[rows], **kw))
         self.register_buffer("dF", torch.as_tensor(np.array([f[rows] for f in ps.dF]).reshape(len(ps.dF), len(rows)),
                                                    **kw))
-        self.dual = DualNorm(sum((g * k for g, k in zip(guesses, ps.dK)), ps.K0)[rows][:, rows]) if dual else None
+        self.dual = dual
         self.register_buffer("guess", torch.as_tensor(guesses, **kw))
         self.p = nn.Parameter(torch.zeros(len(guesses), **kw)) if guesses else None
         if self.p is not None:
@@ -258,8 +263,7 @@ class GalerkinObjective(nn.Module):
         self.interp = torch_sparse(obs.interp, **kw) if obs is not None and obs.interp is not None else None
         self.register_buffer("data", torch.as_tensor(obs.data if obs is not None else np.zeros(0), **kw))
         with torch.no_grad():
-            lift = torch.where(self.mask, self.values, torch.zeros_like(self.values))
-            self.res_scale = float(self._size2(self._residual(lift))) or 1.0
+            self.res_scale = float(self._size2(self._residual(self._lift()))) or 1.0
             self.data_scale = float(self.data.square().sum()) or 1.0
 
     @torch.no_grad()
@@ -269,13 +273,17 @@ class GalerkinObjective(nn.Module):
         return ``a``: an orthogonally initialised ChebConv stack puts out values tens of times
         larger than the solution, which the optimiser would otherwise spend its first steps
         undoing."""
-        lift = torch.where(self.mask, self.values, torch.zeros_like(self.values))
+        lift = self._lift()
         n = self.field() - lift
         r0, kn = self._residual(lift), self._residual(n) - self._residual(torch.zeros_like(n))
         a = -float(self._inner(kn, r0) / self._inner(kn, kn)) if float(n.abs().max()) > 0 else 1.0
         if a != 0 and math.isfinite(a):
             self.output_scale.mul_(a)
         return a
+
+    def _lift(self) -> torch.Tensor:
+        """The constrained values with zeros on the free dofs."""
+        return torch.where(self.mask, self.values, torch.zeros_like(self.values))
 
     def theta(self) -> torch.Tensor:
         return self.guess if self.p is None else self.guess * torch.exp(self.p)
@@ -343,13 +351,13 @@ class GGNSolver(TrainedSolver):
         device = torch_device(cfg.device)
         net = GalerkinNet(problem.dim, ps.base.components, cfg.widths, cfg.K).to(device=device, dtype=DTYPES[cfg.dtype])
         try:
-            objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
-                                          cfg.output_scale, cfg.adam_steps, cfg.loss == "dual",
-                                          cfg.unknown_lr / cfg.lr).to(device)
-            fitted_scale = objective.rescale_output() if cfg.rescale_output else 1.0
+            dual = DualNorm(ps.free_block(guesses)) if cfg.loss == "dual" else None
         except ProblemError as err:
             raise ProblemError(f"{err.message}: use loss = 'residual'", problem.source,
                                f"solver.{self.name}.loss") from None
+        objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
+                                      cfg.output_scale, cfg.adam_steps, dual, cfg.unknown_lr / cfg.lr).to(device)
+        fitted_scale = objective.rescale_output() if cfg.rescale_output else 1.0
         hook = (lambda step, result: self.callback(step, objective)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
         with torch.no_grad():

@@ -8,6 +8,7 @@ import torch
 from sciml.cli import main
 from sciml.errors import ProblemError
 from sciml.nn.graph import ChebNet, mesh_edges, scaled_laplacian
+from sciml.nn.sparse import DualNorm
 from sciml.problems import problem_from_dict
 from sciml.problems.inverse import inverse_spec
 from sciml.reference import reference_mesh
@@ -88,7 +89,8 @@ def test_dual_norm_is_the_energy_norm_of_the_error():
     problem = problem_from_dict(SQUARE)
     mesh = reference_mesh(problem, 0.1)
     ps = parametric_system(problem, mesh, [])
-    obj = GalerkinObjective(GalerkinNet(2, 1, [4], 2).double(), mesh, ps, None, [], 1.0, 1.0, 10, dual=True)
+    obj = GalerkinObjective(GalerkinNet(2, 1, [4], 2).double(), mesh, ps, None, [], 1.0, 1.0, 10,
+                            dual=DualNorm(ps.free_block([])))
     fem = ps.base.solve().ravel()
     u = fem + np.where(np.isin(np.arange(len(fem)), ps.base.fixed), 0.0, 0.01 * np.random.default_rng(0).random(len(fem)))
     e = (u - fem)[ps.base.free]
@@ -182,8 +184,9 @@ def test_rescaled_output_is_the_best_constant_multiple_of_the_untrained_field(du
     torch.manual_seed(0)
     problem = problem_from_dict(SQUARE)
     mesh = reference_mesh(problem, 0.1)
-    obj = GalerkinObjective(GalerkinNet(2, 1, [8, 8], 3).double(), mesh, parametric_system(problem, mesh, []),
-                            None, [], 1.0, 1.0, 0, dual=dual)
+    ps = parametric_system(problem, mesh, [])
+    obj = GalerkinObjective(GalerkinNet(2, 1, [8, 8], 3).double(), mesh, ps, None, [], 1.0, 1.0, 0,
+                            dual=DualNorm(ps.free_block([])) if dual else None)
 
     def loss_at(scale):
         obj.output_scale.fill_(scale)
