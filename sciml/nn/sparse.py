@@ -29,10 +29,14 @@ def torch_sparse(A: sp.spmatrix, dtype: torch.dtype = torch.float64,
                                    check_invariants=False).coalesce()
 
 
+def _solve(lu: spla.SuperLU, v: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(lu.solve(v.detach().cpu().double().numpy()), dtype=v.dtype, device=v.device)
+
+
 class _InverseQuadratic(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, r: torch.Tensor, lu: spla.SuperLU) -> torch.Tensor:
-        z = torch.as_tensor(lu.solve(r.detach().cpu().double().numpy()), dtype=r.dtype, device=r.device)
+        z = _solve(lu, r)
         ctx.save_for_backward(z)
         return torch.dot(r, z)
 
@@ -76,4 +80,4 @@ class DualNorm:
 
     def solve(self, v: torch.Tensor) -> torch.Tensor:
         """``M^-1 v`` (no gradient)."""
-        return torch.as_tensor(self.lu.solve(v.detach().cpu().double().numpy()), dtype=v.dtype, device=v.device)
+        return _solve(self.lu, v)
