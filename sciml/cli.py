@@ -124,7 +124,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import run_suite
 
     failed = run_suite(Path(args.suite_file), args.suite, args.solver or None, Path(args.out),
-                       quiet=args.quiet, problems=args.problem or None, device=args.device)
+                       quiet=args.quiet, problems=args.problem or None, device=args.device,
+                       peers=Path(args.peers) if args.peers else None, jobs=args.jobs)
     return 1 if failed else 0
 
 
@@ -243,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for REPORT.md and results.json")
     v.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     v.add_argument("--device", choices=("cpu", "cuda"), help="device of the torch solvers (the report says where it ran)")
+    v.add_argument("--jobs", type=int, default=1,
+                   help="cases run at a time, each in its own process (at most cores / threads)")
+    v.add_argument("--peers", default=str(SHIPPED.parent / "docs" / "benchmarks" / "peers.json"),
+                   help="JSON of `sciml benchmark peers` whose peer curves join the accuracy-vs-time panels "
+                        "('' for none)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_validate)
 

@@ -47,6 +47,8 @@ def test_peer_ratios_at_equal_time_and_equal_error():
     assert ratios(slow, peer)["time_ratio_equal_error"] is None and "error_ratio_equal_steps" not in ratios(slow, peer)
     instant = Entry("instant", 1, 0.5, 0.5, 0, "", [(0.5, 0.5)])
     assert ratios(instant, peer)["error_ratio_equal_time"] is None  # the peer had nothing yet at 0.5 s
+    blown = Entry("blown", 0, 5.0, float("nan"), 0, "diverged", [(1.0, 5e-2), (5.0, float("nan"))])
+    assert ratios(blown, peer) == {"error_ratio_equal_time": None, "time_ratio_equal_error": None, "diverged": True}
 
 
 @pytest.mark.parametrize("name", ["heat-1d", "poisson-disk", "poisson-varcoef"])

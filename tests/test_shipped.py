@@ -1,9 +1,11 @@
 """Every shipped problem file loads and solves with the reference; exact ones within 1e-2."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from sciml.errors import ProblemError
 from sciml.problems import SPECS, load_problem
 from sciml.runner import run
 from sciml.validation import read_suite, run_suite
@@ -65,3 +67,25 @@ def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
     report = (out / "REPORT.md").read_text()
     assert "| p | reference |" in report and "| p | pinn |" in report
     assert report.index("| p | reference |") < report.index("| p | pinn |")
+
+
+def test_cases_run_two_at_a_time_give_the_same_rows(tmp_path):
+    suite = tmp_path / "validation" / "suite.toml"
+    suite.parent.mkdir()
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "problems" / "p.toml").write_text(
+        'name = "p"\n[pde]\ntype = "poisson"\nf = "pi**2*sin(pi*x)"\n[domain]\ntype = "interval"\n'
+        'bounds = [0.0, 1.0]\n[[boundary]]\ntype = "dirichlet"\nvalue = "0"\n[exact]\nu = "sin(pi*x)"\n')
+    pinn = ('[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
+            'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps={}", "solver.pinn.lbfgs_steps=0",'
+            ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n\n')
+    suite.write_text('[[case]]\nproblem = "problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
+                     + pinn.format(5) + pinn.format(9))
+    run_suite(suite, "quick", None, tmp_path / "one", quiet=True, figures=False)
+    run_suite(suite, "quick", None, tmp_path / "two", quiet=True, figures=False, jobs=2)
+    one, two = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("one", "two"))
+    assert [r["rel_l2"] for r in one["results"]] == [r["rel_l2"] for r in two["results"]]
+    assert [r["overrides"] for r in two["results"]] == [r["overrides"] for r in one["results"]]  # suite order
+    assert two["meta"]["jobs"] == 2 and "--jobs 2" in (tmp_path / "two" / "REPORT.md").read_text()
+    with pytest.raises(ProblemError, match="jobs"):
+        run_suite(suite, "quick", None, tmp_path / "three", quiet=True, jobs=0)

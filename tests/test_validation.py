@@ -62,3 +62,22 @@ def test_the_pareto_figure_has_a_panel_per_shared_problem(tmp_path):
             {"problem": "q", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 3.0}]
     assert write_pareto(tmp_path / "a.png", rows) == tmp_path / "a.png" and (tmp_path / "a.png").stat().st_size > 1000
     assert write_pareto(tmp_path / "b.png", rows[1:]) is None  # no problem with two solvers
+
+
+def test_peer_curves_join_the_pareto_panels(tmp_path):
+    from sciml.validation.harness import read_peer_curves, write_pareto
+
+    peer = {"solver": "deepxde-pinn", "wall_s": 4.0, "rel_l2": 2e-2, "curve": [[0.0, 1.0], [1.0, 0.5], [4.0, 2e-2]]}
+    ours = {"solver": "pinn", "wall_s": 4.0, "rel_l2": 1e-2, "curve": [[4.0, 1e-2]]}
+    data = {"meta": {"date": "2026-01-01 00:00:00"},
+            "results": [{"problem": "q", "kind": "pinn", "entries": [ours, peer],
+                         "ratios": [{"ours": "pinn", "peer": "deepxde-pinn"}]},
+                        {"problem": "op", "kind": "operator", "entries": [peer],
+                         "ratios": [{"ours": "x", "peer": "deepxde-pinn"}]}]}
+    (tmp_path / "peers.json").write_text(json.dumps(data))
+    curves, date = read_peer_curves(tmp_path / "peers.json")
+    assert list(curves) == ["q"] and curves["q"] == [peer] and date == "2026-01-01 00:00:00"
+    assert read_peer_curves(tmp_path / "missing.json") == ({}, None)
+    rows = [{"problem": "q", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 3.0}]
+    assert write_pareto(tmp_path / "a.png", rows) is None  # one solver alone
+    assert write_pareto(tmp_path / "a.png", rows, curves) == tmp_path / "a.png"  # with the peer: a panel

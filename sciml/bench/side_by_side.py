@@ -46,7 +46,10 @@ OPERATOR_FAMILIES = ("antiderivative", "pendulum")
 def ratios(ours: Entry, peer: Entry) -> dict[str, float | None]:
     """Error ratio at equal wall time (None when one of them has no result by the shorter run's
     end), time ratio at equal error (None when ours never reached the peer's final error), and
-    for runs of the same number of steps the ratios of their final errors and times."""
+    for runs of the same number of steps the ratios of their final errors and times. A run of
+    ours that diverged has no ratios: comparing its error before it blew up would flatter it."""
+    if not np.isfinite(ours.rel_l2):
+        return {"error_ratio_equal_time": None, "time_ratio_equal_error": None, "diverged": True}
     t = min(ours.wall_s, peer.wall_s)
     a, b = best_by(ours.curve, t), best_by(peer.curve, t)
     reached = [s for s, e in ours.curve if e <= peer.rel_l2]
@@ -195,13 +198,17 @@ def _fmt(v: float | None, unit: str = "x", missing: str = "not reached") -> str:
     return missing if v is None else f"{v:.2f}{unit}"
 
 
+def _equal_time(q: dict[str, Any], unit: str) -> str:
+    return "ours diverged" if q.get("diverged") else _fmt(q["error_ratio_equal_time"], unit, "no peer result yet")
+
+
 def summary(results: list[dict[str, Any]]) -> str:
     parts = []
     for r in results:
         for q in r["ratios"]:
             if "error_ratio_equal_time" in q:
                 part = (f"{r['problem']}: {q['ours']} / {q['peer']} error at equal time "
-                        f"{_fmt(q['error_ratio_equal_time'], 'x', 'no peer result yet')}, time at equal error "
+                        f"{_equal_time(q, 'x')}, time at equal error "
                         f"{_fmt(q['time_ratio_equal_error'])}")
                 if "error_ratio_equal_steps" in q:
                     part += (f", at equal steps error {q['error_ratio_equal_steps']:.2f}x and time "
@@ -221,7 +228,7 @@ def _table(results: list[dict[str, Any]]) -> str:
                 steps = (f"{q['error_ratio_equal_steps']:.2f}, {q['time_ratio_equal_steps']:.2f}"
                          if "error_ratio_equal_steps" in q else "-")
                 lines.append(f"| {r['problem']} | {q['ours']} | {q['peer']} | "
-                             f"{_fmt(q['error_ratio_equal_time'], '', 'no peer result yet')} | "
+                             f"{_equal_time(q, '')} | "
                              f"{_fmt(q['time_ratio_equal_error'], '')} | {steps} |")
             else:
                 lines.append(f"| {r['problem']} | {q['ours']} | {q['peer']} | same error (rtol 1e-6) | "

@@ -64,7 +64,9 @@ class PIGConfig(PhysicsConfig):
     sigma0
         Initial standard deviation in normalised coordinates (inputs are mapped onto [-1, 1]).
     sigma_param
-        ``raw`` (the code's unconstrained sigma; only sigma^2 enters) or ``softplus``.
+        ``softplus`` (default: ``sigma = softplus(s) > 0``) or ``raw`` (the released code's
+        unconstrained sigma, of which only sigma^2 enters: Adam can carry it through zero, and a
+        Gaussian of width ~1e-5 makes the residual ~1e12; see docs/solvers/pig.md).
     weight_std
         Standard deviation of the initial Gaussian weights (code: N(0, 0.01)).
     learn_means
@@ -81,7 +83,7 @@ class PIGConfig(PhysicsConfig):
     form: Literal["per_channel", "shared"] = "per_channel"
     covariance: Literal["diag", "full"] = "diag"
     sigma0: float = 0.1
-    sigma_param: Literal["raw", "softplus"] = "raw"
+    sigma_param: Literal["raw", "softplus"] = "softplus"
     weight_std: float = 0.01
     learn_means: bool = True
     head: Literal["mlp", "siren", "none"] = "mlp"
@@ -121,7 +123,7 @@ class GaussianEmbedding(nn.Module):
     """
 
     def __init__(self, dim: int, n_gaussians: int, channels: int, form: str = "per_channel",
-                 covariance: str = "diag", sigma0: float = 0.1, sigma_param: str = "raw",
+                 covariance: str = "diag", sigma0: float = 0.1, sigma_param: str = "softplus",
                  weight_std: float = 0.01, learn_means: bool = True,
                  generator: torch.Generator | None = None):
         super().__init__()

@@ -134,37 +134,75 @@ def environment(device: str | None) -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def _start_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_cases(cases: list[Case], device: str | None, fig_dir: Path | None, jobs: int,
+               quiet: bool) -> list[dict[str, Any]]:
+    """The rows of ``cases`` in their order; with ``jobs > 1`` that many run at a time, each in
+    its own process with this process's torch thread count."""
+    def report(done: int, row: dict[str, Any]) -> None:
+        if not quiet:
+            err = row.get("rel_l2")
+            print(f"[{done}/{len(cases)}] {row['status']:<8} {row['problem']:<32} {row['solver']:<10} "
+                  f"rel L2 {err if err is None else format(err, '.2e')}  {row['wall_s']:.1f} s", flush=True)
+
+    if jobs == 1:
+        rows = []
+        for case in cases:
+            rows.append(run_case(case, device, fig_dir))
+            report(len(rows), rows[-1])
+        return rows
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import torch
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                             initargs=(torch.get_num_threads(),)) as pool:
+        futures = {pool.submit(run_case, case, device, fig_dir): i for i, case in enumerate(cases)}
+        results: dict[int, dict[str, Any]] = {}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            report(len(results), results[futures[future]])
+    return [results[i] for i in range(len(cases))]
+
+
 def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path,
               quiet: bool = False, problems: list[str] | None = None, device: str | None = None,
-              figures: bool = True) -> int:
+              figures: bool = True, peers: Path | None = None, jobs: int = 1) -> int:
     """Run the cases of ``suite`` (optionally only some solvers and problems, by file stem,
     torch solvers on ``device``); returns the failure count. With a filter, the rows of an
-    earlier run of the same suite for the cases not run are kept."""
+    earlier run of the same suite for the cases not run are kept. ``peers``: the JSON of a
+    ``sciml benchmark peers`` run, whose peer curves join the accuracy-versus-time panels.
+    ``jobs``: cases run at a time, each in its own process (keep ``jobs`` x threads within the
+    cores, or the wall times and the time-budgeted errors suffer)."""
+    if jobs < 1:
+        raise ProblemError(f"jobs must be >= 1, got {jobs}")
     cases = [c for c in read_suite(suite_file)
              if suite in c.suites and (not solvers or c.solver in solvers)
              and (not problems or c.problem.stem in problems)]
     if not cases:
         raise ProblemError(f"no cases in suite {suite!r}" + (f" for {solvers}" if solvers else "")
                            + (f" and problems {problems}" if problems else ""), suite_file)
-    rows = []
     fig_dir = out / "figures" if figures else None
     if fig_dir is not None:
         fig_dir.mkdir(parents=True, exist_ok=True)
-    for i, case in enumerate(cases, 1):
-        row = run_case(case, device, fig_dir)
-        rows.append(row)
-        if not quiet:
-            err = row.get("rel_l2")
-            print(f"[{i}/{len(cases)}] {row['status']:<8} {row['problem']:<32} {row['solver']:<10} "
-                  f"rel L2 {err if err is None else format(err, '.2e')}  {row['wall_s']:.1f} s", flush=True)
+    rows = _run_cases(cases, device, fig_dir, jobs, quiet)
     if solvers or problems:
         rows = _merge_previous(out / "results.json", suite, rows, read_suite(suite_file))
     out.mkdir(parents=True, exist_ok=True)
     command = "sciml validate --suite " + suite + "".join(f" --solver {x}" for x in solvers or []) \
-        + "".join(f" --problem {x}" for x in problems or []) + (f" --device {device}" if device else "")
-    meta = {"suite": suite, "command": command, "partial": bool(solvers or problems), **environment(device)}
+        + "".join(f" --problem {x}" for x in problems or []) + (f" --device {device}" if device else "") \
+        + (f" --jobs {jobs}" if jobs > 1 else "")
+    meta = {"suite": suite, "command": command, "partial": bool(solvers or problems), "jobs": jobs,
+            **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
-    meta["pareto"] = write_pareto(out / "pareto.png", rows) is not None
+    curves, meta["peers_date"] = read_peer_curves(peers) if peers is not None else ({}, None)
+    meta["pareto"] = write_pareto(out / "pareto.png", rows, curves) is not None
     write_text(out / "REPORT.md", render_report(meta, rows))
     return sum(r["status"] in ("fail", "error") for r in rows)
 
@@ -191,20 +229,39 @@ def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
     return sorted(kept + rows, key=lambda r: order.get(key(r), 0))
 
 
-def write_pareto(path: Path, rows: list[dict[str, Any]]) -> Path | None:
+def read_peer_curves(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+    """The peers' error-versus-time curves on the PINN problems of a ``sciml benchmark peers``
+    JSON, by problem (empty when there is no such file), and the date of that run."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}, None
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for r in data.get("results", []):
+        if r.get("kind") != "pinn":  # operator rows are MSE or training-only times: not comparable
+            continue
+        names = {q["peer"] for q in r.get("ratios", [])}
+        curves[r["problem"]] = [e for e in r.get("entries", []) if e["solver"] in names]
+    return {k: v for k, v in curves.items() if v}, data.get("meta", {}).get("date")
+
+
+def write_pareto(path: Path, rows: list[dict[str, Any]],
+                 peers: dict[str, list[dict[str, Any]]] | None = None) -> Path | None:
     """Accuracy against wall time, one panel per problem that more than one solver ran (the
-    reference included); None when no problem has two."""
+    reference and the peers' curves of ``peers`` included); None when no problem has two."""
+    peers = peers or {}
     by: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r.get("rel_l2") is not None and r.get("wall_s"):
             by.setdefault(r["problem"], []).append(r)
-    shared = {k: v for k, v in by.items() if len({r["solver"] for r in v}) > 1}
+    shared = {k: v for k, v in by.items() if len({r["solver"] for r in v}) + len(peers.get(k, [])) > 1}
     if not shared:
         return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from ..io import atomic_write
 
@@ -212,13 +269,17 @@ def write_pareto(path: Path, rows: list[dict[str, Any]]) -> Path | None:
     nrows = -(-len(shared) // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
     for ax, (problem, items) in zip(axes.flat, sorted(shared.items())):
-        for r in items:
-            label = r["solver"] + (" *" if r.get("overrides") else "")
-            ax.scatter(max(r["wall_s"], 1e-3), max(r["rel_l2"], 1e-16), label=label)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
         t = [max(r["wall_s"], 1e-3) for r in items]
         e = [max(r["rel_l2"], 1e-16) for r in items]
+        for r, ti, ei in zip(items, t, e):
+            ax.scatter(ti, ei, label=r["solver"] + (" *" if r.get("overrides") else ""))
+        for peer in peers.get(problem, []):
+            pt, pe = zip(*[(s, err) for s, err in peer["curve"] if s > 0 and err == err])
+            ax.plot(pt, pe, "k--", lw=1, label=f"{peer['solver']} (peers run)")
+            t, e = t + [min(pt), max(pt)], e + [min(pe), max(pe)]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on short ranges
         ax.set_xlim(min(t) / 3, max(t) * 3)  # at least a decade, so log ticks show
         ax.set_ylim(min(e) / 3, max(e) * 3)
         ax.set_title(problem, fontsize=9)
@@ -240,7 +301,9 @@ def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines = [f"# Validation report ({meta['suite']} suite)", "",
              f"Generated by `{meta.get('command', 'sciml validate --suite ' + meta['suite'])}` on {meta['date']}: "
              f"{where} ({meta['cpus']} cores), Python {meta['python']}, torch {meta.get('torch', '?')}, "
-             f"{meta.get('threads', '?')} torch thread(s). Reproduce with the same command. Errors are relative L2 "
+             f"{meta.get('threads', '?')} torch thread(s)"
+             + (f" per case, {meta['jobs']} cases at a time" if meta.get("jobs", 1) > 1 else "")
+             + ". Reproduce with the same command. Errors are relative L2 "
              "over the problem's evaluation points against the exact solution where the problem has one, else "
              "against the SciPy reference; `figure` shows solution, truth and error."
              + (" This run covered part of the suite; the other rows are kept from the previous run of it (their "
@@ -257,8 +320,10 @@ def render_report(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     if errors:
         lines += ["", "## Errors", ""] + [f"- {r['problem']} / {r['solver']}: {r['error']}" for r in errors]
     if meta.get("pareto"):
+        peers = (f" Dashed: a peer's error over its training time, from `sciml benchmark peers` run "
+                 f"{meta['peers_date']} on this machine (docs/benchmarks/peers.md)." if meta.get("peers_date") else "")
         lines += ["", "Accuracy against wall time for every problem more than one solver ran (`*`: a case with "
-                  "overrides, such as a budget or refinement steps):", "", "![accuracy vs time](pareto.png)"]
+                  "overrides, such as a budget or refinement steps)." + peers, "", "![accuracy vs time](pareto.png)"]
     passed = sum(r["status"] == "pass" for r in rows)
     bounded = sum(r["status"] != "reported" for r in rows)
     lines += ["", f"{passed} of {bounded} cases with a bound pass; {len(rows) - bounded} more are "

@@ -22,7 +22,7 @@ def _net(dim, n_out=1, **kw):
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
 @pytest.mark.parametrize("options", [{}, {"form": "shared"}, {"covariance": "full"},
-                                     {"head": "siren", "siren_omega": 2.0}, {"sigma_param": "softplus"}])
+                                     {"head": "siren", "siren_omega": 2.0}, {"sigma_param": "raw"}])
 def test_analytic_jet_matches_autograd(dim, options):
     net = _net(dim, n_out=2, **options)
     x = torch.rand(40, dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3 - 1
@@ -66,3 +66,14 @@ def test_short_pig_solve_reaches_a_small_error():
                                       "n_boundary": 10, "progress": False})
     assert summary["rel_l2"] < 2e-2, summary["rel_l2"]
     assert summary["info"]["gaussians"] == 80
+
+
+def test_widths_stay_positive_through_burgers_shock_training(root):
+    """With the released code's raw sigma, Adam carried a width through zero in this run: at
+    step 132 a Gaussian of width 1e-5 sent the residual to 6e12 and training stopped as
+    diverged. The softplus default trains through it."""
+    from sciml.problems import load_problem
+
+    problem = load_problem(root / "problems" / "burgers.toml")
+    _, summary = run(problem, "pig", {"adam_steps": 160, "progress": False, "checkpoint": None})
+    assert summary["info"]["train"]["stopped"] == "completed" and summary["rel_l2"] < 1.0
