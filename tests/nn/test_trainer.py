@@ -176,5 +176,5 @@ def test_lr_scale_gives_a_parameter_its_own_learning_rate():
 
     obj = Two()
     result = Trainer(obj, TrainConfig(adam_steps=3, lr=0.1, log_every=1, keep="last", progress=False)).fit()
-    assert float(obj.a) == pytest.approx(0.3, rel=1e-2) and float(obj.b) == pytest.approx(3.0, rel=3e-2)  # ~lr per step
+    assert obj.a.item() == pytest.approx(0.3, rel=1e-2) and obj.b.item() == pytest.approx(3.0, rel=3e-2)  # ~lr per step
     assert [h["lr"] for h in result.history] == pytest.approx([0.1] * 3)  # the base rate is what is logged
