@@ -81,3 +81,17 @@ def test_peer_curves_join_the_pareto_panels(tmp_path):
     rows = [{"problem": "q", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 3.0}]
     assert write_pareto(tmp_path / "a.png", rows) is None  # one solver alone
     assert write_pareto(tmp_path / "a.png", rows, curves) == tmp_path / "a.png"  # with the peer: a panel
+
+
+def test_the_report_has_a_problem_by_solver_matrix():
+    from sciml.validation.harness import render_report
+
+    meta = {"suite": "full", "date": "d", "cpus": 2, "python": "3", "cpu": "x"}
+    rows = [{"problem": "p", "solver": "pinn", "rel_l2": 1e-2, "status": "pass", "wall_s": 1.0},
+            {"problem": "p", "solver": "pinn", "rel_l2": 2e-2, "status": "reported", "wall_s": 1.0},
+            {"problem": "a", "solver": "ggn", "rel_l2": 0.5, "status": "fail", "wall_s": 1.0},
+            {"problem": "a", "solver": "pinn", "status": "error", "error": "boom", "wall_s": 1.0}]
+    text = render_report(meta, rows)
+    assert "| problem | pinn | ggn |" in text
+    assert "| a | error | 5.0e-01 ✗ |" in text and "| p | 1.0e-02 ✓<br>2.0e-02 |  |" in text
+    assert "1 of 3 cases with a bound pass; 1 more" in text and "- a / pinn: boom" in text
