@@ -95,3 +95,12 @@ def test_the_report_has_a_problem_by_solver_matrix():
     assert "| problem | pinn | ggn |" in text
     assert "| a | error | 5.0e-01 ✗ |" in text and "| p | 1.0e-02 ✓<br>2.0e-02 |  |" in text
     assert "1 of 3 cases with a bound pass; 1 more" in text and "- a / pinn: boom" in text
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-CUDA refusal")
+def test_validate_on_cuda_without_a_gpu_refuses_before_running(tmp_path, capsys):
+    from sciml.cli import main
+
+    code = main(["validate", "--suite", "quick", "--solver", "pinn", "--device", "cuda", "--out", str(tmp_path)])
+    assert code == 2 and "CUDA is not available" in capsys.readouterr().err
+    assert not (tmp_path / "REPORT.md").exists()

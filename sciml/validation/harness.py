@@ -182,6 +182,10 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
     cores, or the wall times and the time-budgeted errors suffer)."""
     if jobs < 1:
         raise ProblemError(f"jobs must be >= 1, got {jobs}")
+    if device is not None:
+        from ..nn.fit import torch_device
+
+        torch_device(device)  # refuse a missing GPU before any case runs
     cases = [c for c in read_suite(suite_file)
              if suite in c.suites and (not solvers or c.solver in solvers)
              and (not problems or c.problem.stem in problems)]
