@@ -50,17 +50,24 @@ def test_shipped_suite_is_valid():
     assert cases and all(c.problem.is_file() for c in cases)
 
 
-def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
-    suite = tmp_path / "validation" / "suite.toml"
+def _tiny_suite(root: Path, *pinn_steps: int) -> Path:
+    """A suite of a 1D Poisson problem: the reference and one tiny PINN case per step count."""
+    suite = root / "validation" / "suite.toml"
     suite.parent.mkdir()
-    (tmp_path / "problems").mkdir()
-    (tmp_path / "problems" / "p.toml").write_text(
+    (root / "problems").mkdir()
+    (root / "problems" / "p.toml").write_text(
         'name = "p"\n[pde]\ntype = "poisson"\nf = "pi**2*sin(pi*x)"\n[domain]\ntype = "interval"\n'
         'bounds = [0.0, 1.0]\n[[boundary]]\ntype = "dirichlet"\nvalue = "0"\n[exact]\nu = "sin(pi*x)"\n')
+    pinn = ('[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
+            'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps={}", "solver.pinn.lbfgs_steps=0",'
+            ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n\n')
     suite.write_text('[[case]]\nproblem = "problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
-                     '[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
-                     'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps=5", "solver.pinn.lbfgs_steps=0",'
-                     ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n')
+                     + "".join(pinn.format(n) for n in pinn_steps))
+    return suite
+
+
+def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
+    suite = _tiny_suite(tmp_path, 5)
     out = tmp_path / "report"
     run_suite(suite, "quick", None, out, quiet=True)
     run_suite(suite, "quick", ["pinn"], out, quiet=True)
@@ -70,17 +77,7 @@ def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
 
 
 def test_cases_run_two_at_a_time_give_the_same_rows(tmp_path):
-    suite = tmp_path / "validation" / "suite.toml"
-    suite.parent.mkdir()
-    (tmp_path / "problems").mkdir()
-    (tmp_path / "problems" / "p.toml").write_text(
-        'name = "p"\n[pde]\ntype = "poisson"\nf = "pi**2*sin(pi*x)"\n[domain]\ntype = "interval"\n'
-        'bounds = [0.0, 1.0]\n[[boundary]]\ntype = "dirichlet"\nvalue = "0"\n[exact]\nu = "sin(pi*x)"\n')
-    pinn = ('[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
-            'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps={}", "solver.pinn.lbfgs_steps=0",'
-            ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n\n')
-    suite.write_text('[[case]]\nproblem = "problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
-                     + pinn.format(5) + pinn.format(9))
+    suite = _tiny_suite(tmp_path, 5, 9)
     run_suite(suite, "quick", None, tmp_path / "one", quiet=True, figures=False)
     run_suite(suite, "quick", None, tmp_path / "two", quiet=True, figures=False, jobs=2)
     one, two = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("one", "two"))
