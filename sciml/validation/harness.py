@@ -90,6 +90,11 @@ def figure_name(row: dict[str, Any]) -> str:
     return f"{row['problem']}-{row['solver']}{extra}.png"
 
 
+def _case_row(case: Case) -> dict[str, Any]:
+    return {"problem": case.problem.stem, "solver": case.solver, "max_rel_l2": case.max_rel_l2,
+            "overrides": list(case.overrides), "note": case.note}
+
+
 def run_case(case: Case, device: str | None = None, figures: Path | None = None) -> dict[str, Any]:
     """Run one case (on ``device`` for the torch solvers); failures become a result with
     ``status`` ``error``. With ``figures``, the case's picture is written there."""
@@ -98,8 +103,7 @@ def run_case(case: Case, device: str | None = None, figures: Path | None = None)
     from ..problems.family import member
     from ..runner import run
 
-    row: dict[str, Any] = {"problem": case.problem.stem, "solver": case.solver,
-                           "max_rel_l2": case.max_rel_l2, "overrides": list(case.overrides), "note": case.note}
+    row = _case_row(case)
     start = time.perf_counter()
     try:
         problem = member(load_problem(case.problem, case.overrides), 0)  # a family: the member run() solves
@@ -166,8 +170,13 @@ def _run_cases(cases: list[Case], device: str | None, fig_dir: Path | None, jobs
         futures = {pool.submit(run_case, case, device, fig_dir): i for i, case in enumerate(cases)}
         results: dict[int, dict[str, Any]] = {}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            report(len(results), results[futures[future]])
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # the worker process died (killed, out of memory): a row, not a lost run
+                results[i] = {**_case_row(cases[i]), "status": "error", "wall_s": 0.0,
+                              "error": f"worker process failed: {type(exc).__name__}: {exc}"}
+            report(len(results), results[i])
     return [results[i] for i in range(len(cases))]
 
 
