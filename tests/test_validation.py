@@ -55,7 +55,7 @@ def test_the_shipped_quick_suite_passes(tmp_path):
 
 
 def test_the_pareto_figure_has_a_panel_per_shared_problem(tmp_path):
-    from sciml.validation.harness import write_pareto
+    from sciml.validation.report import write_pareto
 
     rows = [{"problem": "p", "solver": "reference", "rel_l2": 1e-4, "wall_s": 0.1},
             {"problem": "p", "solver": "pinn", "rel_l2": 1e-2, "wall_s": 30.0, "overrides": ["x=1"]},
@@ -65,7 +65,7 @@ def test_the_pareto_figure_has_a_panel_per_shared_problem(tmp_path):
 
 
 def test_peer_curves_join_the_pareto_panels(tmp_path):
-    from sciml.validation.harness import read_peer_curves, write_pareto
+    from sciml.validation.report import read_peer_curves, write_pareto
 
     peer = {"solver": "deepxde-pinn", "wall_s": 4.0, "rel_l2": 2e-2, "curve": [[0.0, 1.0], [1.0, 0.5], [4.0, 2e-2]]}
     ours = {"solver": "pinn", "wall_s": 4.0, "rel_l2": 1e-2, "curve": [[4.0, 1e-2]]}
@@ -84,7 +84,7 @@ def test_peer_curves_join_the_pareto_panels(tmp_path):
 
 
 def test_the_report_has_a_problem_by_solver_matrix():
-    from sciml.validation.harness import render_report
+    from sciml.validation.report import render_report
 
     meta = {"suite": "full", "date": "d", "cpus": 2, "python": "3", "cpu": "x"}
     rows = [{"problem": "p", "solver": "pinn", "rel_l2": 1e-2, "status": "pass", "wall_s": 1.0},
