@@ -121,8 +121,11 @@ def _list_folder(folder: Path, load_problem: Any) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validation import run_suite
+    from .validation import rewrite_report, run_suite
 
+    if args.report_only:
+        failed = rewrite_report(Path(args.suite_file), Path(args.out), Path(args.peers) if args.peers else None)
+        return 1 if failed else 0
     failed = run_suite(Path(args.suite_file), args.suite, args.solver or None, Path(args.out),
                        quiet=args.quiet, problems=args.problem or None, device=args.device,
                        peers=Path(args.peers) if args.peers else None, jobs=args.jobs)
@@ -249,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--peers", default=str(SHIPPED.parent / "docs" / "benchmarks" / "peers.json"),
                    help="JSON of `sciml benchmark peers` whose peer curves join the accuracy-vs-time panels "
                         "('' for none)")
+    v.add_argument("--report-only", action="store_true",
+                   help="run nothing: write REPORT.md and pareto.png again from OUT/results.json "
+                        "(notes from the suite file, curves from --peers)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_validate)
 

@@ -8,7 +8,7 @@ import pytest
 from sciml.errors import ProblemError
 from sciml.problems import SPECS, load_problem
 from sciml.runner import run
-from sciml.validation import read_suite, run_suite
+from sciml.validation import read_suite, rewrite_report, run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "problems").glob("*.toml"))
@@ -74,6 +74,24 @@ def test_validating_one_solver_keeps_the_other_solvers_rows(tmp_path):
     report = (out / "REPORT.md").read_text()
     assert "| p | reference |" in report and "| p | pinn |" in report
     assert report.index("| p | reference |") < report.index("| p | pinn |")
+
+
+def test_the_report_is_rewritten_with_new_notes_without_running_a_case(tmp_path):
+    suite = _tiny_suite(tmp_path, 5)
+    out = tmp_path / "report"
+    with pytest.raises(ProblemError, match="run `sciml validate` first"):
+        rewrite_report(suite, out)
+    run_suite(suite, "quick", None, out, quiet=True, figures=False)
+    before = json.loads((out / "results.json").read_text())
+    suite.write_text(suite.read_text().replace('solver = "pinn"\n', 'solver = "pinn"\nnote = "too few steps"\n'))
+    assert rewrite_report(suite, out) == 0
+    after = json.loads((out / "results.json").read_text())
+    assert [r["rel_l2"] for r in after["results"]] == [r["rel_l2"] for r in before["results"]]
+    assert after["meta"]["date"] == before["meta"]["date"]
+    assert "; too few steps |" in (out / "REPORT.md").read_text()
+    (out / "results.json").write_text("[1, 2]")
+    with pytest.raises(ProblemError, match="not a results file"):
+        rewrite_report(suite, out)
 
 
 def test_cases_run_two_at_a_time_give_the_same_rows(tmp_path):

@@ -162,11 +162,11 @@ class Field(nn.Module):
 
 
 class ScaledJet(Jet):
-    """The jet of ``scale * u``."""
+    """The jet of ``scale * u + shift``."""
 
-    def __init__(self, inner: Jet, scale: float):
+    def __init__(self, inner: Jet, scale: float, shift: torch.Tensor | None = None):
         self.inner, self.scale = inner, scale
-        self.value = inner.value * scale
+        self.value = inner.value * scale if shift is None else inner.value * scale + shift
 
     def d(self, i: int) -> torch.Tensor:
         return self.inner.d(i) * self.scale
@@ -176,15 +176,19 @@ class ScaledJet(Jet):
 
 
 class Scaled(Field):
-    """``scale * field(x)``: lets a network learn O(1) values when the solution is not O(1)
-    (elasticity displacements of order load / stiffness, say)."""
+    """``scale * field(x) + shift``: lets a network learn O(1) values when the solution is not
+    O(1) (elasticity displacements of order load / stiffness, say) or sits on a large offset
+    (a wave on a mean flow). ``shift``: one value per output component, a buffer, not trained."""
 
-    def __init__(self, field: Field, scale: float):
+    def __init__(self, field: Field, scale: float, shift: Sequence[float] | None = None):
         super().__init__()
         self.field, self.scale = field, float(scale)
+        self.shift: torch.Tensor | None
+        self.register_buffer("shift", None if shift is None else torch.as_tensor(shift, dtype=torch.float64))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.field(x) * self.scale
+        out = self.field(x) * self.scale
+        return out if self.shift is None else out + self.shift
 
     def jet(self, x: torch.Tensor, order: int = 2, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
-        return ScaledJet(self.field.jet(x, order, pairs), self.scale)
+        return ScaledJet(self.field.jet(x, order, pairs), self.scale, self.shift)

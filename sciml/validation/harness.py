@@ -215,9 +215,33 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
     meta = {"suite": suite, "command": command, "partial": bool(solvers or problems), "jobs": jobs,
             **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
+    _write_report(out, meta, rows, peers)
+    return sum(r["status"] in ("fail", "error") for r in rows)
+
+
+def _write_report(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]], peers: Path | None) -> None:
     curves, meta["peers_date"] = read_peer_curves(peers) if peers is not None else ({}, None)
     meta["pareto"] = write_pareto(out / "pareto.png", rows, curves) is not None
     write_text(out / "REPORT.md", render_report(meta, rows))
+
+
+def rewrite_report(suite_file: Path, out: Path, peers: Path | None = None) -> int:
+    """Write ``REPORT.md`` and ``pareto.png`` again from ``out/results.json`` without running a
+    case: the notes come from ``suite_file`` as it is now (rows of cases no longer in it keep
+    theirs), the peers' curves from ``peers``. Returns the failure count of the saved rows."""
+    path = out / "results.json"
+    try:
+        saved = json.loads(path.read_text())
+        meta, rows = saved["meta"], saved["results"]
+    except FileNotFoundError:
+        raise ProblemError("no results to report: run `sciml validate` first", path) from None
+    except (ValueError, KeyError, TypeError):
+        raise ProblemError("not a results file of `sciml validate`", path) from None
+    notes = {(c.problem.stem, c.solver, tuple(c.overrides)): c.note for c in read_suite(suite_file)}
+    for r in rows:
+        r["note"] = notes.get((r["problem"], r["solver"], tuple(r.get("overrides", []))), r.get("note", ""))
+    write_json(path, {"meta": meta, "results": rows})
+    _write_report(out, meta, rows, peers)
     return sum(r["status"] in ("fail", "error") for r in rows)
 
 

@@ -44,6 +44,8 @@ def write_pareto(path: Path, rows: list[dict[str, Any]],
 
     from ..io import atomic_write
 
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    colour = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(solvers)}  # one per solver, all panels
     cols = min(4, len(shared))
     nrows = -(-len(shared) // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
@@ -51,7 +53,7 @@ def write_pareto(path: Path, rows: list[dict[str, Any]],
         t = [max(r["wall_s"], 1e-3) for r in items]
         e = [max(r["rel_l2"], 1e-16) for r in items]
         for r, ti, ei in zip(items, t, e):
-            ax.scatter(ti, ei, label=r["solver"] + (" *" if r.get("overrides") else ""))
+            ax.scatter(ti, ei, color=colour[r["solver"]], label=r["solver"] + (" *" if r.get("overrides") else ""))
         for peer in peers.get(problem, []):
             pt, pe = zip(*[(s, err) for s, err in peer["curve"] if s > 0 and err == err])
             ax.plot(pt, pe, "k--", lw=1, label=f"{peer['solver']} (peers run)")
