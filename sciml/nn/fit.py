@@ -107,10 +107,10 @@ def torch_device(name: str) -> torch.device:
         raise ProblemError(f"unknown device {name!r}: {exc}") from None
 
 
-def place(model: nn.Module, cfg: RunConfig) -> nn.Module:
-    """Move ``model`` to the configured device and precision (scaling its output by
-    ``cfg.output_scale`` first when the config has one)."""
-    scale = getattr(cfg, "output_scale", 1.0)
+def place(model: nn.Module, cfg: RunConfig, scale_output: bool = True) -> nn.Module:
+    """Move ``model`` to the configured device and precision (with ``scale_output``, scaling its
+    output by ``cfg.output_scale`` first when the config has one)."""
+    scale = getattr(cfg, "output_scale", 1.0) if scale_output else 1.0
     if scale != 1.0:
         model = Scaled(model, scale)
     return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])

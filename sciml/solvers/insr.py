@@ -102,14 +102,13 @@ class INSRConfig(DeviceConfig):
         of the x-wall and y-wall means.
     keep_every
         Keep the weights of every k-th step (and the last) for the solution.
-    normalize_output
-        The field is ``mean + spread * SIREN(x)``, ``mean`` (per component) and ``spread`` (the
-        largest deviation from it) taken from the initial condition, so the SIREN learns O(1)
-        values whatever the offset and units. The paper's fields are O(1) already (this changes
-        them by under 10%); on ``sin x + 20`` a bare SIREN's initial fit reaches 4.5 of the
-        20 in 2,000 iterations at learning rate 1e-4 (docs/solvers/insr.md).
-    progress, checkpoint, resume
-        Progress bar over time steps; a checkpoint written after every step; resume from it.
+    center_output, output_scale
+        The field is ``mean + output_scale * SIREN(x)``, ``mean`` (per component) the initial
+        condition's mean over the domain (with ``center_output``, the default), so the SIREN
+        learns the deviation from it. The paper's fields are centred already (advection
+        Gaussian: mean 0.06, Taylor-Green 0.002); on ``sin x + 20`` a bare SIREN's initial fit
+        reaches 4.5 of the 20 in 2,000 iterations at learning rate 1e-4 (docs/solvers/insr.md).
+        ``output_scale`` (default 1): the size of the deviations, when far from 1.
     """
 
     widths: list | None = None
@@ -124,7 +123,8 @@ class INSRConfig(DeviceConfig):
     boundary_fraction: float = 0.01
     w_bc: float | None = None
     keep_every: int = 1
-    normalize_output: bool = True
+    center_output: bool = True
+    output_scale: float = 1.0
     progress: bool | None = None
     checkpoint: str | None = None
     resume: bool = False
@@ -135,9 +135,9 @@ class INSRConfig(DeviceConfig):
         for name in ("iters", "ic_iters", "keep_every"):
             if getattr(self, name) < 1:
                 raise ProblemError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not (self.dt > 0 and self.lr > 0) or (self.omega is not None and self.omega <= 0) \
+        if not (self.dt > 0 and self.lr > 0 and self.output_scale > 0) or (self.omega is not None and self.omega <= 0) \
                 or (self.w_bc is not None and self.w_bc < 0):
-            raise ProblemError("dt, lr and omega must be positive, w_bc not negative")
+            raise ProblemError("dt, lr, output_scale and omega must be positive, w_bc not negative")
         if self.n_samples is not None and self.n_samples < 1:
             raise ProblemError(f"n_samples must be >= 1, got {self.n_samples}")
         if not 0 < self.boundary_fraction <= 1:
@@ -156,15 +156,12 @@ def has_diffusion(problem: Problem) -> bool:
     return float(np.ravel(expr(np.zeros((1, max(problem.dim, 1))), 0.0))[0]) != 0.0
 
 
-def initial_spread(problem: Problem, n: int = 4096, seed: int = 0) -> tuple[list[float], float]:
-    """Mean of every field's initial condition and the largest deviation from it (1 for a
-    constant start) at ``n`` uniform points of the domain's bounding box."""
+def initial_mean(problem: Problem, n: int = 4096, seed: int = 0) -> list[float]:
+    """Mean of every field's initial condition at ``n`` uniform points of the domain's bounding
+    box."""
     lo, hi = (np.asarray(b, dtype=float) for b in problem.domain.bounds)
     x = lo + (hi - lo) * np.random.default_rng(seed).random((n, problem.dim))
-    u = np.stack([np.broadcast_to(problem.initial[f](x), (n,)) for f in problem.fields], axis=1)
-    mean = u.mean(axis=0)
-    spread = float(np.abs(u - mean).max())
-    return mean.tolist(), spread if spread > 0 else 1.0
+    return [float(np.mean(np.broadcast_to(problem.initial[f](x), (n,)))) for f in problem.fields]
 
 
 class Stepper:
@@ -348,14 +345,14 @@ class INSRSolver(TrainedSolver):
         omega = cfg.omega or (10.0 if has_diffusion(problem) else 30.0)
         net: Field = Siren(lo, hi, len(problem.fields), widths, omega)
         arch = f"SIREN {[problem.dim, *widths, len(problem.fields)]}, omega_0 = {omega:g}"
-        if cfg.normalize_output:
-            mean, spread = initial_spread(problem)
-            net = Scaled(net, spread, mean)
-            arch += f", output {', '.join(f'{m:.3g}' for m in mean)} + {spread:.3g} x SIREN"
-        net = place(net, cfg)
+        if cfg.center_output or cfg.output_scale != 1.0:
+            mean = initial_mean(problem) if cfg.center_output else None
+            net = Scaled(net, cfg.output_scale, mean)
+            arch += f", output {', '.join(f'{m:.3g}' for m in mean or [0])} + {cfg.output_scale:g} x SIREN"
+        net = place(net, cfg, scale_output=False)
         if problem.pde.type == "euler":
             p_omega = cfg.omega or 10.0
-            pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg)
+            pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg, scale_output=False)
             with torch.no_grad():  # p = 0 until fitted: the first projection subtracts no noise
                 pressure.mlp.linears[-1].weight.zero_()
                 pressure.mlp.linears[-1].bias.zero_()
