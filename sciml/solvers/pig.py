@@ -64,9 +64,11 @@ class PIGConfig(PhysicsConfig):
     sigma0
         Initial standard deviation in normalised coordinates (inputs are mapped onto [-1, 1]).
     sigma_param
-        ``softplus`` (default: ``sigma = softplus(s) > 0``) or ``raw`` (the released code's
-        unconstrained sigma, of which only sigma^2 enters: Adam can carry it through zero, and a
-        Gaussian of width ~1e-5 makes the residual ~1e12; see docs/solvers/pig.md).
+        ``softplus`` (default: ``sigma = sigma0 softplus(s / sigma0) > 0``, a softplus scaled to
+        the initial width, so that a width moves at 0.63 of the raw rate at ``sigma0`` and can
+        only approach zero geometrically) or ``raw`` (the released code's unconstrained sigma, of
+        which only sigma^2 enters: Adam can carry it through zero, and a Gaussian of width ~1e-5
+        makes the residual ~1e12; see docs/solvers/pig.md).
     weight_std
         Standard deviation of the initial Gaussian weights (code: N(0, 0.01)).
     learn_means
@@ -136,7 +138,8 @@ class GaussianEmbedding(nn.Module):
         groups, outs = (channels, 1) if form == "per_channel" else (1, channels)
         means = torch.rand(groups, n_gaussians, dim, generator=generator) * 2 - 1
         self.means = nn.Parameter(means, requires_grad=learn_means)
-        s0 = sigma0 if sigma_param == "raw" else math.log(math.expm1(sigma0))
+        self.sigma0 = sigma0
+        s0 = sigma0 if sigma_param == "raw" else sigma0 * math.log(math.expm1(1.0))
         self.sigma = nn.Parameter(torch.full((groups, n_gaussians, dim), s0))
         self.weights = nn.Parameter(torch.randn(groups, n_gaussians, outs, generator=generator) * weight_std)
         n_off = dim * (dim - 1) // 2
@@ -149,7 +152,8 @@ class GaussianEmbedding(nn.Module):
     def precision(self) -> torch.Tensor:
         """``P = L L^T`` per Gaussian, ``(groups, N, d, d)``; ``L`` has ``1/sigma`` on its
         diagonal (and trainable entries below it for ``full``)."""
-        sigma = self.sigma if self.sigma_param == "raw" else nn.functional.softplus(self.sigma)
+        sigma = self.sigma if self.sigma_param == "raw" else \
+            self.sigma0 * nn.functional.softplus(self.sigma / self.sigma0)
         L = torch.diag_embed(1.0 / sigma)
         if self.offdiag is not None:
             i, j = torch.tril_indices(self.dim, self.dim, offset=-1)
