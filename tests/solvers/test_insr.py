@@ -109,24 +109,8 @@ def test_warm_start_keeps_a_stationary_field(write_problem):
     assert np.array_equal(u3, u0)  # ...yet three steps of u_t = 0 start at the solution and stay
 
 
-OFFSET = """
-name = "wave-on-mean-flow"
-[pde]
-type = "convection_diffusion"
-eps = "0"
-b = ["0"]
-[domain]
-type = "interval"
-bounds = [0.0, 1.0]
-[time]
-start = 0.0
-end = 0.05
-[initial]
-u = "20 + sin(2*pi*x)"
-[[boundary]]
-type = "periodic"
-axis = "x"
-"""
+OFFSET = HEAT.replace('eps = "eps"', 'eps = "0"\nb = ["0"]').replace('u = "sin(pi*x)"', 'u = "20 + sin(2*pi*x)"') \
+    .replace('where = "all"\ntype = "dirichlet"\nvalue = "0"', 'type = "periodic"\naxis = "x"')
 
 
 @pytest.mark.parametrize("center", [True, False])
