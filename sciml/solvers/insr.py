@@ -109,6 +109,8 @@ class INSRConfig(DeviceConfig):
         Gaussian: mean 0.06, Taylor-Green 0.002); on ``sin x + 20`` a bare SIREN's initial fit
         reaches 4.5 of the 20 in 2,000 iterations at learning rate 1e-4 (docs/solvers/insr.md).
         ``output_scale`` (default 1): the size of the deviations, when far from 1.
+    progress, checkpoint, resume
+        Progress bar over time steps; a checkpoint written after every step; resume from it.
     """
 
     widths: list | None = None
