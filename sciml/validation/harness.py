@@ -48,6 +48,20 @@ class Case:
     note: str = ""
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What identifies the case's row in a results file: problem stem, solver, overrides."""
+        return (self.problem.stem, self.solver, tuple(self.overrides))
+
+
+def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The :attr:`Case.key` of a saved row."""
+    return (row.get("problem"), row.get("solver"), tuple(row.get("overrides", [])))
+
+
+def _failures(rows: list[dict[str, Any]]) -> int:
+    return sum(r["status"] in ("fail", "error") for r in rows)
+
 
 def read_suite(path: Path) -> list[Case]:
     """Parse a suite file; problem paths are relative to the repository root (its parent)."""
@@ -216,7 +230,7 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
             **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
     _write_report(out, meta, rows, peers)
-    return sum(r["status"] in ("fail", "error") for r in rows)
+    return _failures(rows)
 
 
 def _write_report(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]], peers: Path | None) -> None:
@@ -237,12 +251,12 @@ def rewrite_report(suite_file: Path, out: Path, peers: Path | None = None) -> in
         raise ProblemError("no results to report: run `sciml validate` first", path) from None
     except (ValueError, KeyError, TypeError):
         raise ProblemError("not a results file of `sciml validate`", path) from None
-    notes = {(c.problem.stem, c.solver, tuple(c.overrides)): c.note for c in read_suite(suite_file)}
+    notes = {c.key: c.note for c in read_suite(suite_file)}
     for r in rows:
-        r["note"] = notes.get((r["problem"], r["solver"], tuple(r.get("overrides", []))), r.get("note", ""))
+        r["note"] = notes.get(_row_key(r), r.get("note", ""))
     write_json(path, {"meta": meta, "results": rows})
     _write_report(out, meta, rows, peers)
-    return sum(r["status"] in ("fail", "error") for r in rows)
+    return _failures(rows)
 
 
 def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
@@ -257,11 +271,8 @@ def _merge_previous(path: Path, suite: str, rows: list[dict[str, Any]],
         return rows
     if previous.get("meta", {}).get("suite") != suite:
         return rows
-    def key(r: dict[str, Any]) -> tuple[Any, ...]:
-        return (r.get("problem"), r.get("solver"), tuple(r.get("overrides", [])))
-
-    wanted = {(c.problem.stem, c.solver, tuple(c.overrides)) for c in cases if suite in c.suites}
-    done = {key(r) for r in rows}
-    kept = [r for r in previous.get("results", []) if key(r) in wanted and key(r) not in done]
-    order = {(c.problem.stem, c.solver, tuple(c.overrides)): i for i, c in enumerate(cases)}
-    return sorted(kept + rows, key=lambda r: order.get(key(r), 0))
+    wanted = {c.key for c in cases if suite in c.suites}
+    done = {_row_key(r) for r in rows}
+    kept = [r for r in previous.get("results", []) if _row_key(r) in wanted and _row_key(r) not in done]
+    order = {c.key: i for i, c in enumerate(cases)}
+    return sorted(kept + rows, key=lambda r: order.get(_row_key(r), 0))
