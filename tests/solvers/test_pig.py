@@ -1,5 +1,7 @@
 """Physics-Informed Gaussians: analytic derivatives, shapes, options and a short solve."""
 
+import math
+
 import pytest
 import torch
 
@@ -34,6 +36,17 @@ def test_analytic_jet_matches_autograd(dim, options):
         assert torch.allclose(exact.d(i), auto.d(i), atol=1e-10, rtol=1e-10)
     for i, j in pairs:
         assert torch.allclose(exact.dd(i, j), auto.dd(i, j), atol=1e-10, rtol=1e-10), (i, j)
+
+
+@pytest.mark.parametrize("sigma0", [0.02, 0.1, 0.5])
+def test_softplus_widths_start_at_sigma0_and_move_at_a_rate_free_of_it(sigma0):
+    """``sigma = sigma0 softplus(s / sigma0)``: width sigma0 at the start, d sigma / d s =
+    1 - 1/e there whatever sigma0 (a plain softplus moves a width of 0.1 at 0.095)."""
+    emb = GaussianEmbedding(2, 5, 1, sigma0=sigma0).double()
+    sigma = torch.diagonal(emb.precision(), dim1=-2, dim2=-1) ** -0.5
+    torch.testing.assert_close(sigma, torch.full_like(sigma, sigma0))
+    sigma.sum().backward()
+    torch.testing.assert_close(emb.sigma.grad, torch.full_like(emb.sigma, 1 - 1 / math.e))
 
 
 def test_no_head_needs_matching_channels():
