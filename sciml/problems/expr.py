@@ -1,25 +1,35 @@
 """A safe expression language for problem files.
 
-Expressions such as ``"sin(pi*x)*exp(-t)"`` or ``"x < -0.999"`` are parsed with Python's
-:mod:`ast` and checked against a whitelist: numbers, ``+ - * / **``, unary minus, comparisons
-(for region predicates), ``and``/``or``/``not``, the variables and named parameters the caller
-allows, the constants ``pi`` and ``e`` and a fixed set of functions. Nothing is ever passed to
-``eval``. One parsed expression evaluates with NumPy (references) or torch (differentiable,
-for physics-informed losses).
+Expressions such as ``"sin(pi*x)*exp(-t)"`` or ``"x < -0.999"`` are read by a small tokenizer
+and an operator-precedence parser written here (not Python's :mod:`ast`, whose recursive
+parser fails on a long flat sum), checked against a whitelist and compiled into a flat postfix
+program run by a stack machine. Nothing is ever passed to ``eval``, and neither parsing,
+compilation nor evaluation recurses, so a sum of many thousands of terms or nesting thousands
+of levels deep works.
+
+One semantics for both backends:
+
+- every value is real floating point: NumPy computes in float64, torch in the dtype of the
+  tensors it is given (the solver's dtype); a non-real result (the square root or a fractional
+  power of a negative number) is NaN, never a complex number;
+- comparisons, ``and``, ``or`` and ``not`` give 0.0 or 1.0, so arithmetic on them works
+  (``-(x < 0.5)``); any non-zero value is true (``where(c, a, b)`` takes any condition);
+- sub-expressions without variables are folded once, in float64; one that is not finite
+  (``9**9**9``, ``1/0``) is an error.
 """
 
 from __future__ import annotations
 
-import ast
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from ..errors import ProblemError
 
-MAX_SOURCE_LENGTH = 20_000
+MAX_SOURCE_LENGTH = 200_000
 CONSTANTS = {"pi": math.pi, "e": math.e}
 FUNCTIONS = (
     "sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sinh", "cosh",
@@ -27,17 +37,335 @@ FUNCTIONS = (
 )
 _ARITY = {"arctan2": (2, 2), "heaviside": (1, 1), "where": (3, 3), "min": (2, None), "max": (2, None)}
 
+# -- tokens ----------------------------------------------------------------------------------
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = ("**", "<=", ">=", "==", "!=", "+", "-", "*", "/", "<", ">", "(", ")", ",")
+_REFUSED = {  # what Python would accept and this language does not, with the reason
+    "^": "'^' is not allowed (use ** for powers)", "//": "'//' is not allowed (use /)",
+    "%": "'%' is not allowed", ".": "attribute access is not allowed",
+    "[": "subscripts and lists are not allowed", "{": "dicts and sets are not allowed",
+    "'": "a string constant is not a number", '"': "a string constant is not a number",
+    "=": "assignment is not allowed (comparisons: <, <=, >, >=)", ":": "':' is not allowed",
+    "@": "'@' is not allowed", "&": "'&' is not allowed (use and)", "|": "'|' is not allowed (use or)",
+    "~": "'~' is not allowed (use not)", "!": "'!' is not allowed (use not)",
+}
+_KEYWORDS = {
+    "lambda": "lambda is not allowed", "if": "conditional expressions are not allowed (use where(cond, a, b))",
+    "else": "conditional expressions are not allowed (use where(cond, a, b))",
+    "for": "comprehensions are not allowed", "in": "'in' is not allowed", "is": "'is' is not allowed",
+    "True": "constant True is not a number", "False": "constant False is not a number",
+    "None": "constant None is not a number", "import": "'import' is not allowed",
+    "await": "await is not allowed", "yield": "yield is not allowed",
+}
+_WORD_OPERATORS = ("and", "or", "not")
+
+
+def _tokens(source: str, fail: Callable[[str], ProblemError]) -> Iterator[tuple[str, Any]]:
+    """The ``(kind, value)`` tokens of ``source`` (``num``, ``name``, ``op``), read lazily so
+    that errors come in the order they are written."""
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c.isspace():
+            i += 1
+            continue
+        m = _NUMBER.match(source, i)
+        if m:
+            text = m.group()
+            j = m.end()
+            if j < n and (source[j].isalnum() or source[j] in "_."):
+                raise fail(f"{source[i:j + 1]!r}: a number followed by a name or digit "
+                           "(write 2*x; complex and hexadecimal numbers are not allowed)")
+            value = float(text)
+            if not math.isfinite(value):
+                raise fail(f"number {text[:40]}{'...' if len(text) > 40 else ''} is beyond the float range")
+            yield "num", value
+            i = j
+            continue
+        m = _NAME.match(source, i)
+        if m:
+            word = m.group()
+            if word in _KEYWORDS:
+                raise fail(_KEYWORDS[word])
+            yield ("op", word) if word in _WORD_OPERATORS else ("name", word)
+            i = m.end()
+            continue
+        op = next((o for o in _OPERATORS if source.startswith(o, i)), None)
+        if op is None:
+            refused = next((k for k in _REFUSED if source.startswith(k, i)), None)
+            raise fail(_REFUSED[refused] if refused else f"character {c!r} is not allowed")
+        if op in ("==", "!="):
+            raise fail(f"comparison {op} is not allowed (use <, <=, >, >=)")
+        yield "op", op
+        i += len(op)
+
+
+# -- parse tree ------------------------------------------------------------------------------
+@dataclass
+class _Node:
+    """One node of the parse tree: ``num``, ``name``, ``unary``, ``binary``, ``compare``
+    (a chain ``a < b <= c``), ``call`` (a whitelisted function) or ``input`` (a random input
+    function of a family)."""
+
+    kind: str
+    value: Any = None
+    args: list["_Node"] = field(default_factory=list)
+    grouped: bool = False  # written in parentheses (ends a comparison chain)
+
+
+# binding power and associativity of the infix operators; prefix operators bind as noted
+_INFIX = {"or": (1, "left"), "and": (2, "left"), "<": (4, "left"), "<=": (4, "left"),
+          ">": (4, "left"), ">=": (4, "left"), "+": (5, "left"), "-": (5, "left"),
+          "*": (6, "left"), "/": (6, "left"), "**": (8, "right")}
+_PREFIX = {"not": 3, "-": 7, "+": 7}
+_COMPARE = ("<", "<=", ">", ">=")
+
+
+@dataclass
+class _Pending:
+    """An entry of the operator stack: an operator waiting for its operands, or an open
+    parenthesis (a group, or a call collecting arguments)."""
+
+    kind: str  # "infix" | "prefix" | "paren" | "call"
+    op: str = ""
+    power: int = 0
+    base: int = 0  # output-stack height when a call's parenthesis opened
+
+
+class _Parser:
+    def __init__(self, source: str, allowed: frozenset[str], functions: frozenset[str]):
+        self.source, self.allowed, self.functions = source, allowed, functions
+        self.used: set[str] = set()
+
+    def fail(self, what: str) -> ProblemError:
+        shown = self.source if len(self.source) <= 80 else self.source[:77] + "..."
+        return ProblemError(f"expression {shown!r}: {what}")
+
+    def parse(self) -> _Node:
+        tokens = _tokens(self.source, self.fail)
+        token = next(tokens, None)
+        if token is None:
+            raise self.fail("is empty")
+        out: list[_Node] = []
+        ops: list[_Pending] = []
+        expect_operand = True
+        while token is not None:
+            kind, value = token
+            nxt = next(tokens, None)
+            if expect_operand:
+                if kind == "num":
+                    out.append(_Node("num", value))
+                    expect_operand = False
+                elif kind == "name":
+                    if nxt == ("op", "("):
+                        ops.append(self._open_call(value, len(out)))
+                        nxt = next(tokens, None)
+                    else:
+                        out.append(self._name(value))
+                        expect_operand = False
+                elif value in _PREFIX:
+                    ops.append(_Pending("prefix", value, _PREFIX[value]))
+                elif value == "(":
+                    ops.append(_Pending("paren"))
+                elif value == ")" and ops and ops[-1].kind == "call" and len(out) == ops[-1].base:
+                    raise self.fail(f"{ops[-1].op.lstrip('@')}() needs arguments")
+                else:
+                    raise self.fail(f"is not valid: an operand was expected before {self._shown(value)}")
+            else:
+                if kind != "op" or value == "not":
+                    raise self.fail(f"is not valid: an operator was expected before {self._shown(value)}")
+                if value in _INFIX:
+                    power, assoc = _INFIX[value]
+                    self._reduce(out, ops, power, assoc)
+                    ops.append(_Pending("infix", value, power))
+                    expect_operand = True
+                elif value == ",":
+                    self._reduce(out, ops, 0, "left")
+                    if not ops or ops[-1].kind != "call":
+                        raise self.fail("tuples are not allowed")
+                    expect_operand = True
+                elif value == ")":
+                    self._reduce(out, ops, 0, "left")
+                    if not ops:
+                        raise self.fail("is not valid: unmatched ')'")
+                    top = ops.pop()
+                    if top.kind == "call":
+                        self._close_call(top, out)
+                    else:
+                        out[-1].grouped = True
+                elif value == "(":
+                    raise self.fail("calls are only allowed on function names")
+            token = nxt
+        if expect_operand:
+            raise self.fail("is not valid: it ends with an operator")
+        self._reduce(out, ops, 0, "left")
+        if ops:
+            raise self.fail("is not valid: '(' was never closed")
+        return out[0]
+
+    def _shown(self, value: Any) -> str:
+        return repr(value) if isinstance(value, str) else repr(float(value))
+
+    def _arity_text(self, name: str) -> str:
+        lo, hi = _ARITY.get(name, (1, 1))
+        return str(lo) if hi == lo else f"at least {lo}"
+
+    def _name(self, name: str) -> _Node:
+        if name in CONSTANTS:
+            return _Node("num", CONSTANTS[name])
+        if name in self.functions:
+            raise self.fail(f"{name!r} is a random input function; call it as {name}(...)")
+        if name not in self.allowed:
+            if name in FUNCTIONS:
+                raise self.fail(f"{name!r} is a function; call it as {name}(...)")
+            allowed = ", ".join(sorted(self.allowed | set(CONSTANTS)))
+            raise self.fail(f"unknown name {name!r} (allowed: {allowed})")
+        self.used.add(name)
+        return _Node("name", name)
+
+    def _open_call(self, name: str, height: int) -> _Pending:
+        if name in self.functions:
+            self.used.add(name)
+            return _Pending("call", "@" + name, base=height)
+        if name not in FUNCTIONS:
+            raise self.fail(f"call to {name!r} is not allowed (functions: {', '.join(FUNCTIONS)})")
+        return _Pending("call", name, base=height)
+
+    def _close_call(self, call: _Pending, out: list[_Node]) -> None:
+        args = out[call.base:]
+        del out[call.base:]
+        if call.op.startswith("@"):
+            out.append(_Node("input", call.op[1:], args))
+            return
+        lo, hi = _ARITY.get(call.op, (1, 1))
+        if len(args) < lo or (hi is not None and len(args) > hi):
+            raise self.fail(f"{call.op} takes {self._arity_text(call.op)} argument(s), got {len(args)}")
+        out.append(_Node("call", call.op, args))
+
+    def _reduce(self, out: list[_Node], ops: list[_Pending], power: int, assoc: str) -> None:
+        """Apply the pending operators that bind tighter than an incoming one of ``power``."""
+        while ops and ops[-1].kind in ("infix", "prefix"):
+            top = ops[-1]
+            if top.power < power or (top.power == power and assoc == "right"):
+                break
+            ops.pop()
+            if top.kind == "prefix":
+                arg = out.pop()
+                out.append(arg if top.op == "+" else _Node("unary", top.op, [arg]))
+                continue
+            right, left = out.pop(), out.pop()
+            if top.op in _COMPARE:
+                if left.kind == "compare" and not left.grouped:  # a chain: a < b < c
+                    left.value.append(top.op)
+                    left.args.append(right)
+                    out.append(left)
+                else:
+                    out.append(_Node("compare", [top.op], [left, right]))
+            else:
+                out.append(_Node("binary", top.op, [left, right]))
+
+
+# -- compilation to a postfix program --------------------------------------------------------
+# An instruction is (opcode, operand count, payload): "const" and "var" push a value, the
+# others pop their operands and push the result.
+Instruction = tuple[str, int, Any]
+
+
+def _flatten(root: _Node) -> list[_Node]:
+    """The nodes in post-order, without recursion."""
+    order: list[_Node] = []
+    stack: list[tuple[_Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded or not node.args:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args))
+    return order
+
+
+def _compile(root: _Node, fail: Callable[[str], ProblemError]) -> list[Instruction]:
+    """Postfix program of the tree; sub-expressions without variables are folded in float64."""
+    program: list[Instruction] = []
+    constant: list[bool] = []  # per value on the simulated stack: is it a folded constant?
+    ns = _namespace("numpy")
+    for node in _flatten(root):
+        if node.kind == "num":
+            program.append(("const", 0, np.float64(node.value)))
+            constant.append(True)
+            continue
+        if node.kind == "name":
+            program.append(("var", 0, node.value))
+            constant.append(False)
+            continue
+        n = len(node.args)
+        op, payload = _opcode(node)
+        if node.kind != "input" and all(constant[-n:]):
+            args = [program[i][2] for i in range(len(program) - n, len(program))]
+            with np.errstate(all="ignore"):
+                value = np.float64(ns[op](payload, *args) if payload is not None else ns[op](*args))
+            if not math.isfinite(value):
+                raise fail(f"its constant part evaluates to {value} ({_non_finite_reason(value)})")
+            del program[-n:], constant[-n:]
+            program.append(("const", 0, value))
+            constant.append(True)
+            continue
+        del constant[-n:]
+        program.append((op, n, payload))
+        constant.append(False)
+    return program
+
+
+def _non_finite_reason(value: float) -> str:
+    """Why an expression gave a non-finite value, for error messages."""
+    if math.isnan(value):
+        return ("not a real number: a square root, fractional power or log of a negative number, "
+                "or an argument outside arcsin/arccos's domain, or inf - inf")
+    return "overflow or a division by zero"
+
+
+def _opcode(node: _Node) -> tuple[str, Any]:
+    if node.kind == "unary":
+        return ("neg", None) if node.value == "-" else ("not", None)
+    if node.kind == "binary":
+        return {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow",
+                "and": "and", "or": "or"}[node.value], None
+    if node.kind == "compare":
+        return "compare", tuple(node.value)
+    if node.kind == "input":
+        return "input", node.value
+    return node.value, None
+
+
+# -- the two backends ------------------------------------------------------------------------
+def _np_compare(ops: tuple[str, ...], *values: Any) -> Any:
+    out = None
+    for op, a, b in zip(ops, values, values[1:]):
+        hit = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}[op](a, b)
+        out = hit if out is None else np.logical_and(out, hit)
+    return np.asarray(out, dtype=np.float64)
+
 
 def _np_namespace() -> dict[str, Callable[..., Any]]:
+    f64 = np.float64
     ns: dict[str, Callable[..., Any]] = {
         name: getattr(np, name)
         for name in ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sinh", "cosh",
-                     "arctan", "arcsin", "arccos", "arctan2", "sign", "where")
+                     "arctan", "arcsin", "arccos", "arctan2", "sign")
     }
-    ns["heaviside"] = lambda a: np.heaviside(a, 0.5)
-    ns["min"] = lambda *a: _reduce(np.minimum, a)
-    ns["max"] = lambda *a: _reduce(np.maximum, a)
-    ns["and"], ns["or"], ns["not"] = np.logical_and, np.logical_or, np.logical_not
+    ns.update({
+        "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+        "neg": np.negative,
+        "heaviside": lambda a: np.heaviside(a, 0.5),
+        "where": lambda c, a, b: np.where(np.not_equal(c, 0), a, b),
+        "min": lambda *a: _reduce(np.minimum, a), "max": lambda *a: _reduce(np.maximum, a),
+        "and": lambda a, b: np.logical_and(np.not_equal(a, 0), np.not_equal(b, 0)).astype(f64),
+        "or": lambda a, b: np.logical_or(np.not_equal(a, 0), np.not_equal(b, 0)).astype(f64),
+        "not": lambda a: np.equal(a, 0).astype(f64),
+        "compare": _np_compare,
+    })
     return ns
 
 
@@ -48,31 +376,68 @@ def _torch_namespace() -> dict[str, Callable[..., Any]]:
         ref = next((a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()), None)
         dtype = ref.dtype if ref is not None else torch.get_default_dtype()
         device = ref.device if ref is not None else None
-        return [a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=dtype, device=device)
+        return [a if isinstance(a, torch.Tensor) else torch.as_tensor(float(a), dtype=dtype, device=device)
                 for a in args]
 
+    def unary(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda a: fn(*tensors(a))
+
+    def keep_nan(a: Any, value: Any) -> Any:
+        return torch.where(torch.isnan(a), a, value)
+
+    def truth(a: Any) -> Any:
+        return a != 0
+
+    def as_float(mask: Any, like: Any) -> Any:
+        return mask.to(like.dtype)
+
+    def compare(ops: tuple[str, ...], *values: Any) -> Any:
+        values = tensors(*values)
+        fns = {"<": torch.lt, "<=": torch.le, ">": torch.gt, ">=": torch.ge}
+        out = None
+        for op, a, b in zip(ops, values, values[1:]):
+            hit = fns[op](a, b)
+            out = hit if out is None else torch.logical_and(out, hit)
+        return as_float(out, values[0])
+
+    def logical(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def run(a: Any, b: Any) -> Any:
+            a, b = tensors(a, b)
+            return as_float(fn(truth(a), truth(b)), a)
+        return run
+
+    def heaviside(a: Any) -> Any:
+        (a,) = tensors(a)
+        return keep_nan(a, (a > 0).to(a.dtype) + 0.5 * (a == 0).to(a.dtype))
+
+    def sign(a: Any) -> Any:
+        (a,) = tensors(a)
+        return keep_nan(a, torch.sign(a))
+
+    def where(c: Any, a: Any, b: Any) -> Any:
+        c, a, b = tensors(c, a, b)
+        return torch.where(truth(c), a, b)
+
+    def notop(a: Any) -> Any:
+        (a,) = tensors(a)
+        return as_float(a == 0, a)
+
     ns: dict[str, Callable[..., Any]] = {
-        "sin": lambda a: torch.sin(*tensors(a)), "cos": lambda a: torch.cos(*tensors(a)),
-        "tan": lambda a: torch.tan(*tensors(a)), "exp": lambda a: torch.exp(*tensors(a)),
-        "log": lambda a: torch.log(*tensors(a)), "sqrt": lambda a: torch.sqrt(*tensors(a)),
-        "abs": lambda a: torch.abs(*tensors(a)), "tanh": lambda a: torch.tanh(*tensors(a)),
-        "sinh": lambda a: torch.sinh(*tensors(a)), "cosh": lambda a: torch.cosh(*tensors(a)),
-        "arctan": lambda a: torch.arctan(*tensors(a)), "arcsin": lambda a: torch.arcsin(*tensors(a)),
-        "arccos": lambda a: torch.arccos(*tensors(a)), "sign": lambda a: torch.sign(*tensors(a)),
+        name: unary(getattr(torch, name))
+        for name in ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sinh", "cosh",
+                     "arctan", "arcsin", "arccos")
+    }
+    ns.update({
+        "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a,
         "arctan2": lambda a, b: torch.arctan2(*tensors(a, b)),
-        "heaviside": lambda a: _torch_heaviside(*tensors(a)),
-        "where": lambda c, a, b: torch.where(*tensors(c, a, b)),
+        "sign": sign, "heaviside": heaviside, "where": where,
         "min": lambda *a: _reduce(torch.minimum, tensors(*a)),
         "max": lambda *a: _reduce(torch.maximum, tensors(*a)),
-        "and": lambda a, b: torch.logical_and(*tensors(a, b)),
-        "or": lambda a, b: torch.logical_or(*tensors(a, b)),
-        "not": lambda a: torch.logical_not(*tensors(a)),
-    }
+        "and": logical(torch.logical_and), "or": logical(torch.logical_or), "not": notop,
+        "compare": compare,
+    })
     return ns
-
-
-def _torch_heaviside(a: Any) -> Any:
-    return (a > 0).to(a.dtype) + 0.5 * (a == 0).to(a.dtype)
 
 
 def _reduce(op: Callable[[Any, Any], Any], args: Iterable[Any]) -> Any:
@@ -92,130 +457,29 @@ def _namespace(backend: str) -> dict[str, Callable[..., Any]]:
     return _NAMESPACES[backend]
 
 
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-}
-_CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-}
-_NODE_NAMES = {
-    ast.Attribute: "attribute access", ast.Lambda: "lambda", ast.Subscript: "subscripts",
-    ast.ListComp: "comprehensions", ast.GeneratorExp: "comprehensions", ast.Starred: "starred arguments",
-    ast.IfExp: "conditional expressions (use where(cond, a, b))", ast.BitXor: "'^' (use ** for powers)",
-    ast.JoinedStr: "f-strings", ast.Dict: "dicts", ast.List: "lists", ast.Tuple: "tuples",
-    ast.NamedExpr: "assignment expressions", ast.Await: "await",
-}
-
-Env = Mapping[str, Any]
-Node = Callable[[dict[str, Callable[..., Any]], Env], Any]
-
-
-class _Compiler:
-    def __init__(self, source: str, allowed: frozenset[str], functions: frozenset[str] = frozenset()):
-        self.source = source
-        self.allowed = allowed
-        self.functions = functions
-        self.used: set[str] = set()
-
-    def fail(self, what: str) -> ProblemError:
-        return ProblemError(f"expression {self.source!r}: {what}")
-
-    def compile(self, node: ast.AST) -> Node:
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            name = _NODE_NAMES.get(type(node), type(node).__name__)
-            raise self.fail(f"{name} is not allowed")
-        return method(node)
-
-    def _Expression(self, node: ast.Expression) -> Node:
-        return self.compile(node.body)
-
-    def _Constant(self, node: ast.Constant) -> Node:
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise self.fail(f"constant {node.value!r} is not a number")
-        value = float(node.value)  # floats only: '9**9**9' must not become a huge integer
-        return lambda ns, env: value
-
-    def _Name(self, node: ast.Name) -> Node:
-        name = node.id
-        if name in CONSTANTS:
-            value = CONSTANTS[name]
-            return lambda ns, env: value
-        if name in self.functions:
-            raise self.fail(f"{name!r} is a random input function; call it as {name}(...)")
-        if name not in self.allowed:
-            if name in FUNCTIONS:
-                raise self.fail(f"{name!r} is a function; call it as {name}(...)")
-            allowed = ", ".join(sorted(self.allowed | set(CONSTANTS)))
-            raise self.fail(f"unknown name {name!r} (allowed: {allowed})")
-        self.used.add(name)
-        return lambda ns, env: env[name]
-
-    def _UnaryOp(self, node: ast.UnaryOp) -> Node:
-        arg = self.compile(node.operand)
-        if isinstance(node.op, ast.USub):
-            return lambda ns, env: -arg(ns, env)
-        if isinstance(node.op, ast.UAdd):
-            return arg
-        if isinstance(node.op, ast.Not):
-            return lambda ns, env: ns["not"](arg(ns, env))
-        raise self.fail(f"operator {type(node.op).__name__} is not allowed")
-
-    def _BinOp(self, node: ast.BinOp) -> Node:
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            name = _NODE_NAMES.get(type(node.op), f"operator {type(node.op).__name__}")
-            raise self.fail(f"{name} is not allowed")
-        left, right = self.compile(node.left), self.compile(node.right)
-        return lambda ns, env: op(left(ns, env), right(ns, env))
-
-    def _BoolOp(self, node: ast.BoolOp) -> Node:
-        key = "and" if isinstance(node.op, ast.And) else "or"
-        parts = [self.compile(v) for v in node.values]
-        return lambda ns, env: _reduce(ns[key], (p(ns, env) for p in parts))
-
-    def _Compare(self, node: ast.Compare) -> Node:
-        ops = []
-        for op in node.ops:
-            fn = _CMPOPS.get(type(op))
-            if fn is None:
-                raise self.fail(f"comparison {type(op).__name__} is not allowed (use <, <=, >, >=)")
-            ops.append(fn)
-        terms = [self.compile(node.left)] + [self.compile(c) for c in node.comparators]
-
-        def run(ns: dict[str, Callable[..., Any]], env: Env) -> Any:
-            values = [t(ns, env) for t in terms]
-            return _reduce(ns["and"], (op(values[i], values[i + 1]) for i, op in enumerate(ops))) \
-                if len(ops) > 1 else ops[0](values[0], values[1])
-
-        return run
-
-    def _Call(self, node: ast.Call) -> Node:
-        if isinstance(node.func, ast.Name) and node.func.id in self.functions:
-            if node.keywords:
-                raise self.fail("keyword arguments are not allowed")
-            name = node.func.id
-            self.used.add(name)
-            fargs = [self.compile(a) for a in node.args]
-            return lambda ns, env: env[name](*(a(ns, env) for a in fargs))
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            what = ast.unparse(node.func)
-            raise self.fail(f"call to {what!r} is not allowed (functions: {', '.join(FUNCTIONS)})")
-        if node.keywords:
-            raise self.fail("keyword arguments are not allowed")
-        name = node.func.id
-        lo, hi = _ARITY.get(name, (1, 1))
-        if len(node.args) < lo or (hi is not None and len(node.args) > hi):
-            raise self.fail(f"{name} takes {lo if hi == lo else f'at least {lo}'} argument(s)")
-        args = [self.compile(a) for a in node.args]
-        return lambda ns, env: ns[name](*(a(ns, env) for a in args))
+def _execute(program: list[Instruction], ns: dict[str, Callable[..., Any]], env: Mapping[str, Any],
+             const: Callable[[Any], Any]) -> Any:
+    """Run a postfix program on a value stack."""
+    stack: list[Any] = []
+    push, pop = stack.append, stack.pop
+    for op, n, payload in program:
+        if op == "const":
+            push(const(payload))
+        elif op == "var":
+            push(env[payload])
+        elif n == 1 and payload is None:
+            push(ns[op](pop()))
+        elif n == 2 and payload is None:
+            b = pop()
+            push(ns[op](pop(), b))
+        else:
+            args = stack[len(stack) - n:]
+            del stack[len(stack) - n:]
+            if op == "input":
+                push(env[payload](*args))
+            else:
+                push(ns[op](payload, *args) if payload is not None else ns[op](*args))
+    return stack[0]
 
 
 @dataclass(frozen=True)
@@ -238,36 +502,42 @@ class Expr:
     >>> e = Expr("sin(pi*x) * a", names=("x", "a")).bind(a=2.0)
     >>> float(e.numpy(x=np.array(0.5)))
     2.0
+    >>> Expr("-(x < 0.5) + 2*(x > 0.5)", names=("x",)).numpy(x=np.array([0.25, 0.75]))
+    array([-1.,  2.])
     """
 
     source: str
     names: tuple[str, ...] = ("x", "y", "z", "t")
     bound: Mapping[str, Any] = field(default_factory=dict)
     functions: tuple[str, ...] = ()
-    _node: Node = field(init=False, repr=False, compare=False)
+    _program: list[Instruction] = field(init=False, repr=False, compare=False)
     used: frozenset[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str):
             raise ProblemError(f"expected an expression string, got {self.source!r}")
         if len(self.source) > MAX_SOURCE_LENGTH:
-            raise ProblemError(f"expression longer than {MAX_SOURCE_LENGTH} characters")
-        try:
-            tree = ast.parse(self.source.strip(), mode="eval")
-        except SyntaxError as exc:
-            raise ProblemError(f"expression {self.source!r} is not valid: {exc.msg}") from None
-        compiler = _Compiler(self.source, frozenset(self.names), frozenset(self.functions))
-        object.__setattr__(self, "_node", compiler.compile(tree))
-        object.__setattr__(self, "used", frozenset(compiler.used))
+            raise ProblemError(f"expression longer than {MAX_SOURCE_LENGTH:,} characters "
+                               f"({len(self.source):,})")
+        parser = _Parser(self.source, frozenset(self.names), frozenset(self.functions))
+        object.__setattr__(self, "_program", _compile(parser.parse(), parser.fail))
+        object.__setattr__(self, "used", frozenset(parser.used))
 
     @classmethod
     def of(cls, value: object, names: Iterable[str] = ("x", "y", "z", "t"),
            bound: Mapping[str, float] | None = None, functions: Iterable[str] = ()) -> "Expr":
-        """Build an expression from a TOML value: a string or a number."""
+        """Build an expression from a TOML value: a string or a finite number."""
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ProblemError(f"expected an expression (string or number), got {value!r}")
-        return cls(str(value) if not isinstance(value, str) else value, tuple(names), dict(bound or {}),
-                   tuple(functions))
+        if not isinstance(value, str):
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise ProblemError(f"expected a finite number, got {value!r}")
+            value = repr(number)
+        return cls(value, tuple(names), dict(bound or {}), tuple(functions))
 
     def bind(self, **values: Any) -> "Expr":
         """Return the same expression with some names fixed: parameters to numbers, random
@@ -287,12 +557,6 @@ class Expr:
     def is_constant(self) -> bool:
         return not self.free
 
-    def _run(self, backend: str, values: Mapping[str, Any]) -> Any:
-        try:
-            return self._node(_namespace(backend), self._env(values))
-        except (OverflowError, ZeroDivisionError) as exc:
-            raise ProblemError(f"expression {self.source!r} cannot be evaluated: {exc}") from None
-
     def _env(self, values: Mapping[str, Any]) -> dict[str, Any]:
         env = dict(self.bound)
         env.update(values)
@@ -302,25 +566,30 @@ class Expr:
         return env
 
     def numpy(self, **values: Any) -> np.ndarray:
-        """Evaluate with NumPy; the result has the broadcast shape of the inputs."""
-        out = self._run("numpy", values)
-        arrays = [np.asarray(v) for v in values.values()]
+        """Evaluate in float64 with NumPy; the result has the broadcast shape of the inputs."""
+        env = {k: (v if callable(v) else np.asarray(v, dtype=np.float64)) for k, v in self._env(values).items()}
+        with np.errstate(all="ignore"):
+            out = np.asarray(_execute(self._program, _namespace("numpy"), env, lambda c: c), dtype=np.float64)
+        arrays = [np.asarray(v) for v in values.values() if not callable(v)]
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
-        out = np.asarray(out)
-        if out.dtype != bool:
-            out = out.astype(float, copy=False)
         return np.broadcast_to(out, shape).copy() if out.shape != shape else out
 
     def torch(self, **values: Any) -> Any:
-        """Evaluate with torch (differentiable); constants broadcast to the inputs' shape."""
+        """Evaluate with torch (differentiable) in the dtype of the tensors given; constants
+        broadcast to the inputs' shape."""
         import torch
 
-        out = self._run("torch", values)
+        env = self._env(values)
         tensors = [v for v in values.values() if isinstance(v, torch.Tensor)]
-        if not isinstance(out, torch.Tensor) or (tensors and out.shape != tensors[0].shape):
-            like = tensors[0] if tensors else torch.zeros(())
-            out = torch.as_tensor(out, dtype=like.dtype if like.is_floating_point() else None,
-                                  device=like.device) + torch.zeros_like(like)
+        like = next((v for v in tensors if v.is_floating_point()), tensors[0] if tensors else None)
+        dtype = like.dtype if like is not None and like.is_floating_point() else torch.get_default_dtype()
+        device = like.device if like is not None else None
+        env = {k: (torch.as_tensor(float(v), dtype=dtype, device=device)
+                   if isinstance(v, (int, float, np.floating, np.integer)) else v) for k, v in env.items()}
+        out = _execute(self._program, _namespace("torch"), env,
+                       lambda c: torch.as_tensor(c, dtype=dtype, device=device))
+        if tensors and out.shape != tensors[0].shape:
+            out = out + torch.zeros_like(tensors[0], dtype=out.dtype)
         return out
 
     def __call__(self, points: np.ndarray, t: np.ndarray | float | None = None) -> np.ndarray:
