@@ -62,7 +62,7 @@ BAD_CASES = {
     "missing mesh": (POISSON.replace('type = "box"\nlo = [0.0, 0.0]\nhi = [1.0, 1.0]',
                                      'type = "mesh"\nfile = "nowhere.msh"'), "mesh file not found"),
     "missing tag": (POISSON.replace('where = "all"', 'where = "inlet"'), "no boundary tag 'inlet'"),
-    "wrong type": (POISSON.replace("lo = [0.0, 0.0]", 'lo = "zero"'), "expected a list of numbers"),
+    "wrong type": (POISSON.replace("lo = [0.0, 0.0]", 'lo = "zero"'), "expected a list of finite numbers"),
     "missing key": (POISSON.replace('[pde]\ntype = "poisson"\n', "[pde]\n"), "[pde.type]: missing required key"),
     "steady with time": ("[time]\nend = 1.0\n" + POISSON, "is steady"),
     "bad reference option": ("[reference]\nhh = 0.1\n" + POISSON, "[reference.hh]: unknown option"),

@@ -214,10 +214,14 @@ def sample_member(problem: Any, rng: np.random.Generator) -> tuple[Any, dict[str
     holds the functions) and the drawn functions."""
     if problem.family is None:
         raise ProblemError(f"{problem.name} is not a problem family (no [family] section)", problem.source, "family")
+    from .checks import check_problem
+
     drawn = {i.name: i.sample(rng) for i in problem.family.inputs}
     member = bind_inputs(problem, drawn)
     spec = dataclasses.replace(problem.family, drawn=drawn, of=problem.family.of or problem.name)
-    return dataclasses.replace(member, family=spec), drawn
+    member = dataclasses.replace(member, family=spec)
+    check_problem(member, drawn)  # the expressions that call the drawn inputs
+    return member, drawn
 
 
 def member(problem: Any, index: int) -> Any:

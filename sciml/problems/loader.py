@@ -7,6 +7,7 @@ file and the dotted key.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import ProblemError
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
+from .checks import check_problem
 from .expr import CONSTANTS, FUNCTIONS, Expr
 from .family import parse_family
 from .pdes import PDE, SPECS
@@ -61,8 +63,8 @@ class _Section:
 
     def number(self, name: str, default: Any = _REQUIRED) -> float:
         value = self.raw(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(name, f"expected a number, got {value!r}")
+        if not _finite_number(value):
+            raise self.error(name, f"expected a finite number, got {value!r}")
         return float(value)
 
     def string(self, name: str, default: Any = _REQUIRED, options: Iterable[str] | None = None) -> str:
@@ -75,9 +77,8 @@ class _Section:
 
     def vector(self, name: str, length: int | None = None, default: Any = _REQUIRED) -> list[float]:
         value = self.raw(name, default)
-        if not isinstance(value, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise self.error(name, f"expected a list of numbers, got {value!r}")
+        if not isinstance(value, list) or not all(_finite_number(v) for v in value):
+            raise self.error(name, f"expected a list of finite numbers, got {value!r}")
         if length is not None and len(value) != length:
             raise self.error(name, f"expected {length} numbers, got {len(value)}")
         return [float(v) for v in value]
@@ -105,6 +106,10 @@ class _Section:
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
             raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def parse_value(text: str) -> Any:
@@ -233,10 +238,12 @@ def _rest(top: _Section, source: Any, name: str, description: str, params: dict[
             raise ProblemError("expected a table of solver options", source, f"solver.{sname}")
     inverse = top.raw("inverse", default={})
     top.done()
-    return Problem(name=name, pde=pde, domain=domain, boundaries=boundaries, time=time,
-                   initial=initial, exact=exact, parameters=params, reference=reference,
-                   solver_options=solver, family=family, inverse=inverse, description=description,
-                   source=Path(source) if source else None, raw=dict(top.data))
+    problem = Problem(name=name, pde=pde, domain=domain, boundaries=boundaries, time=time,
+                      initial=initial, exact=exact, parameters=params, reference=reference,
+                      solver_options=solver, family=family, inverse=inverse, description=description,
+                      source=Path(source) if source else None, raw=dict(top.data))
+    check_problem(problem)
+    return problem
 
 
 def _parameters(top: _Section, source: Any) -> dict[str, float]:
@@ -297,8 +304,9 @@ def _shape(sec: _Section, kind: str, base: Path | None) -> Domain:
         return Box(tuple(lo), tuple(sec.vector("hi", len(lo))))
     if kind == "polygon":
         verts = sec.raw("vertices")
-        if not isinstance(verts, list) or not all(isinstance(v, list) and len(v) == 2 for v in verts):
-            raise sec.error("vertices", "expected a list of [x, y] pairs")
+        if not isinstance(verts, list) or not all(
+                isinstance(v, list) and len(v) == 2 and all(_finite_number(c) for c in v) for v in verts):
+            raise sec.error("vertices", "expected a list of [x, y] pairs of finite numbers")
         return Polygon(tuple((float(x), float(y)) for x, y in verts))
     if kind == "disk":
         return Disk(tuple(sec.vector("center", 2)), sec.number("radius"))

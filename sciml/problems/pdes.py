@@ -26,7 +26,9 @@ line of a second-order-in-time space-time problem.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from .expr import Expr
 
@@ -48,20 +50,52 @@ class Coef:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A physical sign a coefficient (or a combination of them) must keep on the whole domain,
+    checked when the problem loads (:mod:`sciml.problems.checks`).
+
+    ``exprs(pde)`` gives the key the error names and the expressions, or None when the
+    constraint does not apply; ``combine`` turns their sampled values into the quantity that
+    must exceed ``lower`` (strictly if ``strict``); ``transient`` limits the check to
+    transient (True) or steady (False) problems.
+    """
+
+    label: str
+    exprs: Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]
+    why: str
+    combine: Callable[..., np.ndarray] = lambda v: v
+    lower: float = 0.0
+    strict: bool = True
+    transient: bool | None = None
+
+
+def _coef(name: str) -> Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]:
+    return lambda pde: (name, (pde.coefs[name],)) if pde.coefs.get(name) is not None else None
+
+
+def _lame(pde: "PDE") -> tuple[str, tuple[Expr, ...]]:
+    return ("mu" if pde.coefs.get("mu") is not None else "E"), pde.lame()
+
+
+@dataclass(frozen=True)
 class PDESpec:
-    """What a PDE type takes: coefficients, allowed space dimensions and time dependence."""
+    """What a PDE type takes: coefficients, allowed space dimensions, time dependence and the
+    physical constraints its coefficients must keep."""
 
     coefs: Mapping[str, Coef]
     dims: tuple[int, ...]
     time: str  # "never" | "optional" | "required"
     equation: str
     flux: str = "du/dn"
+    constraints: tuple[Constraint, ...] = ()
 
 
 SPECS: dict[str, PDESpec] = {
     "poisson": PDESpec(
         {"k": Coef("scalar", "1", doc="diffusivity k(x)"), "f": Coef("scalar", "0", doc="source")},
-        (1, 2, 3), "never", "-div(k grad u) = f", "k du/dn"),
+        (1, 2, 3), "never", "-div(k grad u) = f", "k du/dn",
+        (Constraint("k", _coef("k"), "k must be positive everywhere: with a zero, negative or "
+                    "sign-changing diffusivity -div(k grad u) = f is not elliptic (ill-posed)"),)),
     "helmholtz": PDESpec(
         {"kappa": Coef("scalar", "1", doc="wavenumber"), "f": Coef("scalar", "0", doc="source")},
         (1, 2, 3), "never", "-lap u - kappa^2 u = f"),
@@ -70,17 +104,28 @@ SPECS: dict[str, PDESpec] = {
          "c": Coef("scalar", "0", doc="reaction"), "f": Coef("scalar", "0", doc="source"),
          "r": Coef("reaction", "0", doc="nonlinear reaction r(u) on the right-hand side: an expression in u, "
                    "the coordinates and the parameters (transient problems)")},
-        (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f + r(u)", "eps du/dn"),
+        (1, 2, 3), "optional", "u_t + b.grad u - div(eps grad u) + c u = f + r(u)", "eps du/dn",
+        (Constraint("eps", _coef("eps"), "eps must not be negative: a negative diffusivity is a backward "
+                    "heat equation (ill-posed)", strict=False),
+         Constraint("eps", _coef("eps"), "a steady problem needs eps > 0 everywhere: without diffusion "
+                    "it is pure transport, which needs [time] or inflow-only conditions", transient=False))),
     "burgers": PDESpec({"nu": Coef("scalar", None, doc="viscosity (a constant)"),
                         "flux": Coef("flux", "u**2/2", doc="flux F(u) of u_t + F(u)_x = nu u_xx "
                                      "(a scalar conservation law; Burgers by default)")},
-                       (1,), "required", "u_t + F(u)_x = nu u_xx, F(u) = u^2/2 by default", "nu du/dn"),
+                       (1,), "required", "u_t + F(u)_x = nu u_xx, F(u) = u^2/2 by default", "nu du/dn",
+                       (Constraint("nu", _coef("nu"), "burgers viscosity must be positive: a negative "
+                                   "viscosity is ill-posed (backward diffusion) and nu = 0 forms shocks "
+                                   "the references cannot represent"),)),
     "elasticity": PDESpec(
         {"E": Coef("scalar", None, doc="Young's modulus"), "nu": Coef("scalar", None, doc="Poisson's ratio"),
          "lam": Coef("scalar", None, doc="Lame lambda"), "mu": Coef("scalar", None, doc="shear modulus"),
          "plane": Coef("choice", "strain", ("strain", "stress"), doc="plane strain or plane stress"),
          "f": Coef("vector", None, doc="body force")},
-        (2,), "never", "-div sigma(u) = f", "sigma n"),
+        (2,), "never", "-div sigma(u) = f", "sigma n",
+        (Constraint("mu", _lame, "the shear modulus must be positive (E > 0 and nu > -1): otherwise "
+                    "the elastic energy is not positive", combine=lambda lam, mu: mu),
+         Constraint("lam + mu", _lame, "lam + mu must be positive (nu < 1/2): otherwise the material "
+                    "is unstable and the problem ill-posed", combine=lambda lam, mu: lam + mu))),
     "linear": PDESpec(
         {**{name: Coef("scalar", "0", doc=f"coefficient of {term} (a constant)")
             for name, term in (("c_u", "u"), ("c_x", "u_x"), ("c_y", "u_y"), ("c_xx", "u_xx"), ("c_yy", "u_yy"))},
