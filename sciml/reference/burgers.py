@@ -14,6 +14,7 @@ from scipy.integrate import solve_ivp
 
 from ..errors import ProblemError, SolverError
 from ..problems import Problem
+from .watch import TimeWatch
 
 
 def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
@@ -61,7 +62,9 @@ def solve_burgers(problem: Problem, modes: int = 2048, snapshots: int = 101,
 
     span = problem.time
     times = np.linspace(span.start, span.end, snapshots)
-    res = solve_ivp(rhs, (span.start, span.end), y0, method="RK45", t_eval=times, rtol=rtol, atol=atol)
+    with TimeWatch("burgers", span.start, span.end, float(np.max(np.abs(y0), initial=0.0))) as watch:
+        res = solve_ivp(watch.rhs(rhs), (span.start, span.end), y0, method="RK45", t_eval=times, rtol=rtol,
+                        atol=atol)
     if not res.success:
         raise SolverError(f"burgers time integration failed: {res.message}")
     if odd:

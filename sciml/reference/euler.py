@@ -20,6 +20,7 @@ from scipy.fft import dct, dst
 from ..errors import ProblemError
 from ..geometry import Box
 from ..problems import Problem
+from .watch import TimeWatch
 
 
 def _sine(a: np.ndarray, axis: int) -> np.ndarray:
@@ -107,19 +108,22 @@ def solve_euler(problem: Problem, h: float, snapshots: int = 101
     times = np.linspace(problem.time.start, problem.time.end, snapshots)
     dx = float(np.min(hi - lo)) / n
     frames = []
-    for k, t in enumerate(times):
-        if k:
-            span = t - times[k - 1]
-            steps = max(1, int(math.ceil(span * max(speed, 1e-12) / (0.5 * dx))))
-            dt = span / steps
-            for _ in range(steps):
-                k1 = grid.rate(w)
-                k2 = grid.rate(w + 0.5 * dt * k1)
-                k3 = grid.rate(w + 0.5 * dt * k2)
-                k4 = grid.rate(w + dt * k3)
-                w = w + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    with TimeWatch("euler", times[0], times[-1], speed) as watch:
+        for k, t in enumerate(times):
+            if k:
+                span = t - times[k - 1]
+                steps = max(1, int(math.ceil(span * max(speed, 1e-12) / (0.5 * dx))))
+                dt = span / steps
+                for _ in range(steps):
+                    k1 = grid.rate(w)
+                    k2 = grid.rate(w + 0.5 * dt * k1)
+                    k3 = grid.rate(w + 0.5 * dt * k2)
+                    k4 = grid.rate(w + dt * k3)
+                    w = w + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+                u, v = grid.velocity(w)
+                watch.check(t, u)
+                watch.check(t, v)
+                speed = float(np.sqrt(u ** 2 + v ** 2).max())
             u, v = grid.velocity(w)
-            speed = float(np.sqrt(u ** 2 + v ** 2).max())
-        u, v = grid.velocity(w)
-        frames.append(np.stack([u.ravel(), v.ravel()], axis=1))
+            frames.append(np.stack([u.ravel(), v.ravel()], axis=1))
     return grid.axes, times, np.stack(frames)

@@ -7,6 +7,7 @@ from scipy.integrate import solve_ivp
 
 from ..errors import SolverError
 from ..problems import Problem
+from .watch import TimeWatch
 
 
 def solve_ode(problem: Problem, n_out: int = 2001, method: str = "DOP853",
@@ -22,7 +23,9 @@ def solve_ode(problem: Problem, n_out: int = 2001, method: str = "DOP853",
 
     span = problem.time
     times = np.linspace(span.start, span.end, n_out)
-    res = solve_ivp(f, (span.start, span.end), y0, method=method, t_eval=times, rtol=rtol, atol=atol)
+    with TimeWatch("ode", span.start, span.end, growth=None) as watch:
+        res = solve_ivp(watch.rhs(f), (span.start, span.end), y0, method=method, t_eval=times, rtol=rtol,
+                        atol=atol)
     if not res.success:
         raise SolverError(f"solve_ivp failed: {res.message}")
     return times, res.y.T

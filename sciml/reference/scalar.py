@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import ProblemError, SolverError
+from ..errors import ProblemError
 from ..geometry import Mesh
 from ..problems import Expr, Problem
 from ..problems.linear import coefficients, operator_kind
 from . import fem
 from .constraints import Constraints, facet_assignment, factorize, periodic_master
+from .watch import TimeWatch
 
 
 def _field(expr: Expr, t: float | None):
@@ -186,38 +187,39 @@ class ScalarFEM:
         A, M = self.operator(span.start)
         Ar, Mr = c.reduce(A), c.reduce(M)
         F_old = c.reduce_vector(self.rhs(span.start))
-        out_t, out_u = [span.start], [u.copy()]
-        step_matrices = None
         r_old = self._reaction(u, span.start)
         M_plain = c.reduce(fem.mass(self.geo, lambda p: np.ones(len(p)))) if r_old is not None else None
-        for step in range(1, nt + 1):
-            t = times[step]
-            if self.time_dependent_operator:
-                A_new, M_new = self.operator(t)
-                Ar_new, Mr = c.reduce(A_new), c.reduce(M_new)
-            else:
-                Ar_new = Ar
-            if step_matrices is None or self.time_dependent_operator:
-                lhs = (Mr / dt + Ar_new / 2).tocsr()
-                step_matrices = (factorize(lhs[c.free][:, c.free]), lhs[c.free][:, c.fixed])
-            solve, coupling = step_matrices
-            F_new = c.reduce_vector(self.rhs(t)) if self.time_dependent_rhs else F_old
-            rhs = Mr @ ur / dt - Ar @ ur / 2 + (F_old + F_new) / 2
-            if r_old is not None:
-                r_now = self._reaction(c.P @ ur, times[step - 1])
-                mid = r_now if step == 1 else 1.5 * r_now - 0.5 * r_old
-                rhs = rhs + M_plain @ _restrict(c, mid)
-                r_old = r_now
-            fixed = c.fixed_values(self.dirichlet_values(t))
-            ur_new = np.empty_like(ur)
-            ur_new[c.fixed] = fixed
-            ur_new[c.free] = solve(rhs[c.free] - coupling @ fixed)
-            ur, Ar, F_old = ur_new, Ar_new, F_new
-            if not np.all(np.isfinite(ur)):
-                raise SolverError(f"time stepping produced non-finite values at t = {t:g}")
-            if step in keep:
-                out_t.append(t)
-                out_u.append(c.P @ ur)
+        out_t, out_u = [span.start], [u.copy()]
+        step_matrices = None
+        watch = TimeWatch("Crank-Nicolson FEM", span.start, span.end, float(np.max(np.abs(u), initial=0.0)))
+        with watch:
+            for step in range(1, nt + 1):
+                t = times[step]
+                if self.time_dependent_operator:
+                    A_new, M_new = self.operator(t)
+                    Ar_new, Mr = c.reduce(A_new), c.reduce(M_new)
+                else:
+                    Ar_new = Ar
+                if step_matrices is None or self.time_dependent_operator:
+                    lhs = (Mr / dt + Ar_new / 2).tocsr()
+                    step_matrices = (factorize(lhs[c.free][:, c.free]), lhs[c.free][:, c.fixed])
+                solve, coupling = step_matrices
+                F_new = c.reduce_vector(self.rhs(t)) if self.time_dependent_rhs else F_old
+                rhs = Mr @ ur / dt - Ar @ ur / 2 + (F_old + F_new) / 2
+                if r_old is not None:
+                    r_now = self._reaction(c.P @ ur, times[step - 1])
+                    mid = r_now if step == 1 else 1.5 * r_now - 0.5 * r_old
+                    rhs = rhs + M_plain @ _restrict(c, mid)
+                    r_old = r_now
+                fixed = c.fixed_values(self.dirichlet_values(t))
+                ur_new = np.empty_like(ur)
+                ur_new[c.fixed] = fixed
+                ur_new[c.free] = solve(rhs[c.free] - coupling @ fixed)
+                ur, Ar, F_old = ur_new, Ar_new, F_new
+                watch.check(t, ur)
+                if step in keep:
+                    out_t.append(t)
+                    out_u.append(c.P @ ur)
         return np.array(out_t), np.stack(out_u)
 
 

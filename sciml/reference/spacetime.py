@@ -21,6 +21,7 @@ from ..errors import ProblemError, SolverError
 from ..geometry import Box
 from ..problems import Problem
 from ..problems.linear import coefficients, operator_kind
+from .watch import TimeWatch
 
 
 def _edge(problem: Problem, points: np.ndarray, tag: str):
@@ -128,6 +129,7 @@ def solve_spacetime(problem: Problem, nx: int = 401, ny: int = 201, rtol: float 
 
     pts0 = np.stack([x, np.full(nx, y0)], 1)
     u0 = bottom.value[0](pts0) * np.ones(nx)
+    scale = float(np.max(np.abs(u0), initial=0.0))
     if second:
         v0 = -bottom.value[1](pts0) * np.ones(nx)  # du/dn on the bottom edge is -u_y
 
@@ -138,14 +140,17 @@ def solve_spacetime(problem: Problem, nx: int = 401, ny: int = 201, rtol: float 
             acc = (source(t) - S @ u - neumann_source(t) - cy * v) / cyy
             return np.concatenate([v[free], acc[free]])
 
-        sol = solve_ivp(rhs2, (y0, y1), np.concatenate([u0[free], v0[free]]), method="DOP853", t_eval=y,
-                        rtol=rtol, atol=atol)
+        with TimeWatch("space-time", y0, y1, scale) as watch:
+            sol = solve_ivp(watch.rhs(rhs2), (y0, y1), np.concatenate([u0[free], v0[free]]), method="DOP853",
+                            t_eval=y, rtol=rtol, atol=atol)
     else:
         def rhs1(t: float, z: np.ndarray) -> np.ndarray:
             return ((source(t) - S @ full(z, t) - neumann_source(t)) / cy)[free]
 
         jac = (-S[free][:, free] / cy).tocsc()
-        sol = solve_ivp(rhs1, (y0, y1), u0[free], method="BDF", t_eval=y, rtol=rtol, atol=atol, jac=jac)
+        with TimeWatch("space-time", y0, y1, scale) as watch:
+            sol = solve_ivp(watch.rhs(rhs1), (y0, y1), u0[free], method="BDF", t_eval=y, rtol=rtol, atol=atol,
+                            jac=jac)
     if not sol.success:
         raise SolverError(f"the space-time reference failed: {sol.message}")
     u = np.stack([full(sol.y[: len(free), k], t) for k, t in enumerate(y)], axis=1)
