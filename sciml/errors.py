@@ -52,3 +52,14 @@ class SolverError(SciMLError, RuntimeError):
     """A solver failed on valid input (diverged, produced NaN, singular system)."""
 
     exit_code = 1
+
+
+class SciMLWarning(UserWarning):
+    """Something the user must see but that does not stop the run (an input not used as
+    written, points outside the domain). ``sciml solve`` prints each as one line and records
+    it in summary.json under ``warnings``."""
+
+
+class OutsideDomainWarning(SciMLWarning):
+    """Some evaluation points lay outside the solution's domain or time interval (their values
+    are NaN)."""

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ProblemError
+from .errors import OutsideDomainWarning, ProblemError, SolverError
 from .geometry import Mesh
-from .io import atomic_write
+from .io import atomic_write, staged_folder, strict
 
 if TYPE_CHECKING:
     from .problems import Problem
@@ -48,6 +49,10 @@ class Solution:
         Optional callable ``points -> values`` (a trained network) used by ``__call__``.
     info
         Free metadata saved with the solution (timings, options).
+    domain, span
+        Where the solution is defined: a :class:`sciml.geometry.Domain` (for ODE solutions the
+        time interval) and, for transient problems, the time interval. Set by
+        :meth:`attach`; points outside evaluate to NaN.
     """
 
     problem: str
@@ -61,6 +66,8 @@ class Solution:
     times: np.ndarray | None = None
     evaluator: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     info: dict[str, Any] = field(default_factory=dict)
+    domain: Any = field(default=None, repr=False)
+    span: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -82,13 +89,54 @@ class Solution:
     def transient(self) -> bool:
         return self.times is not None
 
+    def attach(self, problem: "Problem") -> "Solution":
+        """Record where ``problem`` is defined (its domain and time interval); returns self."""
+        from .geometry import Interval
+
+        if problem.dim == 0:
+            self.domain = Interval(problem.time.start, problem.time.end)
+        else:
+            self.domain = problem.domain
+            self.span = (problem.time.start, problem.time.end) if problem.transient else None
+        return self
+
     # -- evaluation -----------------------------------------------------------------------------
+    def outside(self, points: np.ndarray) -> np.ndarray:
+        """Which of ``points`` lie outside the domain or the time interval (False everywhere
+        when the solution does not know its domain)."""
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        out = np.zeros(len(points), dtype=bool)
+        if self.domain is not None:
+            lo, hi = self.domain.bounds
+            tol = 1e-9 * max(1.0, float(np.max(np.asarray(hi) - np.asarray(lo))))
+            out |= ~self.domain.contains(points[:, : self.dim], tol=tol)
+        if self.span is not None and self.transient:
+            t0, t1 = self.span
+            tol = 1e-9 * max(1.0, t1 - t0)
+            out |= (points[:, -1] < t0 - tol) | (points[:, -1] > t1 + tol)
+        return out
+
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Values at ``points`` ``(n, d [+1 for t])`` as ``(n, n_fields)``."""
+        """Values at ``points`` ``(n, d [+1 for t])`` as ``(n, n_fields)``; NaN (with one warning
+        giving their count) at points outside the domain or the time interval."""
         points = np.atleast_2d(np.asarray(points, dtype=float))
         need = self.dim + (1 if self.transient else 0)
-        if points.shape[1] != need:
-            raise ProblemError(f"points need {need} columns, got {points.shape[1]}")
+        if points.ndim != 2 or points.shape[1] != need:
+            raise ProblemError(f"points need {need} columns, got shape {points.shape}")
+        if not np.isfinite(points).all():
+            raise ProblemError("points must be finite numbers")
+        outside = self.outside(points)
+        if not outside.any():
+            return self._values(points)
+        warnings.warn(f"{int(outside.sum())} of {len(points)} points lie outside the domain"
+                      f"{' or the time interval' if self.transient else ''}; their values are NaN",
+                      OutsideDomainWarning, stacklevel=2)
+        out = np.full((len(points), len(self.fields)), np.nan)
+        if not outside.all():
+            out[~outside] = self._values(points[~outside])
+        return out
+
+    def _values(self, points: np.ndarray) -> np.ndarray:
         if self.evaluator is not None:
             return np.asarray(self.evaluator(points), dtype=float).reshape(len(points), -1)
         space, inverse = np.unique(points[:, : self.dim], axis=0, return_inverse=True)
@@ -125,13 +173,17 @@ class Solution:
 
     # -- output -------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, png: bool = True) -> list[Path]:
-        """Write ``solution.h5``, ``solution.vtu`` and ``solution.png`` into ``directory``.
-
-        Each file is written under a temporary name and renamed, so no half-written file is
-        left behind.
-        """
+        """Write ``solution.h5``, ``solution.vtu`` and ``solution.png`` into ``directory``, all
+        at once: into a temporary folder beside it, moved into place when every file is
+        written, so a failure (a full disk included) leaves no new file."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        with staged_folder(directory) as tmp:
+            names = [p.name for p in self.write_files(tmp, png)]
+        return [directory / name for name in names]
+
+    def write_files(self, directory: Path, png: bool = True) -> list[Path]:
+        """Write the solution's files into the existing folder ``directory`` (the staging
+        folder of :meth:`save` or of ``sciml solve``)."""
         written = [self._write_h5(directory / "solution.h5")]
         vtu = self._write_vtu(directory / "solution.vtu")
         if vtu is not None:
@@ -157,7 +209,7 @@ class Solution:
                     f.create_dataset(f"axes/{i}", data=ax)
                 f.attrs.update({"problem": self.problem, "solver": self.solver, "kind": self.kind,
                                 "fields": json.dumps(list(self.fields)),
-                                "info": json.dumps(self.info, default=str)})
+                                "info": json.dumps(strict(self.info), default=str)})
 
         return atomic_write(path, write)
 
@@ -183,12 +235,28 @@ class Solution:
             raise ProblemError(f"solution file not found: {path}")
         with h5py.File(path, "r") as f:
             axes = [f[f"axes/{i}"][()] for i in range(len(f["axes"]))] if "axes" in f else None
-            return cls(problem=str(f.attrs["problem"]), solver=str(f.attrs["solver"]),
-                       fields=tuple(json.loads(f.attrs["fields"])), kind=str(f.attrs["kind"]),
-                       points=f["points"][()], values=f["values"][()],
-                       cells=f["cells"][()] if "cells" in f else None, axes=axes,
-                       times=f["times"][()] if "times" in f else None,
-                       info=json.loads(f.attrs["info"]))
+            sol = cls(problem=str(f.attrs["problem"]), solver=str(f.attrs["solver"]),
+                      fields=tuple(json.loads(f.attrs["fields"])), kind=str(f.attrs["kind"]),
+                      points=f["points"][()], values=f["values"][()],
+                      cells=f["cells"][()] if "cells" in f else None, axes=axes,
+                      times=f["times"][()] if "times" in f else None,
+                      info=json.loads(f.attrs["info"]))
+        sol.domain = _stored_domain(sol)
+        if sol.times is not None:
+            sol.span = (float(sol.times[0]), float(sol.times[-1]))
+        return sol
+
+
+def _stored_domain(sol: Solution) -> Any:
+    """The domain a saved solution covers: its mesh, the box of its grid axes, or unknown
+    (scattered points)."""
+    from .geometry import Box, MeshDomain
+
+    if sol.kind == "mesh":
+        return MeshDomain(Mesh(sol.points, sol.cells))
+    if sol.kind == "grid" and sol.axes is not None and 1 <= len(sol.axes) <= 3:
+        return Box(tuple(float(a[0]) for a in sol.axes), tuple(float(a[-1]) for a in sol.axes))
+    return None
 
 
 def _grid_weights(axes: Sequence[np.ndarray], pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -296,8 +364,12 @@ def compare(solution: Solution, problem: "Problem", reference: Solution | None =
     else:
         return {"rel_l2": None, "max_abs_err": None, "compared_to": "none", "n_eval_points": len(pts)}
     u = solution(pts)
-    return {"rel_l2": relative_l2(u, ref), "max_abs_err": float(np.max(np.abs(u - ref))),
-            "compared_to": kind, "n_eval_points": int(len(pts))}
+    metrics = {"rel_l2": relative_l2(u, ref), "max_abs_err": float(np.max(np.abs(u - ref))),
+               "compared_to": kind, "n_eval_points": int(len(pts))}
+    if not (np.isfinite(metrics["rel_l2"]) and np.isfinite(metrics["max_abs_err"])):
+        raise SolverError(f"the error of {solution.solver} on {problem.name} against the {kind} solution "
+                          "is not finite (non-finite values at the evaluation points)")
+    return metrics
 
 
 def summary_line(summary: Mapping[str, Any]) -> str:

@@ -328,6 +328,7 @@ class GGNSolver(TrainedSolver):
     called after every training step."""
 
     name: ClassVar[str] = "ggn"
+    reads_inverse: ClassVar[bool] = True
     supports: ClassVar[frozenset[str]] = frozenset({"poisson", "helmholtz", "convection_diffusion", "elasticity"})
     description: ClassVar[str] = "graph neural Galerkin network on the FE mesh, weak-form residual (Gao et al. 2022)"
     config_class: ClassVar[type] = GGNConfig

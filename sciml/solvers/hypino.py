@@ -28,7 +28,7 @@ from torch import nn
 
 from ..data.pde_samples import SampleConfig, collate, draw_sample
 from ..nn import distributed
-from ..nn.fit import DTYPES, PhysicsConfig, RunConfig, fit_physics, network_solution, torch_device
+from ..nn.fit import DTYPES, PhysicsConfig, RunConfig, fit_physics, network_solution, place, torch_device
 from ..nn.hyper import GeneratedField, ModifiedMLP
 from ..nn.hypernet import Hypernetwork, HypernetConfig
 from ..nn.jet import Field
@@ -250,9 +250,9 @@ def _emit(model: Hypernetwork, channels: np.ndarray, c: np.ndarray) -> torch.Ten
 def residual_channels(r: Raster, spec: ModifiedMLP, flats: torch.Tensor) -> np.ndarray:
     """The delta problem's grid channels: same masks, ``(g_D - u) mask_D``, ``(g_N - du/dn) mask_N``
     and the compressed ``f - L u`` inside the domain, for the ensemble ``flats`` ``(K, P)``."""
-    x = torch.as_tensor(r.pixels, dtype=flats.dtype)
+    x = torch.as_tensor(r.pixels, dtype=flats.dtype, device=flats.device)
     d = derivatives(spec, flats, x.expand(len(flats), -1, -1))
-    s = {k: v.detach().sum(0).double().numpy() for k, v in d.items()}
+    s = {k: v.detach().sum(0).double().cpu().numpy() for k, v in d.items()}
     n = len(r.x)
     dudn = s["ux"] * r.normals[:, 0] + s["uy"] * r.normals[:, 1]
     out = r.channels.copy()
@@ -339,12 +339,13 @@ class HyPINOSolver(GeneratesOwnData, TrainedSolver):
         cfg = self.config(problem)
         path = resolve_model(cfg.model, problem) if cfg.model else DEFAULT_MODEL
         model, mcfg, _ = load_model(path)
+        model = model.to(torch_device(cfg.device))  # --device: the emission and fine-tuning run there
         start = time.perf_counter()
         flats = refine(model, rasterize(problem, n=mcfg.grid), cfg.refine_steps, cfg.refine_weights)
         info: dict[str, Any] = {"model": str(cfg.model or "shipped"), "inference_s": time.perf_counter() - start,
                                 "refine_steps": cfg.refine_steps, "grid": mcfg.grid,
                                 "hypernetwork_params": sum(p.numel() for p in model.parameters())}
-        field_ = Ensemble(model.target, list(flats)).to(DTYPES[cfg.dtype])
+        field_ = place(Ensemble(model.target, list(flats)), cfg, scale_output=False)
         if cfg.finetune_steps or cfg.lbfgs_steps:
             run = HyPINOSolverConfig(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg)},
                                         "adam_steps": cfg.finetune_steps})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, ClassVar
 
+from ..errors import SciMLWarning
 from ..problems import Problem, SPECS
 from ..reference import ReferenceConfig, solve_reference
 from ..solution import Solution
@@ -18,6 +20,7 @@ class ReferenceSolver:
     Burgers and ``solve_ivp``. Options are those of :class:`sciml.reference.ReferenceConfig`."""
 
     name: ClassVar[str] = "reference"
+    reads_inverse: ClassVar[bool] = True  # as the truth: the forward problem at the true [parameters]
     supports: ClassVar[frozenset[str]] = frozenset(SPECS)
     description: ClassVar[str] = "SciPy reference (P1 FEM, finite differences, method of lines, spectral Burgers and Euler, solve_ivp)"
     config_class: ClassVar[type] = ReferenceConfig
@@ -27,6 +30,9 @@ class ReferenceSolver:
 
     def solve(self, problem: Problem) -> Solution:
         check_supported(self, problem)
+        if problem.inverse:
+            warnings.warn("the reference solves the forward problem at the true [parameters] (the truth an "
+                          "inverse solve is measured against); the [inverse] section is not solved", SciMLWarning)
         start = time.perf_counter()
         sol = solve_reference(problem, merged_options(problem, self.name, self.options))
         sol.info["solve_s"] = time.perf_counter() - start
