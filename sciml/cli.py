@@ -6,33 +6,46 @@ Exit codes: 0 success, 2 bad input (one line naming the file and key), 1 solver 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import ProblemError, SciMLError
-from .io import atomic_write, write_json
+from .errors import OutsideDomainWarning, ProblemError, SciMLError
+from .io import atomic_write, check_writable, staged_folder, write_json
 
 SHIPPED = Path(__file__).resolve().parent.parent / "problems"
 TRAINABLE = ("deeponet", "mgno", "dcdm", "hypino")  # `sciml train NAME`
 
 
 def _load_points(path: str | None, width: int) -> np.ndarray | None:
+    """The ``--points`` array, checked before any work: a real, finite ``(n, width)`` array."""
     if path is None:
         return None
     if not Path(path).is_file():
-        raise ProblemError("points file not found", path)
+        raise ProblemError("--points: file not found", path)
     try:
         pts = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ProblemError(f"cannot read points: {exc}", path) from None
-    if pts.ndim != 2 or pts.shape[1] != width:
-        raise ProblemError(f"points must be an array of shape (n, {width}), got {pts.shape}", path)
-    return pts
+    except (ValueError, OSError, EOFError) as exc:
+        raise ProblemError(f"--points: cannot read a .npy array: {exc}", path) from None
+    if not isinstance(pts, np.ndarray):
+        pts.close()
+        raise ProblemError("--points: expected one .npy array, got an .npz archive", path)
+    if pts.dtype.kind not in "fiu":
+        raise ProblemError(f"--points: expected real numbers, got an array of {pts.dtype}", path)
+    if pts.ndim != 2 or pts.shape[1] != width or len(pts) == 0:
+        raise ProblemError(f"--points: expected an array of shape (n, {width}) with n >= 1, got {pts.shape}", path)
+    bad = ~np.isfinite(pts).all(axis=1)
+    if bad.any():
+        raise ProblemError(f"--points: {int(bad.sum())} row(s) hold NaN or infinity (first: row "
+                           f"{int(np.flatnonzero(bad)[0])})", path)
+    return pts.astype(float)
 
 
 def _runtime_options(args: argparse.Namespace, problem: Any, out: Path) -> dict[str, Any]:
@@ -45,13 +58,16 @@ def _runtime_options(args: argparse.Namespace, problem: Any, out: Path) -> dict[
     known = {f.name for f in dataclasses.fields(get_class(args.solver).config_class)}
     options: dict[str, Any] = {}
     if args.device:
+        _check_device(args.device)
         if "device" in known:
             options["device"] = args.device
-        elif not args.quiet:
-            print(f"note: the {args.solver} solver runs on the CPU; --device ignored", file=sys.stderr)
+        elif args.device != "cpu":
+            raise ProblemError(f"--device {args.device}: the {args.solver} solver runs on the CPU only")
     if getattr(args, "model", None):
         if "model" not in known:
-            raise ProblemError(f"solver {args.solver!r} takes no --model")
+            raise ProblemError(f"--model: solver {args.solver!r} takes no model file")
+        if not Path(args.model).is_file():
+            raise ProblemError("--model: file not found", args.model)
         options["model"] = args.model
     if args.quiet and "progress" in known:
         options["progress"] = False
@@ -74,22 +90,44 @@ def cmd_solve(args: argparse.Namespace) -> int:
     problem = member(load_problem(args.problem, args.set), args.seed)  # a family: one member (as run() does)
     points = _load_points(args.points, problem.input_dim)
     out = Path(args.out) if args.out else default_out(problem, args.solver)
+    check_writable(out)
     options = _runtime_options(args, problem, out)
     sol, summary = run(problem, args.solver, options, seed=args.seed)
     from .nn import distributed
 
     if distributed.rank() != 0:  # under torchrun, process 0 writes the results
         return 0
-    files = sol.save(out, png=not args.no_png)
+    values = None
     if points is not None:
-        values = sol(points)
-        files.append(atomic_write(out / "values.npy", lambda tmp: np.save(tmp, values)))
-    summary["files"] = [p.name for p in files] + ["summary.json"]
-    write_json(out / "summary.json", summary)
+        outside = sol.outside(points)
+        summary["points_outside"] = int(outside.sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OutsideDomainWarning)
+            values = sol(points)
+        if outside.any():
+            note = (f"{int(outside.sum())} of {len(points)} points of {args.points} lie outside the domain"
+                    f"{' or the time interval' if problem.transient else ''}; their values are NaN")
+            warnings.warn(note, OutsideDomainWarning)
+            summary["warnings"].append(note)
+    with staged_folder(out) as tmp:
+        files = sol.write_files(tmp, png=not args.no_png)
+        if values is not None:
+            files.append(atomic_write(tmp / "values.npy", lambda f: np.save(f, values)))
+        summary["files"] = [p.name for p in files] + ["summary.json"]
+        write_json(tmp / "summary.json", summary)
     if not args.quiet:
         print(summary_line(summary))
         print(f"wrote {out}/ ({', '.join(summary['files'])})")
     return 0
+
+
+def _check_device(device: str) -> None:
+    """``--device cuda`` with no GPU is bad input for every command and solver alike."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ProblemError("--device cuda: no CUDA device is available on this machine")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -123,6 +161,8 @@ def _list_folder(folder: Path, load_problem: Any) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import rewrite_report, run_suite
 
+    check_writable(args.out)
+
     if args.report_only:
         failed = rewrite_report(Path(args.suite_file), Path(args.out), Path(args.peers) if args.peers else None)
         return 1 if failed else 0
@@ -135,6 +175,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
+    check_writable(args.out)
     return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet)
 
 
@@ -144,6 +185,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     cfg = SmokeConfig(n=args.n, steps=args.steps, pressure_solver=args.pressure_solver, rtol=args.rtol,
                       model=args.model, frames=args.frames, warm_start=not args.cold_start)
     out = Path(args.out or f"out/smoke/{args.pressure_solver}")
+    check_writable(out)
     start = time.perf_counter()
     result = run_smoke(cfg, out, progress=not args.quiet)
     if not args.quiet:
@@ -173,6 +215,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     solver = get_class(args.method)
     out = Path(args.out)
+    if out.is_dir():
+        raise ProblemError("--out names a folder; give the model file to write", out)
+    check_writable(out.parent)
     source = Path(args.data) if args.data else None
     options: dict[str, Any] = {}
     if source is None:
@@ -200,6 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         options[key.strip()] = parse_value(value.strip())
     options.update({"checkpoint": str(out.with_name(out.stem + ".ckpt.pt")), "resume": args.resume})
     if args.device:
+        _check_device(args.device)
         options["device"] = args.device
     if args.quiet:
         options["progress"] = False
@@ -211,9 +257,58 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's contract for bad arguments: one line, exit code 2."""
+
+    def error(self, message: str) -> Any:
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _count(least: int) -> Any:
+    """An argparse type: an integer of at least ``least``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed NumPy and torch both accept, 0 <= seed < 2**32."""
+    value = _count(0)(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of an error")
+    parser = _Parser(prog="sciml", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
+    add_parser = sub.add_parser
+
+    def with_common(*a: Any, **k: Any) -> Any:
+        return add_parser(*a, parents=[common], **k)
+
+    sub.add_parser = with_common  # type: ignore[method-assign]
 
     s = sub.add_parser("solve", help="solve a problem file")
     s.add_argument("problem", help="problem file (TOML)")
@@ -222,13 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--points", help=".npy array of points (n, d[+1]) to evaluate at -> values.npy")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a problem-file key by dotted path (repeatable)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_seed, default=0,
+                   help="seed of every random generator, 0 <= N < 2**32; for a family file also the member drawn")
     s.add_argument("--device", choices=("cpu", "cuda"), help="device for torch solvers")
     s.add_argument("--resume", action="store_true",
                    help="continue training from DIR/checkpoint.pt (written by every training run)")
     s.add_argument("--model", help="a trained operator model (deeponet)")
     s.add_argument("--no-png", action="store_true", help="skip the picture")
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    s.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     s.add_argument("--quiet", action="store_true", help="print nothing on success")
     s.set_defaults(func=cmd_solve)
 
@@ -245,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"))
     v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
                    help="folder for REPORT.md and results.json")
-    v.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    v.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     v.add_argument("--device", choices=("cpu", "cuda"), help="device of the torch solvers (the report says where it ran)")
-    v.add_argument("--jobs", type=int, default=1,
+    v.add_argument("--jobs", type=_count(1), default=1,
                    help="cases run at a time, each in its own process (at most cores / threads)")
     v.add_argument("--peers", default=str(SHIPPED.parent / "docs" / "benchmarks" / "peers.json"),
                    help="JSON of `sciml benchmark peers` whose peer curves join the accuracy-vs-time panels "
@@ -263,10 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("benchmark", help="side-by-side benchmarks against peers",
                        description="benchmarks: " + "; ".join(f"{k}: {v}" for k, v in BENCHMARKS.items()))
     b.add_argument("name", help=f"benchmark ({', '.join(BENCHMARKS)})")
-    b.add_argument("--budget", type=float, help="wall-clock seconds per solver (default: the benchmark's)")
+    b.add_argument("--budget", type=_positive, help="wall-clock seconds per solver (default: the benchmark's)")
     b.add_argument("--out", default=str(SHIPPED.parent / "docs" / "benchmarks"),
                    help="folder for the page, JSON and plot")
-    b.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    b.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_benchmark)
 
@@ -275,15 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "moves, so the pressure matrix changes every step); writes steps.csv, "
                                    "summary.json, PNG frames and smoke.gif (docs/deep-cg.md)")
     m.add_argument("scene", choices=("smoke",))
-    m.add_argument("--n", type=int, default=128, help="cells per axis")
-    m.add_argument("--steps", type=int, default=100)
+    m.add_argument("--n", type=_count(8), default=128, help="cells per axis")
+    m.add_argument("--steps", type=_count(1), default=100, help="time steps")
     m.add_argument("--pressure-solver", default="dcdm", choices=("dcdm", "cg", "ic0", "amg", "direct"))
-    m.add_argument("--rtol", type=float, default=1e-6)
+    m.add_argument("--rtol", type=_positive, default=1e-6, help="relative residual at which a pressure solve stops")
     m.add_argument("--model", help="DCDM model file (default: the shipped one)")
-    m.add_argument("--frames", type=int, default=20, help="PNG frames (and GIF) over the run; 0 for none")
+    m.add_argument("--frames", type=_count(0), default=20, help="PNG frames (and GIF) over the run; 0 for none")
     m.add_argument("--cold-start", action="store_true", help="start every solve from zero")
     m.add_argument("--out", help="output folder (default out/smoke/<solver>)")
-    m.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    m.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     m.add_argument("--quiet", action="store_true")
     m.set_defaults(func=cmd_simulate)
 
@@ -295,12 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("method", choices=TRAINABLE, help="what to train")
     t.add_argument("data", nargs="?", help="data set (.h5) or family file (.toml); none for dcdm")
     t.add_argument("--out", required=True, help="model file to write (checkpoints beside it)")
-    t.add_argument("--n", type=int, help="samples to generate from a family file")
+    t.add_argument("--n", type=_count(1), help="samples to generate from a family file")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a training option, e.g. adam_steps=50000 (see docs/solvers/NAME.md)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside OUT")
     t.add_argument("--device", choices=("cpu", "cuda"))
-    t.add_argument("--threads", type=int, help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    t.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
@@ -311,10 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the SciPy reference in parallel processes and write HDF5 (docs/data.md). "
                                     "An interrupted run resumes from OUT.partial.")
     g.add_argument("family", help="family file (TOML with [family.inputs.NAME] tables)")
-    g.add_argument("--n", type=int, required=True, help="number of samples")
+    g.add_argument("--n", type=_count(1), required=True, help="number of samples")
     g.add_argument("--out", required=True, help="HDF5 file to write")
-    g.add_argument("--seed", type=int, help="seed (default: the family's)")
-    g.add_argument("--workers", type=int, help="processes (default: CPU count, at most 8)")
+    g.add_argument("--seed", type=_seed, help="seed (default: the family's)")
+    g.add_argument("--workers", type=_count(1), help="processes (default: CPU count, at most 8)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a family-file key by dotted path (repeatable)")
     g.add_argument("--quiet", action="store_true")
@@ -328,26 +424,48 @@ def _set_threads(threads: int | None) -> None:
     import torch
 
     if threads is not None:
-        if threads < 1:
-            raise ProblemError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     elif "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    print(f"warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sciml`` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``sciml`` command; returns the exit code: 0 success, 2 bad input,
+    1 a failure. Errors are one line; ``--debug`` adds the traceback."""
     try:
-        if hasattr(args, "threads"):
-            _set_threads(args.threads)
-        return args.func(args)
-    except SciMLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument (one line printed, code 2)
+        return int(exc.code or 0)
+    debug = getattr(args, "debug", False)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            if hasattr(args, "threads"):
+                _set_threads(args.threads)
+            return args.func(args)
+        except SciMLError as exc:
+            if debug:
+                traceback.print_exc()
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # the last line of defence: every known failure has its own message
+            if debug:
+                traceback.print_exc()
+            print(f"internal error: {type(exc).__name__}: {_one_line(exc)[:300]}; rerun with --debug for the "
+                  "traceback", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import typing
 from typing import Any, Mapping, TypeVar
 
@@ -11,9 +13,16 @@ from .errors import ProblemError
 C = TypeVar("C")
 
 
+#: options that must be above zero (learning rates, steps and sizes of discretisations,
+#: tolerances, widths); every other numeric option must be finite and not negative
+POSITIVE = re.compile(r"^(lr|\w+_lr|dt|h|rtol|sigma0|omega|siren_omega|fourier_scale|output_scale|"
+                      r"lbfgs_history|lbfgs_max_iter|batch_size|n_interior|n_boundary|n_initial)$")
+
+
 def build_config(cls: type[C], options: Mapping[str, Any], section: str, source: Any = None) -> C:
-    """Instantiate the dataclass ``cls`` from ``options``, rejecting unknown keys and values of
-    the wrong type with an error naming ``section.key``."""
+    """Instantiate the dataclass ``cls`` from ``options``, rejecting unknown keys, values of
+    the wrong type and numbers that are not finite, negative, or zero where a positive value
+    is needed (:data:`POSITIVE`), with an error naming ``section.key``."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key, value in options.items():
@@ -22,6 +31,12 @@ def build_config(cls: type[C], options: Mapping[str, Any], section: str, source:
                                f"{section}.{key}")
         if not _fits(value, hints[key]):
             raise ProblemError(f"expected {_name(hints[key])}, got {value!r}", source, f"{section}.{key}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ProblemError(f"expected a finite number, got {value!r}", source, f"{section}.{key}")
+            if value < 0 or (value == 0 and POSITIVE.match(key)):
+                raise ProblemError(f"must be {'above' if POSITIVE.match(key) else 'at least'} 0, got {value!r}",
+                                   source, f"{section}.{key}")
     return cls(**{k: (float(v) if hints[k] in (float, float | None) and isinstance(v, int)
                       and not isinstance(v, bool) else v) for k, v in options.items()})
 

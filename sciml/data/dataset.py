@@ -20,6 +20,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import ProblemError
+from ..io import check_writable
 from ..problems import Problem, load_problem
 from ..problems.family import sample_member
 
@@ -106,10 +107,14 @@ def generate(path: str | Path, n: int, out: str | Path, seed: int | None = None,
         raise ProblemError("not a problem family: add [family.inputs.NAME] tables", problem.source, "family")
     if n < 1:
         raise ProblemError(f"--n must be at least 1, got {n}")
+    if workers is not None and workers < 1:
+        raise ProblemError(f"--workers must be at least 1, got {workers}")
     seed = problem.family.seed if seed is None else seed
     out = Path(out)
     if out.exists():
         raise ProblemError(f"{out} exists; remove it or choose another --out")
+    check_writable(out.parent)
+    out.parent.mkdir(parents=True, exist_ok=True)  # as `sciml train` does
     partial = out.with_name(out.name + ".partial")
     family_text = Path(path).read_text()
     started = time.perf_counter()

@@ -25,15 +25,28 @@ def save_model(out: str | Path, record: dict[str, Any], model: torch.nn.Module) 
     atomic_write(out, lambda tmp: torch.save(state, tmp))
 
 
+def load_file(path: str | Path, what: str) -> dict[str, Any]:
+    """``torch.load`` of a model or checkpoint file (weights only) as a dictionary; a missing,
+    empty, truncated or foreign file raises :class:`ProblemError` naming ``what`` and the path."""
+    if not Path(path).is_file():
+        raise ProblemError(f"{what} not found", path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many kinds (EOFError, UnpicklingError, zip errors)
+        raise ProblemError(f"cannot read {what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                           " (not a file written by sciml, or damaged)", path) from None
+    if not isinstance(state, dict):
+        raise ProblemError(f"cannot read {what}: it holds a {type(state).__name__}, not a sciml record", path)
+    return state
+
+
 def read_model(path: str | Path, method: str, config_class: type, build: Callable[[Any, dict[str, Any]], torch.nn.Module]
                ) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
     """A saved model, its config and its record: the config is rebuilt from the file (as a
     finished run: no resume, no checkpoint), ``build(cfg, state)`` makes the network and its
     weights are loaded. Files of another method or a damaged file raise :class:`ProblemError`."""
-    if not Path(path).is_file():
-        raise ProblemError(f"model file {path} not found")
+    state = load_file(path, "model file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         if state.get("method", method) != method:
             raise ValueError(f"it is a {state['method']} model")
         cfg = config_class(**{**state["config"], "resume": False, "checkpoint": None})

@@ -17,7 +17,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol
 
 import torch
@@ -26,6 +25,7 @@ from torch import nn
 from ..errors import ProblemError, SolverError
 from ..io import atomic_write
 from . import distributed
+from .modelfile import load_file
 
 
 class Stateful(Protocol):
@@ -301,12 +301,10 @@ class Trainer:
         atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def _load(self, path: str) -> dict[str, Any]:
-        if not Path(path).is_file():
-            raise ProblemError(f"cannot resume: checkpoint {path} not found")
+        state = load_file(path, "checkpoint (to resume from)")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
             self.objective.load_state_dict(state["objective"])
-        except (RuntimeError, KeyError, ValueError) as exc:
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise ProblemError(f"cannot resume from {path}: {exc}") from None
         r = self.result
         self.best_state, r.best_loss = state["best_state"], state["best_loss"]

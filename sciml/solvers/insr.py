@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -46,6 +45,7 @@ from ..nn.collocation import PointSampler, PointSet
 from ..nn.fit import DeviceConfig, network_solution, place
 from ..nn.jet import Field, Scaled
 from ..nn.layers import valid_widths
+from ..nn.modelfile import load_file
 from ..nn.physics import LossWeights, PhysicsLoss
 from ..nn.siren import Siren
 from ..nn.timestep import SpatialView, Snapshots, TimeStepJet, copy_frozen, fit_step, time_grid
@@ -425,12 +425,10 @@ class INSRSolver(TrainedSolver):
         """Load the checkpoint when resuming; returns the first time step still to run."""
         if not cfg.resume:
             return 0
-        if not Path(cfg.checkpoint).is_file():
-            raise ProblemError(f"cannot resume: checkpoint {cfg.checkpoint} not found")
+        state = load_file(cfg.checkpoint, "checkpoint (to resume from)")
         try:
-            state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
             stepper.load_state_dict(state["stepper"])
-        except (RuntimeError, KeyError, ValueError) as exc:
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise ProblemError(f"cannot resume from {cfg.checkpoint}: {exc}") from None
         if abs(state["dt"] - dt) > 1e-12 * dt or state["step"] > n_steps:
             raise ProblemError(f"cannot resume from {cfg.checkpoint}: it was written with dt = {state['dt']:g} "
