@@ -32,8 +32,8 @@ def _load_points(path: str | None, width: int) -> np.ndarray | None:
         raise ProblemError("--points: file not found", path)
     try:
         pts = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ProblemError(f"--points: cannot read a .npy array: {exc}", path) from None
+    except Exception as exc:  # np.load raises many kinds (ValueError, EOFError, zip errors)
+        raise ProblemError(f"--points: cannot read a .npy array: {type(exc).__name__}: {exc}", path) from None
     if not isinstance(pts, np.ndarray):
         pts.close()
         raise ProblemError("--points: expected one .npy array, got an .npz archive", path)
@@ -138,6 +138,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, cls in available().items():
         print(f"  {name:<12} {cls.description}  [{', '.join(sorted(cls.supports))}]")
     folder = Path(args.problems) if args.problems else SHIPPED
+    if not folder.is_dir():
+        raise ProblemError("--problems: no such folder", folder)
     print(f"problems ({folder}):")
     _list_folder(folder, load_problem)
     if (folder / "families").is_dir():
@@ -218,6 +220,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise ProblemError("--out names a folder; give the model file to write", out)
     check_writable(out.parent)
+    checkpoint = out.with_name(out.stem + ".ckpt.pt")
+    if args.resume:  # before any data is built: a missing or unreadable checkpoint is bad input
+        from .nn.modelfile import load_file
+
+        load_file(checkpoint, "checkpoint (to resume from)")
     source = Path(args.data) if args.data else None
     options: dict[str, Any] = {}
     if source is None:
@@ -243,7 +250,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ProblemError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         options[key.strip()] = parse_value(value.strip())
-    options.update({"checkpoint": str(out.with_name(out.stem + ".ckpt.pt")), "resume": args.resume})
+    options.update({"checkpoint": str(checkpoint), "resume": args.resume})
     if args.device:
         _check_device(args.device)
         options["device"] = args.device

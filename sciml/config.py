@@ -16,7 +16,9 @@ C = TypeVar("C")
 #: options that must be above zero (learning rates, steps and sizes of discretisations,
 #: tolerances, widths); every other numeric option must be finite and not negative
 POSITIVE = re.compile(r"^(lr|\w+_lr|dt|h|rtol|sigma0|omega|siren_omega|fourier_scale|output_scale|"
-                      r"lbfgs_history|lbfgs_max_iter|batch_size|n_interior|n_boundary|n_initial)$")
+                      r"lbfgs_history|lbfgs_max_iter|batch_size|n_interior|n_boundary|n_initial|n_gaussians|"
+                      r"channels|n_labels|n_times|eval_labels|layers|filters|window|embed|grid|target_width|"
+                      r"target_layers|head_hidden|cond|stats)$")
 
 
 def build_config(cls: type[C], options: Mapping[str, Any], section: str, source: Any = None) -> C:
@@ -37,8 +39,11 @@ def build_config(cls: type[C], options: Mapping[str, Any], section: str, source:
             if value < 0 or (value == 0 and POSITIVE.match(key)):
                 raise ProblemError(f"must be {'above' if POSITIVE.match(key) else 'at least'} 0, got {value!r}",
                                    source, f"{section}.{key}")
-    return cls(**{k: (float(v) if hints[k] in (float, float | None) and isinstance(v, int)
-                      and not isinstance(v, bool) else v) for k, v in options.items()})
+    try:
+        return cls(**{k: (float(v) if hints[k] in (float, float | None) and isinstance(v, int)
+                          and not isinstance(v, bool) else v) for k, v in options.items()})
+    except ProblemError as exc:  # a config's own check (__post_init__) names the option as key
+        raise ProblemError(exc.message, source, f"{section}.{exc.key}" if exc.key else section) from None
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -43,6 +43,7 @@ end = 2.0
 [initial]
 y = "1"
 '''
+BOX = 'type = "box"\nlo = [0.0, 0.0]\nhi = [1.0, 1.0]'
 TINY_PINN = ["--set", "solver.pinn.adam_steps=3", "--set", "solver.pinn.lbfgs_steps=0"]
 INVERSE = POISSON.replace('name = "t"', 'name = "t"\n[parameters]\ns = 1.0') + \
     '\n[inverse]\nunknowns = { s = 0.5 }\n[inverse.observations]\nsynthetic = 5\n'
@@ -97,6 +98,22 @@ CASES = {
     "inverse section to pig": (INVERSE, ("--solver", "pig"), 2, "solvers that do: ggn"),
     "cuda to the reference": (POISSON, ("--device", "cuda"), 2, "--device cuda"),
     "cuda to hypino": (POISSON, ("--solver", "hypino", "--device", "cuda"), 2, "--device cuda"),
+    # geometry and boundaries that would hang, crash or be ignored
+    "polygon with a repeated vertex": (POISSON.replace(BOX, 'type = "polygon"\nvertices = [[0,0],[1,0],[1,0],[0,1]]'),
+                                       (), 2, "[domain]: polygon vertices 1 and 2 coincide"),
+    "self-crossing polygon": (POISSON.replace(BOX, 'type = "polygon"\nvertices = [[0,0],[2,0],[2,2],[1,0],[0,2]]'),
+                              (), 2, "cross"),
+    "unreadable mesh": (POISSON.replace(BOX, 'type = "mesh"\nfile = "p.toml"'), (), 2, "[domain.file]: cannot read mesh"),
+    "condition covering nothing": (POISSON.replace('where = "all"', 'where = "x > 2"'), (), 2,
+                                   "[boundary.0.where]: 'x > 2' covers none"),
+    "condition shadowed by an earlier one": (POISSON + '[[boundary]]\nwhere = "left"\ntype = "neumann"\n', (), 2,
+                                             "[boundary.1.where]: never applies"),
+    "unknown solver section": (POISSON + "[solver.pgi]\nadam_steps = 5\n", (), 2, "[solver.pgi]: no solver named"),
+    # sizes that would exhaust memory or never finish
+    "mesh size far too small": (POISSON, ("--set", "reference.h=1e-7"), 2, "[reference.h]"),
+    "zero time steps": (BURGERS, ("--set", "reference.nt=0"), 2, "[reference.nt]"),
+    "one snapshot": (BURGERS, ("--set", "reference.snapshots=1"), 2, "[reference.snapshots]"),
+    "time step far too small": (BURGERS, ("--solver", "insr", "--set", "solver.insr.dt=1e-9"), 2, "[solver.insr.dt]"),
     # no hang, no silent NaN: a solution that blows up is a failure
     "ode blow-up": (ODE_BLOWUP, (), 1, "error:"),
 }
@@ -126,12 +143,16 @@ def _refuse(token):
 
 @pytest.mark.parametrize("content, words", [
     (np.array([[0.5, np.nan]]), "hold NaN or infinity"),
+    (b"PK\x03\x04 not a zip", "cannot read a .npy array"),
     (np.array([["a", "b"]]), "expected real numbers"),
     (np.array([[0.5, 0.5, 0.5]]), "shape (n, 2)"),
     (np.array([[1 + 2j, 0.5]]), "expected real numbers"),
 ])
 def test_bad_points_are_refused_before_any_work(content, words, tmp_path, capsys):
-    np.save(tmp_path / "pts.npy", content)
+    if isinstance(content, bytes):
+        (tmp_path / "pts.npy").write_bytes(content)
+    else:
+        np.save(tmp_path / "pts.npy", content)
     code, err, new = _run(tmp_path, capsys, POISSON, "--points", str(tmp_path / "pts.npy"))
     assert code == 2 and words in err and "pts.npy" in err
     _one_line(err)
@@ -246,6 +267,7 @@ def test_an_unexpected_exception_is_one_line_unless_debug(tmp_path, capsys, monk
     (["data", "generate", "FAMILY", "--n", "0", "--out", "d.h5"], "--n"),
     (["simulate", "smoke", "--steps", "0"], "--steps"),
     (["benchmark", "pig", "--budget", "nan"], "--budget"),
+    (["list", "--problems", "/nonexistent-folder"], "--problems"),
 ])
 def test_bad_options_are_one_line_exit_2(argv, words, tmp_path, capsys):
     family = Path(__file__).resolve().parent.parent / "problems" / "families" / "antiderivative.toml"

@@ -214,6 +214,7 @@ class Polygon(Domain):
         area = 0.5 * np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
         if abs(area) < 1e-14:
             raise ProblemError("polygon has zero area")
+        _check_simple(v)
         if area < 0:  # store counter-clockwise so outward normals are on the right
             object.__setattr__(self, "vertices", tuple(map(tuple, v[::-1])))
 
@@ -233,6 +234,36 @@ class Polygon(Domain):
         v = self.vertices
         # a segment's right-hand normal is outward for a counter-clockwise polygon
         return [Segment(v[i], v[(i + 1) % len(v)], f"edge{i}") for i in range(len(v))]
+
+
+def _check_simple(v: np.ndarray) -> None:
+    """Refuse a polygon with a repeated vertex or crossing edges (its inside is ill-defined)."""
+    n = len(v)
+    edges = [(v[i], v[(i + 1) % n]) for i in range(n)]
+    scale = float(np.ptp(v, axis=0).max())
+    for i, (a, b) in enumerate(edges):
+        if np.linalg.norm(b - a) <= 1e-12 * scale:
+            raise ProblemError(f"polygon vertices {i} and {(i + 1) % n} coincide")
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            if _segments_cross(*edges[i], *edges[j]):
+                raise ProblemError(f"polygon edges {i} and {j} cross: the vertices must trace a simple polygon")
+
+
+def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
+    """Whether the closed segments ab and cd share a point."""
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
+        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    def on(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> bool:  # r on segment pq, given collinear
+        return min(p[0], q[0]) <= r[0] <= max(p[0], q[0]) and min(p[1], q[1]) <= r[1] <= max(p[1], q[1])
+
+    o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        return True
+    return any(o == 0 and on(p, q, r) for o, p, q, r in ((o1, a, b, c), (o2, a, b, d), (o3, c, d, a), (o4, c, d, b)))
 
 
 @dataclass(frozen=True)

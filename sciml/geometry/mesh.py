@@ -186,10 +186,11 @@ class Mesh:
         if not path.is_file():
             raise ProblemError(f"mesh file not found: {path}")
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # meshio prints to stdout
-                m = meshio.read(path)
-        except Exception as exc:  # meshio raises many types for unreadable files
-            raise ProblemError(f"cannot read mesh {path}: {exc}") from None
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                m = meshio.read(path)  # meshio prints, and calls sys.exit on a file it cannot place
+        except (Exception, SystemExit) as exc:  # meshio raises many types for unreadable files
+            why = str(exc) if isinstance(exc, Exception) and str(exc) else "not a mesh format meshio reads"
+            raise ProblemError(f"cannot read mesh {path}: {why}") from None
         types = {b.type for b in m.cells}
         dim = 3 if "tetra" in types else 2 if "triangle" in types else 1 if "line" in types else 0
         if dim == 0:

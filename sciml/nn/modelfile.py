@@ -33,8 +33,9 @@ def load_file(path: str | Path, what: str) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises many kinds (EOFError, UnpicklingError, zip errors)
-        raise ProblemError(f"cannot read {what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                           " (not a file written by sciml, or damaged)", path) from None
+        detail = (str(exc).splitlines() or [""])[0][:120]
+        raise ProblemError(f"cannot read {what} ({type(exc).__name__}: {detail}): not a file written by sciml, "
+                           "or damaged", path) from None
     if not isinstance(state, dict):
         raise ProblemError(f"cannot read {what}: it holds a {type(state).__name__}, not a sciml record", path)
     return state

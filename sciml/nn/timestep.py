@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ..errors import ProblemError
 from .jet import Field, Jet
 from .trainer import TrainingDiverged
 
@@ -114,9 +115,17 @@ def copy_frozen(net: nn.Module) -> nn.Module:
     return twin
 
 
+MAX_STEPS = 1_000_000
+
+
 def time_grid(start: float, end: float, dt: float) -> tuple[int, float]:
-    """Number of steps and the step that ends exactly at ``end`` (``dt`` shortened if needed)."""
-    n = max(1, math.ceil((end - start) / dt - 1e-9))
+    """Number of steps and the step that ends exactly at ``end`` (``dt`` shortened if needed);
+    more than :data:`MAX_STEPS` is refused (a ``dt`` far too small for the interval)."""
+    steps = (end - start) / dt
+    if steps > MAX_STEPS:
+        raise ProblemError(f"dt = {dt:g} makes {steps:.3g} time steps over [{start:g}, {end:g}] "
+                           f"(at most {MAX_STEPS:,})")
+    n = max(1, math.ceil(steps - 1e-9))
     return n, (end - start) / n
 
 

@@ -59,6 +59,8 @@ def check_problem(problem: Problem, drawn: Iterable[str] = ()) -> None:
             _finite(values, key, env, problem)
     if problem.domain is not None:
         _constraints(problem, samples.volume, wanted)
+        if not drawn:
+            _coverage(problem, samples.boundary)
 
 
 def _functions(problem: Problem) -> tuple[str, ...]:
@@ -213,3 +215,20 @@ def _constraints(problem: Problem, points: Callable[[], Mapping[str, np.ndarray]
             i = int(np.flatnonzero(~ok)[0])
             raise ProblemError(f"{constraint.why}; here {constraint.label} = {float(quantity[i]):.6g} "
                                f"at {_point(volume, i)}", problem.source, f"pde.{key}")
+
+
+def _coverage(problem: Problem, sample: Any) -> None:
+    """Refuse a boundary condition that would be ignored: one whose predicate covers no sampled
+    boundary point, or whose points are all taken by an earlier entry (the first match wins)."""
+    owner = problem.assign_boundary(sample.points, sample.tags)
+    for i, bc in enumerate(problem.boundaries):
+        if bc.type == "periodic" or (owner == i).any():
+            continue
+        hit = bc.matches(sample.points, sample.tags)
+        if hit.any():
+            first = int(np.min(owner[hit]))
+            raise ProblemError(f"never applies: every boundary point it covers is taken by boundary.{first} "
+                               "first (the first matching entry wins)", problem.source, f"boundary.{i}.where")
+        if bc.predicate is not None:
+            raise ProblemError(f"{bc.where!r} covers none of {len(sample.points)} boundary points sampled "
+                               "over the whole boundary", problem.source, f"boundary.{i}.where")

@@ -10,6 +10,7 @@ from typing import Any, Literal, Mapping
 import numpy as np
 
 from ..config import build_config
+from ..errors import ProblemError
 from ..geometry import Mesh, MeshDomain
 from ..problems import Problem
 from ..problems.linear import coefficients, operator_kind
@@ -63,6 +64,32 @@ class ReferenceConfig:
     atol: float = 1e-12
     n_out: int = 2001
 
+    def __post_init__(self) -> None:
+        for key, least, most in (("nt", 1, 10**7), ("snapshots", 2, 10**5), ("modes", 8, 2**20),
+                                 ("n_out", 2, 10**7), ("nodes", 3, 10**4)):
+            value = getattr(self, key)
+            if value is not None and not least <= value <= most:
+                raise ProblemError(f"must lie in [{least:,}, {most:,}], got {value:,}", key=key)
+
+
+#: the most nodes a reference mesh or grid may have (memory: a few GB for P1 FEM)
+MAX_NODES = 4_000_000
+
+
+def _check_size(problem: Problem, cfg: ReferenceConfig) -> None:
+    """Refuse a mesh size or grid that would not fit in memory, before building it."""
+    if problem.dim == 0 or isinstance(problem.domain, MeshDomain):
+        return
+    lo, hi = problem.domain.bounds
+    h = cfg.h or default_h(problem)
+    nodes = float(np.prod((hi - lo) / h + 1))
+    if cfg.nodes is not None and (cfg.method == "fd" or problem.pde.type == "linear"):
+        nodes = float(cfg.nodes) ** problem.dim
+    if nodes > MAX_NODES:
+        key = "nodes" if cfg.nodes is not None else "h"
+        raise ProblemError(f"gives about {nodes:.3g} nodes (at most {MAX_NODES:,}): choose a larger h or fewer "
+                           "nodes", problem.source, f"reference.{key}")
+
 
 def default_h(problem: Problem) -> float:
     lo, hi = problem.domain.bounds
@@ -82,6 +109,7 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
     cfg = build_config(ReferenceConfig, options if options is not None else problem.reference,
                        "reference", problem.source)
     pde = problem.pde.type
+    _check_size(problem, cfg)
     common = dict(problem=problem.name, solver="reference", fields=problem.fields)
     if pde == "ode":
         t, y = solve_ode(problem, cfg.n_out, rtol=cfg.rtol, atol=cfg.atol)

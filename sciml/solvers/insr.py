@@ -362,7 +362,10 @@ class INSRSolver(TrainedSolver):
             arch += f"; pressure SIREN {[problem.dim, *widths, 1]}, omega_0 = {p_omega:g}"
         else:
             stepper = ScalarStepper(problem, net, cfg)
-        n_steps, dt = time_grid(problem.time.start, problem.time.end, cfg.dt)
+        try:
+            n_steps, dt = time_grid(problem.time.start, problem.time.end, cfg.dt)
+        except ProblemError as exc:
+            raise exc.located(problem.source, "solver.insr.dt") from None
         snaps = Snapshots(net, problem.dim, len(problem.fields))
         history: list[dict[str, Any]] = []
         first = self._resume(cfg, stepper, snaps, history, n_steps, dt)
