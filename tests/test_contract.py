@@ -278,6 +278,25 @@ def test_bad_options_are_one_line_exit_2(argv, words, tmp_path, capsys):
     _one_line(err)
 
 
+@pytest.mark.parametrize("change, key", [
+    (("n_grid = 128", "n_grid = 100000000"), "[family.inputs.a.n_grid]"),
+    (("sensors = 64", "sensors = 100000"), "[family.inputs.a.sensors]"),
+    (("points = 64", "points = 100000"), "[family.output.points]"),
+    (("[family.inputs.a]", "[family]\nseed = -1\n[family.inputs.a]"), "[family.seed]"),
+    (("alpha = 2.0", "alpha = nan"), "[family.inputs.a.alpha]"),
+    (("kind = \"grf2d\"", "kind = \"grf2d\"\ndegree = 3"), "unknown key 'degree'"),
+])
+def test_bad_family_files_are_one_line_exit_2(change, key, tmp_path, capsys):
+    family = Path(__file__).resolve().parent.parent / "problems" / "families" / "darcy-pwc.toml"
+    path = tmp_path / "f.toml"
+    path.write_text(family.read_text().replace(*change))
+    code = main(["data", "generate", str(path), "--n", "2", "--out", str(tmp_path / "d.h5"), "--workers", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and key in err and "f.toml" in err
+    _one_line(err)
+    assert not (tmp_path / "d.h5").exists()
+
+
 def test_data_generate_creates_parent_folders(tmp_path, capsys):
     family = Path(__file__).resolve().parent.parent / "problems" / "families" / "antiderivative.toml"
     out = tmp_path / "new" / "deeper" / "d.h5"

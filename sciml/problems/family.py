@@ -36,6 +36,12 @@ from .expr import Expr
 from .problem import BoundaryCondition
 
 KINDS = ("grf", "grf2d", "chebyshev", "power", "expr")
+OPTIONS = {"grf": ("length_scale", "sigma", "n_grid", "threshold"), "grf2d": ("alpha", "tau", "sigma", "n_grid", "threshold"),
+           "chebyshev": ("degree", "M"), "power": ("degree", "M")}
+# a given input (`--set family.inputs.v.kind="expr"`) may keep the random kind's options: --set cannot remove keys
+OPTIONS["expr"] = ("value", *sorted({k for keys in OPTIONS.values() for k in keys}))
+MAX_POINTS = 1_000_000  # sensors of one input, output points of one sample
+LIMITS = {"n_grid": 4_096, "degree": 1_000}  # sizes that would exhaust memory (a dense n_grid^2 matrix)
 LAYOUTS = ("random", "grid")
 
 
@@ -143,13 +149,13 @@ def parse_family(raw: Mapping[str, Any], space: tuple[str, ...], bounds: tuple[n
                                "and function names", None, where)
         if not isinstance(opts, Mapping):
             raise ProblemError("expected a table", None, where)
-        allowed = {"kind", "on", "sensors", "threshold", "length_scale", "sigma", "n_grid", "alpha", "tau",
-                   "degree", "M", "value"}
-        if set(opts) - allowed:
-            raise ProblemError(f"unknown key {sorted(set(opts) - allowed)[0]!r}", None, where)
         kind = opts.get("kind")
         if kind not in KINDS:
             raise ProblemError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", None, f"{where}.kind")
+        allowed = {"kind", "on", "sensors", *OPTIONS[kind]}
+        if set(opts) - allowed:
+            raise ProblemError(f"unknown key {sorted(set(opts) - allowed)[0]!r} for kind = {kind!r} (allowed: "
+                               f"{', '.join(sorted(allowed))})", None, where)
         on = tuple(str(opts.get("on", "x" if space else "t")))
         lo, hi = [], []
         for c in on:
@@ -166,8 +172,15 @@ def parse_family(raw: Mapping[str, Any], space: tuple[str, ...], bounds: tuple[n
             raise ProblemError(f"{kind} is a function of {2 if kind == 'grf2d' else 1} coordinate(s)", None,
                                f"{where}.on")
         sensors = opts.get("sensors", 100)
-        if not isinstance(sensors, int) or sensors < 2:
-            raise ProblemError("sensors must be an integer >= 2", None, f"{where}.sensors")
+        if not isinstance(sensors, int) or isinstance(sensors, bool) or not 2 <= sensors ** len(on) <= MAX_POINTS:
+            raise ProblemError(f"sensors must be an integer >= 2 with at most {MAX_POINTS:,} sensors in all",
+                               None, f"{where}.sensors")
+        for key in set(opts) & {"length_scale", "sigma", "n_grid", "alpha", "tau", "degree", "M"}:
+            value = opts[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise ProblemError(f"expected a finite number, got {value!r}", None, f"{where}.{key}")
+            if key in LIMITS and not value <= LIMITS[key]:
+                raise ProblemError(f"must be at most {LIMITS[key]:,}", None, f"{where}.{key}")
         try:
             dist = _distribution(kind, opts, where, on)
         except (TypeError, ValueError) as exc:
@@ -179,11 +192,13 @@ def parse_family(raw: Mapping[str, Any], space: tuple[str, ...], bounds: tuple[n
     layout, points = out.get("layout", "random"), out.get("points", 1)
     if layout not in LAYOUTS:
         raise ProblemError(f"layout must be random or grid, got {layout!r}", None, "family.output.layout")
-    if not isinstance(points, int) or points < 1:
-        raise ProblemError("points must be a positive integer", None, "family.output.points")
+    total = points ** len(space) if layout == "grid" and isinstance(points, int) else points
+    if not isinstance(points, int) or isinstance(points, bool) or not 1 <= total <= MAX_POINTS:
+        raise ProblemError(f"points must be a positive integer, at most {MAX_POINTS:,} output points in all",
+                           None, "family.output.points")
     seed = raw.get("seed", 0)
-    if not isinstance(seed, int):
-        raise ProblemError("seed must be an integer", None, "family.seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ProblemError("seed must be an integer in [0, 2**32)", None, "family.seed")
     return FamilySpec(tuple(inputs), layout, points, seed)
 
 
