@@ -133,10 +133,11 @@ def _check_device(device: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from .problems import load_problem
     from .solvers import available
+    from .solvers.base import accepted_types
 
     print("solvers:")
     for name, cls in available().items():
-        print(f"  {name:<12} {cls.description}  [{', '.join(sorted(cls.supports))}]")
+        print(f"  {name:<12} {cls.description}  [{', '.join(accepted_types(cls))}]")
     folder = Path(args.problems) if args.problems else SHIPPED
     if not folder.is_dir():
         raise ProblemError("--problems: no such folder", folder)
@@ -467,6 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader of our output went away (`sciml list | head`)
+            sys.stdout = open(os.devnull, "w")
+            return 0
         except Exception as exc:  # the last line of defence: every known failure has its own message
             if debug:
                 traceback.print_exc()

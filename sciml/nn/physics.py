@@ -1,16 +1,12 @@
-"""Physics-informed residuals of a :class:`~sciml.problems.Problem`, in one place.
+"""Physics-informed loss terms of a :class:`~sciml.problems.Problem`, in one place.
 
 Every physics-informed solver (PINN, PIG, and the later ones) builds its loss from
-:class:`PhysicsLoss`, so a PDE type is added here once. The residuals follow the sign
-conventions of :mod:`sciml.problems.pdes`:
+:class:`PhysicsLoss`; the interior residual and the boundary flux come from the problem's PDE
+type (its module in :mod:`sciml.pdes`), so a PDE type is added there once. The terms:
 
 =====================  ======================================================================
-interior               ``-div(k grad u) - f`` (poisson), ``-lap u - kappa^2 u - f`` (helmholtz),
-                       ``u_t + b.grad u - div(eps grad u) + c u - f - r(u)`` (convection_diffusion,
-                       steady without ``u_t``), ``u_t + F'(u) u_x - nu u_xx`` (burgers),
-                       ``-div sigma(u) - f`` (2D elasticity, variable Lame parameters allowed),
-                       ``c_u u + c_x u_x + c_y u_y + c_xx u_xx + c_yy u_yy - f`` (linear),
-                       ``du/dt - F(u, t)`` (ode)
+interior               the PDE type's residual (``residual`` of its :mod:`sciml.pdes` module, in
+                       the sign convention of its equation, e.g. ``-div(k grad u) - f``)
 dirichlet              ``u - g`` (elasticity: the listed components)
 neumann / robin        ``flux(u).n (+ alpha u) - g`` with the flux the weak form sees
 cauchy                 ``u - g`` and ``du/dn - h`` (linear: an initial line)
@@ -27,14 +23,13 @@ sums its boundary terms) and ``ic`` are weighted by :class:`LossWeights`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 
 from ..problems import Problem
 from ..problems.expr import Expr
-from ..problems.linear import coefficients, operator_kind
 from .collocation import PointSet
 from .jet import Jet
 
@@ -79,7 +74,7 @@ class PhysicsLoss:
     Parameters
     ----------
     problem
-        The problem; every PDE type of :data:`sciml.problems.SPECS` is handled.
+        The problem; any PDE type with a residual (:func:`residual_types`).
     weights
         :class:`LossWeights` of the ``res``, ``bc`` and ``ic`` terms.
     dtype, device
@@ -102,28 +97,22 @@ class PhysicsLoss:
         self.residual_on_boundary = residual_on_boundary
         self.dtype, self.device = dtype, torch.device(device)
         self.dim = problem.dim
-        self.type = problem.pde.type
+        self.kind = problem.pde.spec
         self.ncomp = len(problem.fields)
         self.tcol = problem.dim if problem.transient else None
         self.space = tuple(range(problem.dim))
-        if self.type == "elasticity":
-            self.lam, self.mu = problem.pde.lame()
-        self.linear = coefficients(problem) if self.type == "linear" else None
-        self.natural = self.linear is None or operator_kind(self.linear) == "elliptic"
+        self.natural = self.kind.natural_boundary(problem)
+        self.data = self.kind.data(problem.pde)
 
     # -- what the model must provide -----------------------------------------------------------
     @property
     def pairs(self) -> tuple[tuple[int, int], ...]:
         """Second-derivative index pairs the interior residual needs."""
-        if self.type == "elasticity":
-            return ((0, 0), (0, 1), (1, 1))
-        if self.type == "ode":
-            return ()
-        return tuple((i, i) for i in self.space)
+        return self.kind.pairs(self.dim)
 
     @property
     def order(self) -> int:
-        return 1 if self.type == "ode" else 2
+        return self.kind.order()
 
     # -- data at points ------------------------------------------------------------------------
     def tensor(self, a: np.ndarray) -> torch.Tensor:
@@ -150,35 +139,12 @@ class PhysicsLoss:
         return {"v": v.detach(), "g": g[:, : self.dim].detach()}
 
     def _coefficients(self, pts: torch.Tensor, boundary: bool = False) -> dict[str, torch.Tensor]:
-        pde, out = self.problem.pde, {}
-
-        def put(name: str, expr: Expr | None, grad: bool = False) -> None:
+        """The PDE type's coefficient data at points (with spatial gradients where it asks)."""
+        out = {}
+        for name, expr, grad in self.data:
             r = self._eval(expr, pts, grad and not boundary)
             out[name] = r["v"]
             out[name + "_grad"] = r["g"]
-
-        if self.type == "poisson":
-            put("k", pde.k, True)
-            put("f", pde.f)
-        elif self.type == "helmholtz":
-            put("kappa", pde.kappa)
-            put("f", pde.f)
-        elif self.type == "convection_diffusion":
-            put("eps", pde.eps, True)
-            put("c", pde.c)
-            put("f", pde.f)
-            for i, b in enumerate(pde.b):
-                put(f"b{i}", b)
-        elif self.type == "burgers":
-            put("nu", pde.nu)
-        elif self.type == "linear":
-            put("f", pde.f)
-        elif self.type == "elasticity":
-            put("lam", self.lam, True)
-            put("mu", self.mu, True)
-            body = pde.coefs.get("f") or (None, None)
-            put("f0", body[0])
-            put("f1", body[1])
         return out
 
     def prepare(self, points: PointSet) -> Batch:
@@ -206,7 +172,7 @@ class PhysicsLoss:
         initial = None
         if points.initial is not None:
             init = self.tensor(points.initial)
-            if self.type == "ode":
+            if self.dim == 0:
                 u0 = [float(p.initial[v].numpy()) for v in p.fields]
                 target = self.tensor(np.array([u0]))
             else:
@@ -218,18 +184,11 @@ class PhysicsLoss:
     # -- residuals -----------------------------------------------------------------------------
     def residual(self, jet: Jet, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Interior residual ``(P, n_equations)`` from a jet at points ``x``."""
-        return _RESIDUALS[self.type](self, jet, x, coef)
+        return self.kind.residual(self, jet, x, coef)
 
     def flux(self, jet: Jet, normals: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The boundary flux the weak form sees, ``(P, n_components)``."""
-        if self.type == "elasticity":
-            lam, mu = coef["lam"][:, None], coef["mu"][:, None]
-            s = _stress(jet, lam[:, 0], mu[:, 0])
-            nx, ny = normals[:, 0], normals[:, 1]
-            return torch.stack([s[0] * nx + s[2] * ny, s[2] * nx + s[1] * ny], dim=1)
-        dudn = (jet.grad(self.space) * normals[:, None, :]).sum(-1)
-        scale = {"poisson": "k", "convection_diffusion": "eps", "burgers": "nu"}.get(self.type)
-        return dudn * coef[scale][:, None] if scale else dudn
+        return self.kind.boundary_flux(self, jet, normals, coef)
 
     def terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted mean-square loss terms ``res``, ``bc`` and ``ic`` (those that apply)."""
@@ -273,83 +232,9 @@ class PhysicsLoss:
         return sum(w[name] * value for name, value in terms.items())  # type: ignore[return-value]
 
 
-def _time_derivative(loss: PhysicsLoss, jet: Jet) -> torch.Tensor | float:
-    return jet.d(loss.tcol) if loss.tcol is not None else 0.0
+def residual_types() -> frozenset[str]:
+    """The registered PDE types with a pointwise residual (``euler`` has none: its pressure is
+    not a field)."""
+    from .. import pdes
 
-
-def _poisson(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    flux_div = c["k"][:, None] * jet.laplacian(loss.space) + (jet.grad(loss.space) * c["k_grad"][:, None]).sum(-1)
-    return -flux_div - c["f"][:, None]
-
-
-def _helmholtz(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    return -jet.laplacian(loss.space) - c["kappa"][:, None] ** 2 * jet.value - c["f"][:, None]
-
-
-def _convection_diffusion(loss: PhysicsLoss, jet: Jet, x: torch.Tensor,
-                          c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    adv = sum(c[f"b{i}"][:, None] * jet.d(i) for i in loss.space)
-    diff = c["eps"][:, None] * jet.laplacian(loss.space) + (jet.grad(loss.space) * c["eps_grad"][:, None]).sum(-1)
-    out = _time_derivative(loss, jet) + adv - diff + c["c"][:, None] * jet.value - c["f"][:, None]
-    r = loss.problem.pde.reaction
-    if r is not None:
-        out = out - r.torch(u=jet.value, **{k: v[:, None] for k, v in loss._env(x).items()})
-    return out
-
-
-def flux_speed(flux: Expr, u: torch.Tensor) -> torch.Tensor:
-    """The characteristic speed ``F'(u)`` of a conservation law's flux (``u`` for Burgers'
-    ``u**2/2``), by autograd and differentiable in ``u``."""
-    if not u.requires_grad:
-        u = u.detach().requires_grad_(True)
-    (speed,) = torch.autograd.grad(flux.torch(u=u).sum(), u, create_graph=True)
-    return speed
-
-
-def _burgers(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    speed = flux_speed(loss.problem.pde.flux, jet.value)
-    return _time_derivative(loss, jet) + speed * jet.d(0) - c["nu"][:, None] * jet.dd(0, 0)
-
-
-def _stress(jet: Jet, lam: torch.Tensor, mu: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``(sigma_xx, sigma_yy, sigma_xy)`` of the displacement jet (2D)."""
-    exx, eyy = jet.d(0)[:, 0], jet.d(1)[:, 1]
-    exy = 0.5 * (jet.d(1)[:, 0] + jet.d(0)[:, 1])
-    tr = exx + eyy
-    return lam * tr + 2 * mu * exx, lam * tr + 2 * mu * eyy, 2 * mu * exy
-
-
-def _elasticity(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    lam, mu, gl, gm = c["lam"], c["mu"], c["lam_grad"], c["mu_grad"]
-    ux_xx, ux_xy, ux_yy = jet.dd(0, 0)[:, 0], jet.dd(0, 1)[:, 0], jet.dd(1, 1)[:, 0]
-    uy_xx, uy_xy, uy_yy = jet.dd(0, 0)[:, 1], jet.dd(0, 1)[:, 1], jet.dd(1, 1)[:, 1]
-    # div sigma = (lam + mu) grad(div u) + mu lap u + grad(lam) tr(eps) + 2 eps grad(mu)
-    div_x, div_y = ux_xx + uy_xy, ux_xy + uy_yy
-    sxx, syy, sxy = _stress(jet, torch.zeros_like(lam), torch.ones_like(mu))  # 2 eps entries
-    tr = jet.d(0)[:, 0] + jet.d(1)[:, 1]
-    fx = (lam + mu) * div_x + mu * (ux_xx + ux_yy) + gl[:, 0] * tr + gm[:, 0] * sxx + gm[:, 1] * sxy
-    fy = (lam + mu) * div_y + mu * (uy_xx + uy_yy) + gl[:, 1] * tr + gm[:, 0] * sxy + gm[:, 1] * syy
-    return torch.stack([-fx - c["f0"], -fy - c["f1"]], dim=1)
-
-
-def _linear(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    cu, cx, cy, cxx, cyy = (float(v) for v in loss.linear)
-    return (cu * jet.value + cx * jet.d(0) + cy * jet.d(1) + cxx * jet.dd(0, 0) + cyy * jet.dd(1, 1)
-            - c["f"][:, None])
-
-
-def _ode(loss: PhysicsLoss, jet: Jet, x: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    p = loss.problem
-    env = {v: jet.value[:, i] for i, v in enumerate(p.fields)}
-    env["t"] = x[:, 0]
-    rhs = torch.stack([e.torch(**env) for e in p.pde.rhs], dim=1)
-    return jet.d(0) - rhs
-
-
-_RESIDUALS: dict[str, Callable[..., torch.Tensor]] = {
-    "poisson": _poisson, "helmholtz": _helmholtz, "convection_diffusion": _convection_diffusion,
-    "burgers": _burgers, "elasticity": _elasticity, "linear": _linear, "ode": _ode,
-}
-
-#: PDE types with a pointwise residual here (``euler`` has none: its pressure is not a field)
-RESIDUAL_TYPES: frozenset[str] = frozenset(_RESIDUALS)
+    return frozenset(name for name, kind in pdes.available().items() if kind.has_residual)

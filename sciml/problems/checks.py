@@ -41,7 +41,7 @@ def check_problem(problem: Problem, drawn: Iterable[str] = ()) -> None:
     ...                    "boundary": [{"type": "dirichlet"}]})   # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sciml.errors.ProblemError: [pde.f]: evaluates to nan at x = 0 (not a real number: ...)
+    sciml.errors.ProblemError: [pde.f]: evaluates to nan at x = ... (not a real number: ...)
     """
     drawn = frozenset(drawn)
     unbound = _functions(problem)

@@ -12,7 +12,7 @@ import re
 import sys
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import ProblemError
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
@@ -21,6 +21,9 @@ from .expr import CONSTANTS, FUNCTIONS, Expr
 from .family import parse_family
 from .pdes import PDE, SPECS
 from .problem import BC_TYPES, BoundaryCondition, Problem, TimeSpan
+
+if TYPE_CHECKING:
+    from ..pdes import PDEType
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,7 +192,7 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
     time = _time(top, source, spec.time, pde_type)
     domain = _domain(top, source, base) if spec.dims != (0,) else None
     if domain is None and top.has("domain"):
-        raise top.error("domain", "an ode problem has no spatial domain")
+        raise top.error("domain", f"a {pde_type} problem has no spatial domain")
     dim = domain.dim if domain is not None else 0
     if dim not in spec.dims:
         raise ProblemError(f"{pde_type} needs a {' or '.join(map(str, spec.dims))}D domain, got {dim}D",
@@ -200,8 +203,8 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
     family = None
     if top.has("family"):
         variables = pde_sec.data.get("variables", [])
-        reserved = set(names) | {"t"} | set(params) | set(CONSTANTS) | set(FUNCTIONS) | {"u", "ux", "uy"} \
-            | {str(v) for v in (variables if isinstance(variables, list) else [])}
+        fields = spec.fields({"variables": [str(v) for v in (variables if isinstance(variables, list) else [])]}, dim)
+        reserved = set(names) | {"t"} | set(params) | set(CONSTANTS) | set(FUNCTIONS) | set(fields)
         try:
             family = parse_family(top.raw("family"), space, domain.bounds if domain is not None else None, time,
                                   reserved)
@@ -209,24 +212,24 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
             raise exc.located(source, exc.key or "family") from None
     token = _FUNCTIONS.set(family.names if family is not None else ())
     try:
-        return _rest(top, source, name, description, params, pde_sec, pde_type, time, domain, dim, space,
+        return _rest(top, source, name, description, params, pde_sec, spec, time, domain, dim, space,
                      names, family)
     finally:
         _FUNCTIONS.reset(token)
 
 
 def _rest(top: _Section, source: Any, name: str, description: str, params: dict[str, float],
-          pde_sec: _Section, pde_type: str, time: TimeSpan | None, domain: Domain | None, dim: int,
+          pde_sec: _Section, spec: PDEType, time: TimeSpan | None, domain: Domain | None, dim: int,
           space: tuple[str, ...], names: tuple[str, ...], family: Any) -> Problem:
     """Everything after the family: the expressions may call its random inputs."""
-    pde = _pde(pde_sec, pde_type, names, params, dim)
+    pde = _pde(pde_sec, spec, names, params, dim)
     fields = pde.fields(dim)
-    if pde_type == "ode":
-        names = tuple(pde.variables) + ("t",)
+    if dim == 0:  # a system without space: its expressions use the state variables and t
+        names = fields + ("t",)
 
-    initial = _initial(top, source, fields, space, params, time, pde_type)
-    boundaries = _boundaries(top, source, domain, space, names, params, pde_type, time)
-    exact = _exact(top, source, fields, names if pde_type != "ode" else ("t",), params)
+    initial = _initial(top, source, fields, space, params, time, spec.name)
+    boundaries = _boundaries(top, source, domain, space, names, params, spec, fields)
+    exact = _exact(top, source, fields, names if dim else ("t",), params)
 
     reference = top.raw("reference", default={})
     solver = top.raw("solver", default={})
@@ -318,9 +321,7 @@ def _shape(sec: _Section, kind: str, base: Path | None) -> Domain:
         raise exc.located(sec.source, sec.path("file")) from None
 
 
-def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str, float],
-         dim: int) -> PDE:
-    spec = SPECS[pde_type]
+def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str, float], dim: int) -> PDE:
     allowed = names + tuple(params)
     coefs: dict[str, Any] = {}
     for cname, coef in spec.coefs.items():
@@ -348,19 +349,10 @@ def _pde(sec: _Section, pde_type: str, names: tuple[str, ...], params: dict[str,
             variables = coefs["variables"]
             coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)
     sec.done()
-    if pde_type == "convection_diffusion" and "t" not in names and coefs["r"].source.strip() not in ("0", "0.0"):
-        raise sec.error("r", "a nonlinear reaction r(u) needs a time-dependent problem ([time])")
-    if pde_type == "linear":
-        for cname in ("c_u", "c_x", "c_y", "c_xx", "c_yy"):
-            if coefs[cname].free:
-                raise sec.error(cname, f"linear coefficients are constants, got {coefs[cname].source!r}")
-    if pde_type == "burgers" and coefs["nu"].free:
-        raise sec.error("nu", "burgers viscosity must be a constant")
-    if pde_type == "elasticity":
-        have = {k for k in ("E", "nu", "lam", "mu") if coefs[k] is not None}
-        if have not in ({"E", "nu"}, {"lam", "mu"}):
-            raise sec.error("E", "elasticity needs either E and nu, or lam and mu")
-    return PDE(pde_type, coefs)
+    problem = spec.check(coefs, "t" in names)
+    if problem is not None:
+        raise sec.error(*problem)
+    return PDE(spec.name, coefs)
 
 
 def _initial(top: _Section, source: Any, fields: tuple[str, ...], space: tuple[str, ...],
@@ -394,16 +386,16 @@ def _exact(top: _Section, source: Any, fields: tuple[str, ...], names: tuple[str
 
 
 def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[str, ...],
-                names: tuple[str, ...], params: dict[str, float], pde_type: str,
-                time: TimeSpan | None) -> tuple[BoundaryCondition, ...]:
+                names: tuple[str, ...], params: dict[str, float], spec: PDEType,
+                fields: tuple[str, ...]) -> tuple[BoundaryCondition, ...]:
     entries = top.raw("boundary", default=[])
     if domain is None:
         if entries:
-            raise top.error("boundary", "an ode problem has no boundary")
+            raise top.error("boundary", f"a {spec.name} problem has no boundary")
         return ()
     if not isinstance(entries, list) or not entries:
         raise top.error("boundary", "expected at least one [[boundary]] entry")
-    ncomp = 2 if pde_type in ("elasticity", "euler") else 1
+    ncomp = len(fields)
     out = []
     for i, entry in enumerate(entries):
         sec = _Section(entry, f"boundary.{i}", source)
@@ -422,22 +414,21 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
         alpha = None
         components: tuple[int, ...] = ()
         axis = 0
-        if (kind == "slip") != (pde_type == "euler"):
-            raise sec.error("type", "euler problems take slip walls (u.n = 0) and only euler problems do")
+        if kind not in spec.boundary_kinds:
+            raise sec.error("type", f"{spec.name} problems take {', '.join(spec.boundary_kinds)} conditions, "
+                                    f"not {kind}")
         if kind == "periodic":
             axis_name = sec.string("axis", "x", options=space)
             axis = space.index(axis_name)
             if not isinstance(domain, (Interval, Box)):
                 raise sec.error("type", "periodic boundaries need an interval or box domain")
         elif kind == "cauchy":
-            if pde_type != "linear":
-                raise sec.error("type", "cauchy conditions (u and du/dn on one piece) belong to linear problems")
             value = sec.exprs("value", 2, names + tuple(params), params)
         elif kind != "slip":
             value = sec.exprs("value", ncomp, names + tuple(params), params, ["0"] * ncomp)
             if kind == "robin":
                 alpha = sec.expr("alpha", names + tuple(params), params)
-            if pde_type == "elasticity" and kind == "dirichlet":
+            if ncomp > 1 and kind == "dirichlet":
                 comps = sec.raw("components", ["x", "y"])
                 if not isinstance(comps, list) or not comps or not set(comps) <= {"x", "y"}:
                     raise sec.error("components", "expected a non-empty list from ['x', 'y']")

@@ -13,7 +13,6 @@ from ..config import build_config
 from ..errors import ProblemError
 from ..geometry import Mesh, MeshDomain
 from ..problems import Problem
-from ..problems.linear import coefficients, operator_kind
 from ..solution import Solution
 from .burgers import solve_burgers
 from .elasticity import solve_elasticity
@@ -83,8 +82,8 @@ def _check_size(problem: Problem, cfg: ReferenceConfig) -> None:
     lo, hi = problem.domain.bounds
     h = cfg.h or default_h(problem)
     nodes = float(np.prod((hi - lo) / h + 1))
-    if cfg.nodes is not None and (cfg.method == "fd" or problem.pde.type == "linear"):
-        nodes = float(cfg.nodes) ** problem.dim
+    if cfg.nodes is not None:  # the fd and space-time grids
+        nodes = max(nodes, float(cfg.nodes) ** problem.dim)
     if nodes > MAX_NODES:
         key = "nodes" if cfg.nodes is not None else "h"
         raise ProblemError(f"gives about {nodes:.3g} nodes (at most {MAX_NODES:,}): choose a larger h or fewer "
@@ -105,50 +104,84 @@ def reference_mesh(problem: Problem, h: float | None = None) -> Mesh:
 
 
 def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) -> Solution:
-    """Solve ``problem`` with the SciPy reference appropriate to its PDE type."""
+    """Solve ``problem`` with the SciPy reference of its PDE type (the type module's
+    ``reference``, :mod:`sciml.pdes`)."""
     cfg = build_config(ReferenceConfig, options if options is not None else problem.reference,
                        "reference", problem.source)
-    pde = problem.pde.type
+    kind = problem.pde.spec
+    if not kind.has_reference:
+        raise ProblemError(f"no SciPy reference solves {kind.name} problems: give an [exact] solution to measure "
+                           "a solver against", problem.source, "pde.type")
     _check_size(problem, cfg)
-    common = dict(problem=problem.name, solver="reference", fields=problem.fields)
-    if pde == "ode":
-        t, y = solve_ode(problem, cfg.n_out, rtol=cfg.rtol, atol=cfg.atol)
-        return Solution(**common, kind="grid", points=t[:, None], values=y, axes=[t])
-    if pde == "burgers":
-        x, t, u = solve_burgers(problem, cfg.modes, cfg.snapshots, rtol=max(cfg.rtol, 1e-8),
-                                atol=max(cfg.atol, 1e-10))
-        return Solution(**common, kind="grid", points=x[:, None], values=u[..., None], axes=[x], times=t)
-    if pde == "euler":
-        axes, t, u = solve_euler(problem, cfg.h or default_h(problem), cfg.snapshots)
-        points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
-        return Solution(**common, kind="grid", points=points, values=u, axes=axes, times=t,
-                        info={"grid": [len(a) for a in axes], "method": "vorticity-streamfunction sine series, RK4"})
-    if pde == "linear" and operator_kind(coefficients(problem)) != "elliptic":
-        n = cfg.nodes or 401
-        x, y, u = solve_spacetime(problem, n, n, rtol=max(cfg.rtol, 1e-9), atol=max(cfg.atol, 1e-11))
-        points = np.stack(np.meshgrid(x, y, indexing="ij"), axis=-1).reshape(-1, 2)
-        return Solution(**common, kind="grid", points=points, values=u.reshape(-1, 1), axes=[x, y],
-                        info={"grid": [n, n], "method": "method of lines in y (time), finite differences in x"})
-    if cfg.method == "fd" and pde not in ("ode", "burgers", "euler"):
+    if cfg.method == "fd" and kind.scalar_form(problem) is None:
+        raise ProblemError(f'method = "fd" solves steady scalar problems on boxes, not {kind.name} problems',
+                           problem.source, "reference.method")
+    return kind.reference(problem, cfg)
+
+
+def _common(problem: Problem) -> dict[str, Any]:
+    return dict(problem=problem.name, solver="reference", fields=problem.fields)
+
+
+def _grid_points(axes: list[np.ndarray]) -> np.ndarray:
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
+
+
+def ode_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """``solve_ivp`` (DOP853) at ``n_out`` times."""
+    t, y = solve_ode(problem, cfg.n_out, rtol=cfg.rtol, atol=cfg.atol)
+    return Solution(**_common(problem), kind="grid", points=t[:, None], values=y, axes=[t])
+
+
+def burgers_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """Fourier pseudo-spectral method of lines with ``modes`` grid intervals."""
+    x, t, u = solve_burgers(problem, cfg.modes, cfg.snapshots, rtol=max(cfg.rtol, 1e-8), atol=max(cfg.atol, 1e-10))
+    return Solution(**_common(problem), kind="grid", points=x[:, None], values=u[..., None], axes=[x], times=t)
+
+
+def euler_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """Vorticity-streamfunction sine series in a box, RK4."""
+    axes, t, u = solve_euler(problem, cfg.h or default_h(problem), cfg.snapshots)
+    return Solution(**_common(problem), kind="grid", points=_grid_points(axes), values=u, axes=axes, times=t,
+                    info={"grid": [len(a) for a in axes], "method": "vorticity-streamfunction sine series, RK4"})
+
+
+def spacetime_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """A space-time ``linear`` problem (``y`` is time): method of lines in ``y``."""
+    n = cfg.nodes or 401
+    x, y, u = solve_spacetime(problem, n, n, rtol=max(cfg.rtol, 1e-9), atol=max(cfg.atol, 1e-11))
+    return Solution(**_common(problem), kind="grid", points=_grid_points([x, y]), values=u.reshape(-1, 1),
+                    axes=[x, y], info={"grid": [n, n], "method": "method of lines in y (time), finite differences in x"})
+
+
+def elasticity_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """P1 plane elasticity on the reference mesh."""
+    mesh = reference_mesh(problem, cfg.h)
+    u = solve_elasticity(problem, mesh)
+    return Solution(**_common(problem), kind="mesh", points=mesh.points, values=u, cells=mesh.cells,
+                    info={"n_nodes": int(len(mesh.points)), "n_cells": int(len(mesh.cells))})
+
+
+def scalar_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
+    """A scalar second-order problem (its type's ``scalar_form``): finite differences with
+    ``method = "fd"``, else P1 FEM, steady or Crank-Nicolson in time."""
+    if cfg.method == "fd":
         axes = grid_nodes(problem, cfg.nodes, cfg.h or default_h(problem))
         u = solve_grid(problem, axes)
-        points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, problem.dim)
-        return Solution(**common, kind="grid", points=points, values=u.reshape(-1, 1), axes=axes,
-                        info={"grid": [len(a) for a in axes], "method": "finite differences, arithmetic face means"})
+        return Solution(**_common(problem), kind="grid", points=_grid_points(axes), values=u.reshape(-1, 1),
+                        axes=axes, info={"grid": [len(a) for a in axes],
+                                         "method": "finite differences, arithmetic face means"})
     mesh = reference_mesh(problem, cfg.h)
     info = {"n_nodes": int(len(mesh.points)), "n_cells": int(len(mesh.cells))}
-    if pde == "elasticity":
-        u = solve_elasticity(problem, mesh)
-        return Solution(**common, kind="mesh", points=mesh.points, values=u, cells=mesh.cells, info=info)
     fem = ScalarFEM(problem, mesh, cfg.supg)
     info["supg"] = fem.use_supg
+    common = dict(**_common(problem), kind="mesh", points=mesh.points, cells=mesh.cells, info=info)
     if problem.transient:
         times, u = fem.solve_transient(cfg.nt, cfg.snapshots)
-        return Solution(**common, kind="mesh", points=mesh.points, values=u[..., None], cells=mesh.cells,
-                        times=times, info=info)
-    u = fem.solve_steady()
-    return Solution(**common, kind="mesh", points=mesh.points, values=u[:, None], cells=mesh.cells, info=info)
+        return Solution(**common, values=u[..., None], times=times)
+    return Solution(**common, values=fem.solve_steady()[:, None])
 
 
 __all__ = ["ReferenceConfig", "reference_mesh", "solve_reference", "ScalarFEM", "solve_elasticity",
-           "solve_burgers", "solve_euler", "solve_ode", "solve_spacetime"]
+           "solve_burgers", "solve_euler", "solve_ode", "solve_spacetime", "ode_reference", "burgers_reference",
+           "euler_reference", "spacetime_reference", "elasticity_reference", "scalar_reference"]

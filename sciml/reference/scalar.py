@@ -17,7 +17,6 @@ import scipy.sparse as sp
 from ..errors import ProblemError
 from ..geometry import Mesh
 from ..problems import Expr, Problem
-from ..problems.linear import coefficients, operator_kind
 from . import fem
 from .constraints import Constraints, facet_assignment, factorize, periodic_master
 from .watch import TimeWatch
@@ -27,32 +26,6 @@ def _field(expr: Expr, t: float | None):
     return lambda pts: expr(pts, t)
 
 
-def _linear(problem: Problem) -> tuple[Expr, tuple[Expr, ...] | None, Expr, Expr]:
-    """An elliptic ``linear`` operator as ``-a div(D grad u) + b.grad u + c u = f'``: the equation
-    times ``s = -sign(c_xx)``."""
-    c = coefficients(problem)
-    if operator_kind(c) != "elliptic":
-        raise ProblemError(f"the FEM reference solves elliptic linear operators (c_xx c_yy > 0); this one is "
-                           f"{operator_kind(c)}: y is time, and the space-time reference needs a box",
-                           problem.source, "pde")
-    s = -float(np.sign(c[3]))
-    f = problem.pde.f
-    return (Expr(repr(abs(float(c[3])))), (Expr(repr(s * float(c[1]))), Expr(repr(s * float(c[2])))),
-            Expr(repr(s * float(c[0]))), Expr(f"{s:+.0f}*({f.source})", f.names, f.bound))
-
-
-def _coefficients(problem: Problem) -> tuple[Expr, tuple[Expr, ...] | None, Expr, Expr]:
-    """(diffusion, velocity or None, reaction, source) of the scalar operator."""
-    pde = problem.pde
-    if pde.type == "linear":
-        return _linear(problem)
-    if pde.type == "poisson":
-        return pde.k, None, Expr("0"), pde.f
-    if pde.type == "helmholtz":
-        return Expr("1"), None, Expr(f"-({pde.kappa.source})**2", pde.kappa.names, pde.kappa.bound), pde.f
-    return pde.eps, pde.b, pde.c, pde.f
-
-
 @dataclass
 class ScalarFEM:
     """Assembles and solves one scalar problem on a mesh.
@@ -60,7 +33,8 @@ class ScalarFEM:
     Parameters
     ----------
     problem
-        A poisson, helmholtz, convection_diffusion or elliptic linear problem.
+        A problem whose PDE type gives a :class:`~sciml.pdes.ScalarForm` (poisson, helmholtz,
+        convection_diffusion, elliptic linear).
     mesh
         The P1 mesh.
     supg
@@ -73,18 +47,14 @@ class ScalarFEM:
 
     def __post_init__(self) -> None:
         self.geo = fem.Geometry.of(self.mesh)
-        self.diffusion, self.velocity, self.reaction, self.source = _coefficients(self.problem)
-        self.axes, self.flux_scale = None, 1.0
-        if self.problem.pde.type == "linear":  # du/dn data: the weak form's flux is |c_xx| du/dn
-            c = coefficients(self.problem)
-            self.axes, self.flux_scale = np.array([1.0, c[4] / c[3]]), abs(float(c[3]))
-            kinds = {bc.type for bc in self.problem.boundaries}
-            if "cauchy" in kinds:
-                raise ProblemError("a cauchy condition (u and du/dn together) makes an elliptic problem "
-                                   "over-determined", self.problem.source, "boundary")
-            if c[3] != c[4] and kinds & {"neumann", "robin"}:
-                raise ProblemError("Neumann data du/dn on an anisotropic operator (c_xx != c_yy) is not the "
-                                   "conormal flux the FEM reference needs", self.problem.source, "boundary")
+        form = self.problem.pde.spec.scalar_form(self.problem)
+        if form is None:
+            raise ProblemError(f"{self.problem.pde.type} problems are not scalar second-order problems",
+                               self.problem.source, "pde.type")
+        self.form = form
+        self.diffusion, self.velocity, self.reaction, self.source = form.diffusion, form.velocity, form.reaction, \
+            form.source
+        self.axes, self.flux_scale = form.axes, form.flux_scale
         self.assignment = facet_assignment(self.problem, self.mesh)
         bcs = self.problem.boundaries
         dfacets = self.mesh.facets[[a >= 0 and bcs[a].type == "dirichlet" for a in self.assignment]]
@@ -155,7 +125,7 @@ class ScalarFEM:
 
     # -- solves -------------------------------------------------------------------------------
     def solve_steady(self) -> np.ndarray:
-        if self.problem.pde.type == "convection_diffusion" and self.problem.pde.reaction is not None:
+        if self.form.nonlinear is not None:
             raise ProblemError("the steady reference is linear: a nonlinear reaction needs [time]",
                                self.problem.source, "pde.r")
         A, _ = self.operator(None)
@@ -163,7 +133,7 @@ class ScalarFEM:
 
     def _reaction(self, u: np.ndarray, t: float) -> np.ndarray | None:
         """Nodal values of the nonlinear reaction ``r(u)`` (None without one)."""
-        r = self.problem.pde.reaction if self.problem.pde.type == "convection_diffusion" else None
+        r = self.form.nonlinear
         if r is None:
             return None
         env = {k: self.mesh.points[:, i] for i, k in enumerate("xyz"[: self.mesh.points.shape[1]])}

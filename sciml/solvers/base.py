@@ -14,24 +14,44 @@ from ..solution import Solution
 class Solver(Protocol):
     """A solver turns a :class:`Problem` into a :class:`Solution`.
 
-    Implementations declare ``name``, ``supports`` (PDE types), ``description`` and
-    ``config_class`` (their ``<Name>Config`` dataclass), take those options as keyword
-    arguments, and refuse unsupported problems with :func:`check_supported`.
+    Implementations declare ``name``, the traits of the PDE types they take (``needs``, see
+    :attr:`sciml.pdes.PDEType.traits`) or, when they truly need specific types, their names
+    (``supports``), ``description`` and ``config_class`` (their ``<Name>Config`` dataclass),
+    take those options as keyword arguments, and refuse unsupported problems with
+    :func:`check_supported`.
     """
 
     name: ClassVar[str]
-    supports: ClassVar[frozenset[str]]
     description: ClassVar[str]
     config_class: ClassVar[type]
 
     def solve(self, problem: Problem) -> Solution: ...
 
 
+def accepts(solver: Any, kind: Any) -> bool:
+    """Whether ``solver`` (class or instance) takes problems of the PDE type ``kind``: a solver
+    states the traits it needs (``needs``, e.g. a pointwise residual), or, when it truly needs
+    specific types, their names (``supports``)."""
+    supports = getattr(solver, "supports", None)
+    if supports is not None and kind.name not in supports:
+        return False
+    return getattr(solver, "needs", frozenset()) <= kind.traits
+
+
+def accepted_types(solver: Any) -> list[str]:
+    """Names of the registered PDE types ``solver`` takes."""
+    from .. import pdes
+
+    return [name for name, kind in pdes.available().items() if accepts(solver, kind)]
+
+
 def check_supported(solver: Any, problem: Problem) -> None:
     """Raise a clear :class:`ProblemError` when ``solver`` does not handle ``problem``'s PDE."""
-    if problem.pde.type not in solver.supports:
-        raise ProblemError(f"solver {solver.name!r} does not support {problem.pde.type!r} problems "
-                           f"(it supports: {', '.join(sorted(solver.supports))})",
+    if not accepts(solver, problem.pde.spec):
+        missing = sorted(getattr(solver, "needs", frozenset()) - problem.pde.spec.traits)
+        why = f" (it needs: {', '.join(missing)})" if missing else ""
+        raise ProblemError(f"solver {solver.name!r} does not support {problem.pde.type!r} problems{why} "
+                           f"(it supports: {', '.join(accepted_types(solver))})",
                            problem.source, "pde.type")
 
 
@@ -46,12 +66,11 @@ class TrainedSolver:
     """Base of the solvers that train a network: keyword options, an optional per-step
     ``callback`` (benchmarks record the error over time with it) and :meth:`config`.
 
-    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` and implement
+    Subclasses set ``name``, ``needs`` or ``supports``, ``description`` and ``config_class`` and implement
     ``solve``.
     """
 
     name: ClassVar[str]
-    supports: ClassVar[frozenset[str]]
     description: ClassVar[str]
     config_class: ClassVar[type]
 
@@ -89,7 +108,7 @@ class GeneratesOwnData:
 class PhysicsInformedSolver(TrainedSolver):
     """Template of the solvers that train a field network on a problem's residuals.
 
-    Subclasses set ``name``, ``supports``, ``description`` and ``config_class`` (a subclass of
+    Subclasses set ``name``, ``needs`` or ``supports``, ``description`` and ``config_class`` (a subclass of
     :class:`sciml.nn.fit.PhysicsConfig`) and implement :meth:`build` (the network) and
     optionally :meth:`describe` (extra solution info). ``callback(step, model)`` is called
     after every training step.

@@ -34,7 +34,7 @@ from ..nn import distributed
 from ..nn.fit import DTYPES, RunConfig, network_solution, torch_device
 from ..nn.layers import MLP, activation, valid_widths
 from ..nn.trainer import Trainer, TrainResult
-from ..problems import SPECS, Problem
+from ..problems import Problem
 from ..solution import Solution
 from .base import check_supported
 from ..nn.modelfile import read_model, save_model
@@ -240,7 +240,7 @@ class DeepONetSolver(OperatorSolver):
     on (``model`` option / ``sciml solve --model``); ``sciml train deeponet`` trains."""
 
     name: ClassVar[str] = "deeponet"
-    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    needs: ClassVar[frozenset[str]] = frozenset()  # every type
     description: ClassVar[str] = "deep operator network: branch on sensor values, trunk on the location (Lu et al. 2021)"
     config_class: ClassVar[type] = DeepONetConfig
 

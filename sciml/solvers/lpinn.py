@@ -35,7 +35,7 @@ from ..nn import distributed
 from ..nn.fit import RunConfig, network_solution, place
 from ..nn.jet import ExplicitJet, mlp_jet
 from ..nn.layers import MLP, PeriodicEncoding, valid_widths
-from ..nn.physics import flux_speed
+from ..pdes.burgers import flux_speed
 from ..nn.trainer import Trainer
 from ..problems import Problem
 from ..solution import Solution

@@ -36,7 +36,7 @@ from ..nn.fit import DTYPES, RunConfig, torch_device
 from ..nn.layers import activation
 from ..nn.objective import epoch_batch
 from ..nn.trainer import Trainer, TrainResult
-from ..problems import SPECS, Problem
+from ..problems import Problem
 from ..solution import Solution
 from .base import check_supported
 from ..nn.modelfile import read_model, save_model
@@ -401,7 +401,7 @@ class MgNOSolver(OperatorSolver):
     ``sciml train mgno`` trains."""
 
     name: ClassVar[str] = "mgno"
-    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    needs: ClassVar[frozenset[str]] = frozenset()  # every type
     description: ClassVar[str] = "multigrid neural operator: V-cycle-parametrised operator layers on a grid (He et al. 2024)"
     config_class: ClassVar[type] = MgNOConfig
 

@@ -40,7 +40,6 @@ from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import ExplicitJet, Field, Jet, mlp_jet
 from ..nn.layers import MLP, Normalize
-from ..nn.physics import RESIDUAL_TYPES
 from ..problems import Problem
 from .base import PhysicsInformedSolver
 from .registry import register
@@ -263,7 +262,7 @@ class PIGSolver(PhysicsInformedSolver):
     """Physics-Informed Gaussians (Kang et al., ICLR 2025)."""
 
     name: ClassVar[str] = "pig"
-    supports: ClassVar[frozenset[str]] = RESIDUAL_TYPES
+    needs: ClassVar[frozenset[str]] = frozenset({"residual"})
     description: ClassVar[str] = "Physics-Informed Gaussians: trainable Gaussian features + tiny MLP (Kang et al. 2025)"
     config_class: ClassVar[type] = PIGConfig
 

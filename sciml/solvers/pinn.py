@@ -21,7 +21,6 @@ from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
 from ..nn.jet import Field
 from ..nn.layers import MLP, FourierFeatures, Normalize, valid_widths
-from ..nn.physics import RESIDUAL_TYPES
 from ..problems import Problem
 from .base import PhysicsInformedSolver
 from .registry import register
@@ -77,7 +76,7 @@ class PINNSolver(PhysicsInformedSolver):
     """MLP PINN with soft boundary terms (Raissi et al. 2019; DeepXDE defaults)."""
 
     name: ClassVar[str] = "pinn"
-    supports: ClassVar[frozenset[str]] = RESIDUAL_TYPES
+    needs: ClassVar[frozenset[str]] = frozenset({"residual"})
     description: ClassVar[str] = "physics-informed MLP, soft boundary terms (Raissi et al. 2019)"
     config_class: ClassVar[type] = PINNConfig
 

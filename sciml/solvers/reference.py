@@ -7,7 +7,7 @@ import warnings
 from typing import Any, ClassVar
 
 from ..errors import SciMLWarning
-from ..problems import Problem, SPECS
+from ..problems import Problem
 from ..reference import ReferenceConfig, solve_reference
 from ..solution import Solution
 from .base import check_supported, merged_options
@@ -21,7 +21,7 @@ class ReferenceSolver:
 
     name: ClassVar[str] = "reference"
     reads_inverse: ClassVar[bool] = True  # as the truth: the forward problem at the true [parameters]
-    supports: ClassVar[frozenset[str]] = frozenset(SPECS)
+    needs: ClassVar[frozenset[str]] = frozenset({"reference"})
     description: ClassVar[str] = "SciPy reference (P1 FEM, finite differences, method of lines, spectral Burgers and Euler, solve_ivp)"
     config_class: ClassVar[type] = ReferenceConfig
 

@@ -12,7 +12,7 @@ from torch import nn
 from sciml.cli import main
 from sciml.errors import ProblemError
 from sciml.nn.layers import PeriodicEncoding
-from sciml.nn.physics import flux_speed
+from sciml.pdes.burgers import flux_speed
 from sciml.problems import load_problem
 from sciml.runner import run
 from sciml.solvers.lpinn import LagrangianNet, LPINNConfig, Transport, eulerian_evaluator, physical_wxx

@@ -1,0 +1,176 @@
+"""What a PDE type is: the base class every module of :mod:`sciml.pdes` subclasses.
+
+A PDE type states, in one place, its coefficients (the keys of ``[pde]``) and their extra
+validation, the fields it solves for, the space dimensions and time dependence it allows, the
+boundary-condition kinds it takes, the physical constraints its coefficients keep, its traits
+(what solvers select on) and, when it has one, its pointwise residual on the shared jets with
+the boundary flux its Neumann data prescribe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from ..problems.expr import Expr
+
+if TYPE_CHECKING:
+    from ..problems.pdes import PDE
+
+#: boundary-condition kinds most types take
+STANDARD_KINDS = ("dirichlet", "neumann", "robin", "periodic")
+
+
+@dataclass(frozen=True)
+class Coef:
+    """One coefficient of a PDE type.
+
+    ``kind`` is ``scalar`` (an expression), ``vector`` (one expression per space dimension),
+    ``choice`` (a string from ``options``), ``names`` (a list of identifiers), ``exprs``
+    (one expression per ODE variable), ``flux`` (an expression in the solution ``u`` and the
+    parameters) or ``reaction`` (in ``u``, the coordinates and the parameters).
+    """
+
+    kind: str
+    default: Any = None
+    options: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A physical sign a coefficient (or a combination of them) must keep on the whole domain,
+    checked when the problem loads (:mod:`sciml.problems.checks`).
+
+    ``exprs(pde)`` gives the key the error names and the expressions, or None when the
+    constraint does not apply; ``combine`` turns their sampled values into the quantity that
+    must exceed ``lower`` (strictly if ``strict``); ``transient`` limits the check to
+    transient (True) or steady (False) problems.
+    """
+
+    label: str
+    exprs: Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]
+    why: str
+    combine: Callable[..., np.ndarray] = lambda v: v
+    lower: float = 0.0
+    strict: bool = True
+    transient: bool | None = None
+
+
+@dataclass(frozen=True)
+class ScalarForm:
+    """A scalar problem as ``u_t - div(diffusion A grad u) + velocity.grad u + reaction u =
+    source + nonlinear(u)`` (``u_t`` for transient problems), the form the P1 FEM and finite
+    difference references assemble. ``axes`` is the diagonal of the anisotropy ``A`` (None: the
+    identity); Neumann and Robin data are multiplied by ``flux_scale`` to give the weak form's
+    conormal flux."""
+
+    diffusion: Expr
+    velocity: tuple[Expr, ...] | None
+    reaction: Expr
+    source: Expr
+    nonlinear: Expr | None = None
+    axes: np.ndarray | None = None
+    flux_scale: float = 1.0
+
+
+def coef(name: str) -> Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]:
+    """``Constraint.exprs`` of one coefficient (when the problem gives it)."""
+    return lambda pde: (name, (pde.coefs[name],)) if pde.coefs.get(name) is not None else None
+
+
+class PDEType:
+    """Base of the PDE types. A module subclasses it, sets the class attributes and decorates
+    an instance with :func:`sciml.pdes.register`.
+
+    Traits (:attr:`traits`) are what solvers select on: ``steady`` and/or ``transient``,
+    ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim3`` (the space
+    dimensions allowed) and ``residual`` (a pointwise residual the physics-informed solvers
+    train on) and ``reference`` (a SciPy reference solves it).
+    """
+
+    name: ClassVar[str]
+    equation: ClassVar[str]
+    coefs: ClassVar[Mapping[str, Coef]]
+    dims: ClassVar[tuple[int, ...]]
+    time: ClassVar[str]  # "never" | "optional" | "required"
+    flux: ClassVar[str] = "du/dn"  # what Neumann data prescribe (documentation)
+    flux_coef: ClassVar[str | None] = None  # the coefficient in front of du/dn in the flux
+    boundary_kinds: ClassVar[tuple[str, ...]] = STANDARD_KINDS
+    constraints: ClassVar[tuple[Constraint, ...]] = ()
+    components: ClassVar[int | None] = 1  # None: given by the problem (an ODE system's variables)
+    linear: ClassVar[bool] = True
+    has_residual: ClassVar[bool] = True
+    has_reference: ClassVar[bool] = False  # a SciPy reference in sciml.reference solves it
+
+    # -- description -----------------------------------------------------------------------------
+    def fields(self, coefs: Mapping[str, Any], dim: int) -> tuple[str, ...]:
+        """Names of the solution's components."""
+        return ("u",)
+
+    @property
+    def traits(self) -> frozenset[str]:
+        out = {f"dim{d}" for d in self.dims}
+        out |= {"steady"} if self.time != "required" else set()
+        out |= {"transient"} if self.time != "never" else set()
+        out.add("linear" if self.linear else "nonlinear")
+        if self.components is not None:
+            out.add("vector" if self.components > 1 else "scalar")
+        if self.has_residual:
+            out.add("residual")
+        if self.has_reference:
+            out.add("reference")
+        return frozenset(out)
+
+    def check(self, coefs: Mapping[str, Any], transient: bool) -> tuple[str, str] | None:
+        """Validation beyond each coefficient's type: ``(key, message)`` of the first problem,
+        or None."""
+        return None
+
+    # -- the physics-informed residual -------------------------------------------------------------
+    def data(self, pde: "PDE") -> list[tuple[str, Expr | None, bool]]:
+        """Coefficients the residual reads at collocation points: ``(name, expression, with
+        its spatial gradient)``."""
+        return []
+
+    def order(self) -> int:
+        """Highest derivative order of the residual."""
+        return 2
+
+    def pairs(self, dim: int) -> tuple[tuple[int, int], ...]:
+        """Second-derivative index pairs the residual needs."""
+        return tuple((i, i) for i in range(dim))
+
+    def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:  # pragma: no cover - abstract
+        """Interior residual ``(P, n_equations)`` from a jet at points ``x``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def time_derivative(loss: Any, jet: Any) -> Any:
+        """``u_t`` of a transient problem's jet, 0 for a steady one."""
+        return jet.d(loss.tcol) if loss.tcol is not None else 0.0
+
+    def boundary_flux(self, loss: Any, jet: Any, normals: Any, c: Mapping[str, Any]) -> Any:
+        """The flux the weak form sees, ``(P, n_components)``: ``flux_coef du/dn``."""
+        dudn = (jet.grad(loss.space) * normals[:, None, :]).sum(-1)
+        return dudn * c[self.flux_coef][:, None] if self.flux_coef else dudn
+
+    def natural_boundary(self, problem: Any) -> bool:
+        """Whether boundary points no entry covers carry the natural zero-flux condition."""
+        return True
+
+    # -- the SciPy reference ------------------------------------------------------------------------
+    def scalar_form(self, problem: Any) -> ScalarForm | None:
+        """The problem as a :class:`ScalarForm` the FEM and fd references assemble, or None
+        (not a scalar second-order problem)."""
+        return None
+
+    def reference(self, problem: Any, cfg: Any) -> Any:
+        """The SciPy reference :class:`~sciml.solution.Solution` (``cfg`` is
+        :class:`sciml.reference.ReferenceConfig`); by default the FEM or fd reference of the
+        type's :meth:`scalar_form`."""
+        from ..reference import scalar_reference
+
+        return scalar_reference(problem, cfg)

@@ -1,0 +1,14 @@
+"""The ``>>>`` examples of the entry points run as tests."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.reference.watch"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
