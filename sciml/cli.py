@@ -309,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the traceback of an error")
+    common.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="FILE.py",
+                        help="import a Python file first: it may register PDE types or solvers (docs/pdes.md)")
     parser = _Parser(prog="sciml", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser = sub.add_parser
@@ -459,6 +461,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if hasattr(args, "threads"):
                 _set_threads(args.threads)
+            for plugin in getattr(args, "plugin", []):
+                from .plugins import load_file
+
+                load_file(plugin)
             return args.func(args)
         except SciMLError as exc:
             if debug:

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.reference.watch"]
+MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.problems.derivatives",
+           "sciml.reference.watch"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -37,6 +37,18 @@ class Jet:
         """Sum of the second derivatives along ``dims`` ``(P, c)``."""
         return sum(self.dd(i, i) for i in dims)  # type: ignore[return-value]
 
+    def derivative(self, axes: Sequence[int]) -> torch.Tensor:
+        """The derivative along the input columns ``axes`` (one entry per differentiation, any
+        order) ``(P, c)``; this jet gives orders 1 and 2."""
+        if len(axes) == 1:
+            return self.d(axes[0])
+        if len(axes) == 2:
+            return self.dd(axes[0], axes[1])
+        from ..errors import ProblemError
+
+        raise ProblemError(f"this model gives derivatives up to second order, not of order {len(axes)}: "
+                           "use a solver whose network is differentiated by autograd (pinn)")
+
 
 class AutogradJet(Jet):
     """Derivatives of ``model(x)`` by reverse-mode autograd, each computed once.
@@ -52,6 +64,7 @@ class AutogradJet(Jet):
         self.value, self.x = value, x
         self._first: dict[int, torch.Tensor] = {}
         self._rows: dict[tuple[int, int], torch.Tensor] = {}
+        self._grads: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}  # full gradients of higher partials
 
     @classmethod
     def of(cls, model: nn.Module, x: torch.Tensor) -> "AutogradJet":
@@ -86,6 +99,21 @@ class AutogradJet(Jet):
             row, col = (j, i) if (c, j) in self._rows else (i, j)
             cols.append(self._hessian_row(c, row)[:, col])
         return torch.stack(cols, dim=1)
+
+    def derivative(self, axes: Sequence[int]) -> torch.Tensor:
+        """Any order: each partial's full gradient is computed once and cached."""
+        axes = tuple(sorted(axes))
+        if len(axes) <= 2:
+            return super().derivative(axes)
+        return torch.stack([self._gradient_of(c, axes[:-1])[:, axes[-1]] for c in range(self.value.shape[1])], dim=1)
+
+    def _gradient_of(self, c: int, axes: tuple[int, ...]) -> torch.Tensor:
+        """Full gradient of the partial of component ``c`` along ``axes`` (order >= 2)."""
+        if len(axes) == 2:
+            return self._derivative(self._hessian_row(c, axes[0])[:, axes[1]])
+        if (c, axes) not in self._grads:
+            self._grads[(c, axes)] = self._derivative(self._gradient_of(c, axes[:-1])[:, axes[-1]])
+        return self._grads[(c, axes)]
 
 
 class ExplicitJet(Jet):
@@ -173,6 +201,9 @@ class ScaledJet(Jet):
 
     def dd(self, i: int, j: int) -> torch.Tensor:
         return self.inner.dd(i, j) * self.scale
+
+    def derivative(self, axes: Sequence[int]) -> torch.Tensor:
+        return self.inner.derivative(axes) * self.scale
 
 
 class Scaled(Field):

@@ -13,7 +13,8 @@ cauchy                 ``u - g`` and ``du/dn - h`` (linear: an initial line)
 natural                ``flux(u).n`` where no ``[[boundary]]`` entry covers the boundary, except
                        on space-time linear problems (``y`` is time), whose free edges carry none
 periodic               ``u(lo) - u(hi)`` and ``du/dx_a(lo) - du/dx_a(hi)`` on each periodic axis
-initial                ``u(x, t0) - u0(x)``
+initial                ``u(x, t0) - u0(x)`` (and ``u_t(x, t0) - v0(x)`` for the fields given an initial
+                       rate: second order in time)
 =====================  ======================================================================
 
 Each group enters the loss as a mean square; ``res``, ``bc`` (sum over conditions, as DeepXDE
@@ -66,6 +67,7 @@ class Batch:
     boundary: list[BoundaryBatch]
     periodic: list[tuple[int, torch.Tensor, torch.Tensor]]
     initial: tuple[torch.Tensor, torch.Tensor] | None
+    rates: tuple[list[int], torch.Tensor] | None = None  # fields with an initial rate f_t, and its values
 
 
 class PhysicsLoss:
@@ -108,11 +110,11 @@ class PhysicsLoss:
     @property
     def pairs(self) -> tuple[tuple[int, int], ...]:
         """Second-derivative index pairs the interior residual needs."""
-        return self.kind.pairs(self.dim)
+        return self.kind.pairs(self.problem.pde, self.dim)
 
     @property
     def order(self) -> int:
-        return self.kind.order()
+        return self.kind.order(self.problem.pde)
 
     # -- data at points ------------------------------------------------------------------------
     def tensor(self, a: np.ndarray) -> torch.Tensor:
@@ -169,7 +171,7 @@ class PhysicsLoss:
             boundary.append(BoundaryBatch(group.index, kind, pts, self.tensor(group.normals), target,
                                           self._coefficients(pts, boundary=True), alpha, comps))
         periodic = [(pp.axis, self.tensor(pp.lo), self.tensor(pp.hi)) for pp in points.periodic]
-        initial = None
+        initial, rates = None, None
         if points.initial is not None:
             init = self.tensor(points.initial)
             if self.dim == 0:
@@ -179,7 +181,11 @@ class PhysicsLoss:
                 space = points.initial[:, : self.dim]
                 target = self.tensor(np.stack([p.initial[f](space) for f in p.fields], axis=1))
             initial = (init, target)
-        return Batch(interior, self._coefficients(interior), boundary, periodic, initial)
+            given = [i for i, f in enumerate(p.fields) if f"{f}_t" in p.initial]
+            if given:
+                space = points.initial[:, : self.dim]
+                rates = (given, self.tensor(np.stack([p.initial[f"{p.fields[i]}_t"](space) for i in given], axis=1)))
+        return Batch(interior, self._coefficients(interior), boundary, periodic, initial, rates)
 
     # -- residuals -----------------------------------------------------------------------------
     def residual(self, jet: Jet, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -199,7 +205,11 @@ class PhysicsLoss:
             out["bc"] = bc
         if batch.initial is not None:
             pts, target = batch.initial
-            out["ic"] = ((model.jet(pts, 0, ()).value - target) / self.value_scale).pow(2).mean()
+            jet0 = model.jet(pts, 0 if batch.rates is None else 1, ())
+            out["ic"] = ((jet0.value - target) / self.value_scale).pow(2).mean()
+            if batch.rates is not None:
+                given, rate = batch.rates
+                out["ic"] = out["ic"] + ((jet0.d(self.tcol)[:, given] - rate) / self.value_scale).pow(2).mean()
         return out
 
     def boundary_term(self, model: Any, batch: Batch) -> torch.Tensor | None:

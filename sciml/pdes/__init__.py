@@ -6,13 +6,14 @@
 >>> sorted(pdes.get("burgers").traits)
 ['dim1', 'nonlinear', 'reference', 'residual', 'scalar', 'transient']
 
-A new type is one module: subclass :class:`PDEType`, set its coefficients, dimensions and
-time dependence, write its residual, and register an instance with :func:`register`
-(docs/pdes.md).
+A new built-in type is one module of this package, found without any list to edit: subclass
+:class:`PDEType`, set its coefficients, dimensions and time dependence, write its residual, and
+register an instance with :func:`register` (docs/pdes.md).
 """
 
 from __future__ import annotations
 
+import pkgutil
 from typing import TypeVar
 
 from ..errors import ProblemError
@@ -20,7 +21,8 @@ from .base import STANDARD_KINDS, Coef, Constraint, PDEType, ScalarForm, coef
 
 T = TypeVar("T", bound=PDEType)
 _REGISTRY: dict[str, PDEType] = {}
-BUILTIN = ("poisson", "helmholtz", "convection_diffusion", "burgers", "elasticity", "linear", "ode", "euler")
+#: the built-in types: every module of this package but ``base`` (a new type is one new module)
+BUILTIN = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"))
 
 
 def register(kind: T) -> T:
@@ -47,8 +49,11 @@ def get(name: str) -> PDEType:
 def _load_builtin() -> None:
     import importlib
 
+    from ..plugins import load_entry_points
+
     for name in BUILTIN:
         importlib.import_module(f"{__name__}.{name}")  # each module registers its type on import
+    load_entry_points()
 
 
 __all__ = ["Coef", "Constraint", "PDEType", "STANDARD_KINDS", "ScalarForm", "available", "coef", "get", "register"]

@@ -135,13 +135,18 @@ class PDEType:
         its spatial gradient)``."""
         return []
 
-    def order(self) -> int:
+    def order(self, pde: "PDE") -> int:
         """Highest derivative order of the residual."""
         return 2
 
-    def pairs(self, dim: int) -> tuple[tuple[int, int], ...]:
+    def pairs(self, pde: "PDE", dim: int) -> tuple[tuple[int, int], ...]:
         """Second-derivative index pairs the residual needs."""
         return tuple((i, i) for i in range(dim))
+
+    def initial_rates(self, pde: "PDE") -> tuple[str, ...]:
+        """Fields whose initial rate ``f_t`` the problem must give in ``[initial]`` (second
+        order in time)."""
+        return ()
 
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:  # pragma: no cover - abstract
         """Interior residual ``(P, n_equations)`` from a jet at points ``x``."""

@@ -70,7 +70,7 @@ class Elasticity(PDEType):
         body = pde.coefs.get("f") or (None, None)
         return [("lam", lam, True), ("mu", mu, True), ("f0", body[0], False), ("f1", body[1], False)]
 
-    def pairs(self, dim: int) -> tuple[tuple[int, int], ...]:
+    def pairs(self, pde: Any, dim: int) -> tuple[tuple[int, int], ...]:
         return ((0, 0), (0, 1), (1, 1))
 
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:

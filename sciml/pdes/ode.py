@@ -23,10 +23,10 @@ class ODE(PDEType):
     def fields(self, coefs: Mapping[str, Any], dim: int) -> tuple[str, ...]:
         return tuple(coefs["variables"])
 
-    def order(self) -> int:
+    def order(self, pde: Any) -> int:
         return 1
 
-    def pairs(self, dim: int) -> tuple[tuple[int, int], ...]:
+    def pairs(self, pde: Any, dim: int) -> tuple[tuple[int, int], ...]:
         return ()
 
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:

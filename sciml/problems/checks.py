@@ -158,7 +158,8 @@ def _expressions(problem: Problem, samples: _Samples
             yield key, expr, functools.partial(dict, t=t)
         return
     for key, expr in _named("pde", p.pde.coefs):  # a flux F(u) or a reaction r(u, x, t) takes u
-        yield key, expr, (samples.volume_and_u if expr.depends_on("u") else samples.volume)
+        if expr.free <= {"x", "y", "z", "t", "u"}:  # not a custom residual (in fields and derivatives)
+            yield key, expr, (samples.volume_and_u if expr.depends_on("u") else samples.volume)
     for key, expr in _named("initial", p.initial):
         yield key, expr, samples.start
     for key, expr in _named("exact", p.exact):

@@ -219,8 +219,10 @@ class _Parser:
         if name not in self.allowed:
             if name in FUNCTIONS:
                 raise self.fail(f"{name!r} is a function; call it as {name}(...)")
-            allowed = ", ".join(sorted(self.allowed | set(CONSTANTS)))
-            raise self.fail(f"unknown name {name!r} (allowed: {allowed})")
+            names = sorted(self.allowed | set(CONSTANTS))
+            short = [n for n in names if "_" not in n] if len(names) > 40 else names  # derivative names: too many
+            more = ", and derivatives such as u_x" if len(short) < len(names) else ""
+            raise self.fail(f"unknown name {name!r} (allowed: {', '.join(short)}{more})")
         self.used.add(name)
         return _Node("name", name)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from ..errors import ProblemError
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
 from .checks import check_problem
+from .derivatives import FIELD, derivative_names, expand
 from .expr import CONSTANTS, FUNCTIONS, Expr
 from .family import parse_family
 from .pdes import PDE, SPECS
@@ -227,7 +228,7 @@ def _rest(top: _Section, source: Any, name: str, description: str, params: dict[
     if dim == 0:  # a system without space: its expressions use the state variables and t
         names = fields + ("t",)
 
-    initial = _initial(top, source, fields, space, params, time, spec.name)
+    initial = _initial(top, source, fields, space, params, time, spec.name, spec.initial_rates(pde) if time else ())
     boundaries = _boundaries(top, source, domain, space, names, params, spec, fields)
     exact = _exact(top, source, fields, names if dim else ("t",), params)
 
@@ -348,6 +349,16 @@ def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str,
         elif coef.kind == "exprs":
             variables = coefs["variables"]
             coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)
+        elif coef.kind == "fields":
+            value = sec.raw(cname, coef.default)
+            if not isinstance(value, list) or not value or len(set(value)) != len(value) or not all(
+                    isinstance(v, str) and FIELD.match(v) and v not in ("x", "y", "z", "t", *CONSTANTS, *FUNCTIONS,
+                                                                       *params) for v in value):
+                raise sec.error(cname, "expected a list of distinct field names (letters and digits, no underscore; "
+                                       "not x, y, z, t, constants, functions or parameter names)")
+            coefs[cname] = tuple(value)
+        elif coef.kind == "equations":
+            coefs[cname] = _equations(sec, cname, coefs["fields"], names, params)
     sec.done()
     problem = spec.check(coefs, "t" in names)
     if problem is not None:
@@ -355,8 +366,31 @@ def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str,
     return PDE(spec.name, coefs)
 
 
+def _equations(sec: _Section, name: str, fields: tuple[str, ...], names: tuple[str, ...],
+               params: dict[str, float]) -> tuple[Expr, ...]:
+    """One residual expression per field, in the fields and their derivatives."""
+    value = sec.raw(name)
+    values = value if isinstance(value, list) else [value]
+    if len(values) != len(fields):
+        raise sec.error(name, f"expected one residual per field ({len(fields)}: {', '.join(fields)}), got {len(values)}")
+    space = tuple(n for n in names if n in ("x", "y", "z"))
+    allowed = names + tuple(params) + fields + derivative_names(fields, names)
+    out = []
+    for i, text in enumerate(values):
+        key = name if len(values) == 1 else f"{name}.{i}"
+        if not isinstance(text, str):
+            raise ProblemError(f"expected an expression string, got {text!r}", sec.source, sec.path(key))
+        try:
+            out.append(Expr(expand(text, fields, space), allowed, dict(params)))
+        except ProblemError as exc:
+            raise exc.located(sec.source, sec.path(key)) from None
+    return tuple(out)
+
+
 def _initial(top: _Section, source: Any, fields: tuple[str, ...], space: tuple[str, ...],
-             params: dict[str, float], time: TimeSpan | None, pde_type: str) -> dict[str, Expr]:
+             params: dict[str, float], time: TimeSpan | None, pde_type: str,
+             rates: tuple[str, ...] = ()) -> dict[str, Expr]:
+    """Initial values of the fields, and the initial rates ``f_t`` of the fields ``rates``."""
     if not top.has("initial"):
         if time is not None:
             raise top.error("initial", f"a time-dependent {pde_type} problem needs [initial] values "
@@ -365,7 +399,7 @@ def _initial(top: _Section, source: Any, fields: tuple[str, ...], space: tuple[s
     if time is None:
         raise top.error("initial", "a steady problem takes no [initial] table")
     sec = _Section(top.raw("initial"), "initial", source)
-    out = {f: sec.expr(f, space + tuple(params), params) for f in fields}
+    out = {f: sec.expr(f, space + tuple(params), params) for f in (*fields, *(f"{r}_t" for r in rates))}
     sec.done()
     return out
 
@@ -429,10 +463,12 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
             if kind == "robin":
                 alpha = sec.expr("alpha", names + tuple(params), params)
             if ncomp > 1 and kind == "dirichlet":
-                comps = sec.raw("components", ["x", "y"])
-                if not isinstance(comps, list) or not comps or not set(comps) <= {"x", "y"}:
-                    raise sec.error("components", "expected a non-empty list from ['x', 'y']")
-                components = tuple(sorted({"x": 0, "y": 1}[c] for c in comps))
+                index = {f: i for i, f in enumerate(fields)}
+                index.update({f[1:]: i for i, f in enumerate(fields) if len(f) == 2 and f[0] == "u"})  # ux -> "x"
+                comps = sec.raw("components", list(fields))
+                if not isinstance(comps, list) or not comps or not all(isinstance(c, str) and c in index for c in comps):
+                    raise sec.error("components", f"expected a non-empty list from {sorted(index)}")
+                components = tuple(sorted({index[c] for c in comps}))
         sec.done()
         out.append(BoundaryCondition(where, kind, value, alpha, predicate, components, axis))
     return tuple(out)

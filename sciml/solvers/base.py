@@ -49,6 +49,10 @@ def check_supported(solver: Any, problem: Problem) -> None:
     """Raise a clear :class:`ProblemError` when ``solver`` does not handle ``problem``'s PDE."""
     if not accepts(solver, problem.pde.spec):
         missing = sorted(getattr(solver, "needs", frozenset()) - problem.pde.spec.traits)
+        if missing == ["reference"]:
+            raise ProblemError(f"no SciPy reference solves {problem.pde.type} problems: solve it with a "
+                               "physics-informed solver (pinn, pig) and give an [exact] solution to measure it",
+                               problem.source, "pde.type")
         why = f" (it needs: {', '.join(missing)})" if missing else ""
         raise ProblemError(f"solver {solver.name!r} does not support {problem.pde.type!r} problems{why} "
                            f"(it supports: {', '.join(accepted_types(solver))})",

@@ -240,7 +240,7 @@ class DeepONetSolver(OperatorSolver):
     on (``model`` option / ``sciml solve --model``); ``sciml train deeponet`` trains."""
 
     name: ClassVar[str] = "deeponet"
-    needs: ClassVar[frozenset[str]] = frozenset()  # every type
+    needs: ClassVar[frozenset[str]] = frozenset({"reference"})  # trained on data the reference makes
     description: ClassVar[str] = "deep operator network: branch on sensor values, trunk on the location (Lu et al. 2021)"
     config_class: ClassVar[type] = DeepONetConfig
 

@@ -401,7 +401,7 @@ class MgNOSolver(OperatorSolver):
     ``sciml train mgno`` trains."""
 
     name: ClassVar[str] = "mgno"
-    needs: ClassVar[frozenset[str]] = frozenset()  # every type
+    needs: ClassVar[frozenset[str]] = frozenset({"reference"})  # trained on data the reference makes
     description: ClassVar[str] = "multigrid neural operator: V-cycle-parametrised operator layers on a grid (He et al. 2024)"
     config_class: ClassVar[type] = MgNOConfig
 
