@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.problems.derivatives",
+           "sciml.problems.data",
            "sciml.reference.watch"]
 
 

@@ -64,8 +64,8 @@ class ScalarForm:
     """A scalar problem as ``u_t - div(diffusion A grad u) + velocity.grad u + reaction u =
     source + nonlinear(u)`` (``u_t`` for transient problems), the form the P1 FEM and finite
     difference references assemble. ``axes`` is the diagonal of the anisotropy ``A`` (None: the
-    identity); Neumann and Robin data are multiplied by ``flux_scale`` to give the weak form's
-    conormal flux."""
+    identity) and ``tensor`` a full symmetric diffusion tensor of expressions instead; Neumann and
+    Robin data are multiplied by ``flux_scale`` to give the weak form's conormal flux."""
 
     diffusion: Expr
     velocity: tuple[Expr, ...] | None
@@ -74,6 +74,7 @@ class ScalarForm:
     nonlinear: Expr | None = None
     axes: np.ndarray | None = None
     flux_scale: float = 1.0
+    tensor: tuple[tuple[Expr, ...], ...] | None = None  # a full diffusion tensor (replaces diffusion A)
 
 
 def coef(name: str) -> Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from ..errors import ProblemError
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
 from .checks import check_problem
+from .data import read_data
 from .derivatives import FIELD, derivative_names, expand
 from .expr import CONSTANTS, FUNCTIONS, Expr
 from .family import parse_family
@@ -32,11 +33,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("name", "description", "pde", "domain", "time", "initial", "boundary", "exact",
-            "parameters", "reference", "solver", "family", "inverse")
+            "parameters", "data", "reference", "solver", "family", "inverse")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REQUIRED = object()
 #: names of the random input functions of the family being loaded (callable in expressions)
 _FUNCTIONS: ContextVar[tuple[str, ...]] = ContextVar("family_functions", default=())
+#: the [data] functions of the file being loaded (callable in expressions, bound to their grids)
+_DATA: ContextVar[Mapping[str, Any]] = ContextVar("data_functions", default={})
+
+
+def _make(value: Any, names: tuple[str, ...], bound: Mapping[str, Any]) -> Expr:
+    """An expression of the file being loaded: its family's random inputs and its data
+    functions may be called."""
+    data = _DATA.get()
+    return Expr.of(value, names, {**bound, **data}, _FUNCTIONS.get() + tuple(data))
 
 
 class _Section:
@@ -91,7 +101,7 @@ class _Section:
              default: Any = _REQUIRED) -> Expr:
         value = self.raw(name, default)
         try:
-            return Expr.of(value, names, bound, _FUNCTIONS.get())
+            return _make(value, names, bound)
         except ProblemError as exc:
             raise exc.located(self.source, self.path(name)) from None
 
@@ -102,7 +112,7 @@ class _Section:
         if len(values) != length:
             raise self.error(name, f"expected {length} expression(s), got {len(values)}")
         try:
-            return tuple(Expr.of(v, names, bound, _FUNCTIONS.get()) for v in values)
+            return tuple(_make(v, names, bound) for v in values)
         except ProblemError as exc:
             raise exc.located(self.source, self.path(name)) from None
 
@@ -211,12 +221,20 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
                                   reserved)
         except ProblemError as exc:
             raise exc.located(source, exc.key or "family") from None
+    data = read_data(top.raw("data"), base, source, dim) if top.has("data") else {}
+    clash = sorted(set(data) & (set(names) | {"t"} | set(params) | set(CONSTANTS) | set(FUNCTIONS)
+                                | set(family.names if family is not None else ())))
+    if clash:
+        raise ProblemError("a data function needs a name other than the coordinates, parameters, constants, "
+                           "functions and random inputs", source, f"data.{clash[0]}")
     token = _FUNCTIONS.set(family.names if family is not None else ())
+    data_token = _DATA.set(data)
     try:
         return _rest(top, source, name, description, params, pde_sec, spec, time, domain, dim, space,
                      names, family)
     finally:
         _FUNCTIONS.reset(token)
+        _DATA.reset(data_token)
 
 
 def _rest(top: _Section, source: Any, name: str, description: str, params: dict[str, float],
@@ -349,6 +367,8 @@ def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str,
         elif coef.kind == "exprs":
             variables = coefs["variables"]
             coefs[cname] = sec.exprs(cname, len(variables), tuple(variables) + ("t",) + tuple(params), params)
+        elif coef.kind == "tensor":
+            coefs[cname] = _tensor(sec, cname, dim, allowed, params, coef.default)
         elif coef.kind == "fields":
             value = sec.raw(cname, coef.default)
             if not isinstance(value, list) or not value or len(set(value)) != len(value) or not all(
@@ -366,6 +386,29 @@ def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str,
     return PDE(spec.name, coefs)
 
 
+def _tensor(sec: _Section, name: str, dim: int, names: tuple[str, ...], params: dict[str, float],
+            default: Any) -> tuple[tuple[Expr, ...], ...]:
+    """A symmetric ``dim x dim`` tensor of expressions: a scalar (times the identity) or a list of
+    ``dim`` rows."""
+    value = sec.raw(name, default)
+    if not isinstance(value, list):
+        k = sec.expr(name, names, params, default)
+        zero = _make("0", names, params)
+        return tuple(tuple(k if i == j else zero for j in range(dim)) for i in range(dim))
+    if len(value) != dim or not all(isinstance(row, list) and len(row) == dim for row in value):
+        raise sec.error(name, f"expected an expression or {dim} rows of {dim} expressions")
+    try:
+        rows = tuple(tuple(_make(v, names, params) for v in row) for row in value)
+    except ProblemError as exc:
+        raise exc.located(sec.source, sec.path(name)) from None
+    for i in range(dim):
+        for j in range(i):
+            if rows[i][j].source.replace(" ", "") != rows[j][i].source.replace(" ", ""):
+                raise sec.error(name, f"the tensor must be symmetric: entry ({i}, {j}) is {rows[i][j].source!r}, "
+                                      f"({j}, {i}) is {rows[j][i].source!r}")
+    return rows
+
+
 def _equations(sec: _Section, name: str, fields: tuple[str, ...], names: tuple[str, ...],
                params: dict[str, float]) -> tuple[Expr, ...]:
     """One residual expression per field, in the fields and their derivatives."""
@@ -381,7 +424,7 @@ def _equations(sec: _Section, name: str, fields: tuple[str, ...], names: tuple[s
         if not isinstance(text, str):
             raise ProblemError(f"expected an expression string, got {text!r}", sec.source, sec.path(key))
         try:
-            out.append(Expr(expand(text, fields, space), allowed, dict(params)))
+            out.append(_make(expand(text, fields, space), allowed, params))
         except ProblemError as exc:
             raise exc.located(sec.source, sec.path(key)) from None
     return tuple(out)

@@ -67,6 +67,14 @@ def stiffness(geo: Geometry, k: Field, axes: np.ndarray | None = None) -> sp.csr
     return _sparse(geo.mesh, local)
 
 
+def tensor_stiffness(geo: Geometry, K: list[list[Field]]) -> sp.csr_matrix:
+    """``K_ij = int grad phi_i . K grad phi_j`` for a tensor ``K`` of fields (``d x d``, each
+    averaged over a cell)."""
+    kbar = np.stack([np.stack([geo.at_quadrature(k) @ geo.weights for k in row], axis=-1) for row in K], axis=-2)
+    local = geo.volume[:, None, None] * np.einsum("mia,mab,mjb->mij", geo.grads, kbar, geo.grads)
+    return _sparse(geo.mesh, local)
+
+
 def mass(geo: Geometry, c: Field) -> sp.csr_matrix:
     """``M_ij = int c phi_j phi_i``."""
     cq = geo.at_quadrature(c)

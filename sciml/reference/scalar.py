@@ -68,8 +68,9 @@ class ScalarFEM:
         self.node_bc = node_bc
         self.constraints = Constraints(len(self.mesh.points), periodic_master(self.problem, self.mesh),
                                        self.dirichlet)
-        self.time_dependent_operator = any(
-            e.depends_on("t") for e in (self.diffusion, self.reaction, *(self.velocity or ())))
+        self.tensor = form.tensor
+        self.time_dependent_operator = any(e.depends_on("t") for e in (
+            self.diffusion, self.reaction, *(self.velocity or ()), *(e for row in (self.tensor or ()) for e in row)))
         self.time_dependent_rhs = self.time_dependent_operator or self.source.depends_on("t") or any(
             e is not None and e.depends_on("t") for bc in bcs if bc.type in ("neumann", "robin")
             for e in (*bc.value, bc.alpha))
@@ -87,7 +88,8 @@ class ScalarFEM:
     def operator(self, t: float | None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """The operator ``A`` (with Robin terms) and the mass matrix ``M`` (with SUPG mass)."""
         geo = self.geo
-        A = fem.stiffness(geo, _field(self.diffusion, t), self.axes) + fem.mass(geo, _field(self.reaction, t))
+        A = (fem.tensor_stiffness(geo, [[_field(k, t) for k in row] for row in self.tensor]) if self.tensor is not None
+             else fem.stiffness(geo, _field(self.diffusion, t), self.axes)) + fem.mass(geo, _field(self.reaction, t))
         M = fem.mass(geo, lambda p: np.ones(len(p)))
         if self.velocity is not None:
             bq = fem.velocity_at(geo, [_field(b, t) for b in self.velocity])
