@@ -1,4 +1,4 @@
-"""The ``sciml`` command: solve, list, validate.
+"""The ``sciml`` command: solve, list, validate, benchmark, simulate, train and data generate.
 
 Exit codes: 0 success, 2 bad input (one line naming the file and key), 1 solver failure.
 """
@@ -305,6 +305,15 @@ def _positive(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sciml")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -312,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="FILE.py",
                         help="import a Python file first: it may register PDE types or solvers (docs/pdes.md)")
     parser = _Parser(prog="sciml", description=__doc__.splitlines()[0], parents=[common])
+    parser.add_argument("--version", action="version", version=f"sciml {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser = sub.add_parser
 
@@ -332,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", choices=("cpu", "cuda"), help="device for torch solvers")
     s.add_argument("--resume", action="store_true",
                    help="continue training from DIR/checkpoint.pt (written by every training run)")
-    s.add_argument("--model", help="a trained operator model (deeponet)")
+    s.add_argument("--model", help="a trained model file (deeponet, mgno, hypino, dcdm)")
     s.add_argument("--no-png", action="store_true", help="skip the picture")
     s.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     s.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -343,12 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=cmd_list)
 
     v = sub.add_parser("validate", help="run the validation suite and write REPORT.md")
-    v.add_argument("--suite", choices=("quick", "full"), default="quick")
+    v.add_argument("--suite", choices=("quick", "full"), default="quick",
+                   help="quick: every solver on tiny budgets (minutes); full: every supported pair (about 75 min)")
     v.add_argument("--solver", action="append", help="only cases of this solver (repeatable)")
     v.add_argument("--problem", action="append",
                    help="only cases of this problem, by file stem (repeatable); other rows of an "
                         "earlier run of the suite are kept")
-    v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"))
+    v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"),
+                   help="the TOML file of cases (default: the shipped suite)")
     v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
                    help="folder for REPORT.md and results.json")
     v.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
@@ -361,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--report-only", action="store_true",
                    help="run nothing: write REPORT.md and pareto.png again from OUT/results.json "
                         "(notes from the suite file, curves from --peers)")
-    v.add_argument("--quiet", action="store_true")
+    v.add_argument("--quiet", action="store_true", help="print nothing but errors")
     v.set_defaults(func=cmd_validate)
 
     from .bench import BENCHMARKS
@@ -373,24 +385,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default=str(SHIPPED.parent / "docs" / "benchmarks"),
                    help="folder for the page, JSON and plot")
     b.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="print nothing but errors")
     b.set_defaults(func=cmd_benchmark)
 
     m = sub.add_parser("simulate", help="simulation loops with a chosen pressure solver",
                        description="sciml simulate smoke: a 2D smoke plume on a MAC grid around obstacles (one "
                                    "moves, so the pressure matrix changes every step); writes steps.csv, "
                                    "summary.json, PNG frames and smoke.gif (docs/deep-cg.md)")
-    m.add_argument("scene", choices=("smoke",))
+    m.add_argument("scene", choices=("smoke",), help="the simulation (smoke: a plume around a moving obstacle)")
     m.add_argument("--n", type=_count(8), default=128, help="cells per axis")
     m.add_argument("--steps", type=_count(1), default=100, help="time steps")
-    m.add_argument("--pressure-solver", default="dcdm", choices=("dcdm", "cg", "ic0", "amg", "direct"))
+    m.add_argument("--pressure-solver", default="dcdm", choices=("dcdm", "cg", "ic0", "amg", "direct"),
+                   help="linear solver of the pressure systems (docs/deep-cg.md)")
     m.add_argument("--rtol", type=_positive, default=1e-6, help="relative residual at which a pressure solve stops")
     m.add_argument("--model", help="DCDM model file (default: the shipped one)")
     m.add_argument("--frames", type=_count(0), default=20, help="PNG frames (and GIF) over the run; 0 for none")
     m.add_argument("--cold-start", action="store_true", help="start every solve from zero")
     m.add_argument("--out", help="output folder (default out/smoke/<solver>)")
     m.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
-    m.add_argument("--quiet", action="store_true")
+    m.add_argument("--quiet", action="store_true", help="print nothing but errors")
     m.set_defaults(func=cmd_simulate)
 
     t = sub.add_parser("train", help="train an operator learner on a family or a data set, or the DCDM network",
@@ -405,9 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a training option, e.g. adam_steps=50000 (see docs/solvers/NAME.md)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside OUT")
-    t.add_argument("--device", choices=("cpu", "cuda"))
+    t.add_argument("--device", choices=("cpu", "cuda"), help="where to train (cuda: refused without a GPU)")
     t.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
     t.set_defaults(func=cmd_train)
 
     d = sub.add_parser("data", help="operator-learning data sets")
@@ -423,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=_count(1), help="processes (default: CPU count, at most 8)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a family-file key by dotted path (repeatable)")
-    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
     g.set_defaults(func=cmd_data_generate)
     return parser
 

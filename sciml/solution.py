@@ -188,7 +188,7 @@ class Solution:
         vtu = self._write_vtu(directory / "solution.vtu")
         if vtu is not None:
             written.append(vtu)
-        if png:
+        if png and self.dim <= 3:  # no picture of a solution in more than three dimensions
             from .plotting import plot_solution
 
             written.append(atomic_write(directory / "solution.png", lambda tmp: plot_solution(self, tmp)))

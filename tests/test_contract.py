@@ -95,7 +95,7 @@ CASES = {
     "negative steps": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.adam_steps=-5"), 2, "must be at least 0"),
     # 7. input that would be ignored
     "inverse section to pinn": (INVERSE, ("--solver", "pinn"), 2, "does not read [inverse]"),
-    "inverse section to pig": (INVERSE, ("--solver", "pig"), 2, "solvers that do: ggn"),
+    "inverse section to pig": (INVERSE, ("--solver", "pig"), 2, "solvers that do: ggn)"),
     "cuda to the reference": (POISSON, ("--device", "cuda"), 2, "--device cuda"),
     "cuda to hypino": (POISSON, ("--solver", "hypino", "--device", "cuda"), 2, "--device cuda"),
     # geometry and boundaries that would hang, crash or be ignored
@@ -302,3 +302,27 @@ def test_data_generate_creates_parent_folders(tmp_path, capsys):
     out = tmp_path / "new" / "deeper" / "d.h5"
     assert main(["data", "generate", str(family), "--n", "2", "--out", str(out), "--workers", "1", "--quiet"]) == 0
     assert out.is_file()
+
+
+def test_every_option_has_help_and_version_prints(capsys):
+    import argparse
+
+    from sciml.cli import build_parser
+
+    def parsers(p):
+        yield p
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    missing = [f"{p.prog} {a.option_strings or a.dest}" for p in parsers(build_parser()) for a in p._actions
+               if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
+    assert not missing, missing
+    assert main(["--version"]) == 0 and capsys.readouterr().out.startswith("sciml ")
+
+
+def test_the_deep_cg_solver_is_a_function_of_sciml_linalg():
+    from sciml.linalg import dcdm
+
+    assert callable(dcdm) and dcdm.__name__ == "dcdm"

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.path import Path as MplPath
 
 from ..errors import ProblemError
+from .dims import MAX_DIM
 from .pieces import Arc, BoxFace, EndPoint, Piece, Segment
 from .sampling import split_counts, unit_points
 
@@ -150,23 +151,24 @@ class Interval(Domain):
 
 
 _BOX_TAGS = {1: ("left", "right"), 2: ("left", "right", "bottom", "top"),
-             3: ("left", "right", "front", "back", "bottom", "top")}
+             3: ("left", "right", "front", "back", "bottom", "top"),
+             **{d: tuple(f"x{i + 1}_{side}" for i in range(d) for side in ("lo", "hi")) for d in range(4, MAX_DIM + 1)}}
 
 
 @dataclass(frozen=True)
 class Box(Domain):
-    """An axis-aligned box ``[lo, hi]`` in 1, 2 or 3 dimensions.
+    """An axis-aligned box ``[lo, hi]`` in 1 to 10 dimensions (meshes and the references: 1-3).
 
-    Boundary tags: ``left/right`` (x), ``bottom/top`` (y in 2D), and in 3D ``front/back`` (y)
-    and ``bottom/top`` (z).
+    Boundary tags: ``left/right`` (x), ``bottom/top`` (y in 2D), in 3D ``front/back`` (y)
+    and ``bottom/top`` (z), above 3D ``x1_lo/x1_hi`` ... ``xd_lo/xd_hi``.
     """
 
     lo: tuple[float, ...]
     hi: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        if len(self.lo) != len(self.hi) or len(self.lo) not in (1, 2, 3):
-            raise ProblemError(f"box needs matching 1-3D corners, got {self.lo} and {self.hi}")
+        if len(self.lo) != len(self.hi) or not 1 <= len(self.lo) <= MAX_DIM:
+            raise ProblemError(f"box needs matching corners of 1 to {MAX_DIM} coordinates, got {self.lo} and {self.hi}")
         if any(b <= a for a, b in zip(self.lo, self.hi)):
             raise ProblemError(f"box needs lo < hi in every dimension, got {self.lo}, {self.hi}")
 
@@ -196,7 +198,7 @@ class Box(Domain):
             return [Segment((x0, y1), (x0, y0), "left"), Segment((x1, y0), (x1, y1), "right"),
                     Segment((x0, y0), (x1, y0), "bottom"), Segment((x1, y1), (x0, y1), "top")]
         return [BoxFace(axis, (lo, hi)[side][axis], (-1.0, 1.0)[side], tuple(lo), tuple(hi),
-                        names[2 * axis + side]) for axis in range(3) for side in (0, 1)]
+                        names[2 * axis + side]) for axis in range(self.dim) for side in (0, 1)]
 
 
 @dataclass(frozen=True)

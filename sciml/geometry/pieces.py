@@ -99,34 +99,37 @@ class Arc:
 
 @dataclass(frozen=True)
 class BoxFace:
-    """The face ``x[axis] = value`` of a 3D box, outward normal ``sign * e_axis``."""
+    """The face ``x[axis] = value`` of a box in 3 or more dimensions, outward normal
+    ``sign * e_axis``."""
 
     axis: int
     value: float
     sign: float
-    lo: tuple[float, float, float]
-    hi: tuple[float, float, float]
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
     name: str
-    param_dim = 2
+
+    @property
+    def param_dim(self) -> int:
+        return len(self.lo) - 1
 
     def _others(self) -> list[int]:
-        return [i for i in range(3) if i != self.axis]
+        return [i for i in range(len(self.lo)) if i != self.axis]
 
     @property
     def measure(self) -> float:
-        i, j = self._others()
-        return (self.hi[i] - self.lo[i]) * (self.hi[j] - self.lo[j])
+        return float(np.prod([self.hi[i] - self.lo[i] for i in self._others()]))
 
     def at(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u).reshape(-1, 2)
-        p = np.empty((len(u), 3))
+        u = np.asarray(u).reshape(-1, self.param_dim)
+        p = np.empty((len(u), len(self.lo)))
         p[:, self.axis] = self.value
         for k, i in enumerate(self._others()):
             p[:, i] = self.lo[i] + u[:, k] * (self.hi[i] - self.lo[i])
         return p
 
     def normal(self, p: np.ndarray) -> np.ndarray:
-        n = np.zeros((len(p), 3))
+        n = np.zeros((len(p), len(self.lo)))
         n[:, self.axis] = self.sign
         return n
 

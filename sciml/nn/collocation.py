@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import bcs
 from ..errors import ProblemError
 from ..geometry.sampling import METHODS, unit_points
 from ..problems import Problem
@@ -98,7 +99,7 @@ class PointSampler:
             t = p.time.start + p.time.length * unit_points(self.n_interior, 1, self.method, self.rng)
             return PointSet(interior=t, initial=np.array([[p.time.start]]))
         interior = self._with_time(p.domain.sample_interior(self.n_interior, self.method, self.rng))
-        periodic = [b for b in p.boundaries if b.type == "periodic"]
+        periodic = [b for b in p.boundaries if not bcs.get(b.type).covers_points]
         n_per = self.n_boundary // (2 * len(periodic) + 1) if periodic else 0
         boundary = self._boundary(self.n_boundary - 2 * n_per * len(periodic), periodic)
         pairs = [self._pairs(bc.axis, n_per) for bc in periodic]

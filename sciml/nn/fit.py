@@ -140,10 +140,15 @@ def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
     return Trainer(objective, cfg, {"batches": batches}, hook).fit()
 
 
+OUTPUT_POINTS = 4096  # scattered output nodes of a solution in more than three dimensions
+
+
 def _output_nodes(problem: Problem) -> dict[str, Any]:
     """Where a network solution is tabulated for output: a grid for intervals and boxes, the
     problem's mesh for mesh domains, a generated mesh otherwise."""
     domain = problem.domain
+    if problem.dim > 3:  # a grid would be too large: scattered points, evaluated by the network
+        return {"kind": "points", "points": domain.sample_interior(OUTPUT_POINTS, "sobol", np.random.default_rng(0))}
     if isinstance(domain, (Interval, Box)):
         n = {1: 1001, 2: 101, 3: 31}[problem.dim]
         axes, _ = domain.grid(n)

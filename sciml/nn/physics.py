@@ -30,11 +30,12 @@ import numpy as np
 import torch
 
 from ..problems import Problem
+from .. import bcs
+from ..geometry.dims import space_names
 from ..problems.expr import Expr
 from .collocation import PointSet
 from .jet import Jet
 
-SPACE = ("x", "y", "z")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class PhysicsLoss:
         return torch.as_tensor(np.asarray(a, dtype=float), dtype=self.dtype, device=self.device)
 
     def _env(self, pts: torch.Tensor) -> dict[str, torch.Tensor]:
-        env = {SPACE[i]: pts[:, i] for i in range(self.dim)}
+        env = {name: pts[:, i] for i, name in enumerate(space_names(self.dim))}
         if self.tcol is not None:
             env["t"] = pts[:, self.tcol]
         return env
@@ -131,7 +132,7 @@ class PhysicsLoss:
         if expr is None:
             zero = torch.zeros(len(pts), dtype=self.dtype, device=self.device)
             return {"v": zero, "g": zero[:, None].expand(-1, self.dim)}
-        if not grad or not expr.depends_on(*SPACE[: self.dim]):
+        if not grad or not expr.depends_on(*space_names(self.dim)):
             with torch.no_grad():
                 v = expr.torch(**self._env(pts))
             return {"v": v, "g": torch.zeros(len(pts), self.dim, dtype=self.dtype, device=self.device)}
@@ -215,25 +216,11 @@ class PhysicsLoss:
     def boundary_term(self, model: Any, batch: Batch) -> torch.Tensor | None:
         """The sum of the boundary and periodic mean squares (None without boundary points)."""
         bc_terms = []
-        for g in batch.boundary:
-            if g.kind == "natural" and not self.natural:
-                continue
-            if g.kind == "dirichlet":
-                j = model.jet(g.points, 0, ())
-                r = (j.value[:, list(g.components)] - g.target[:, list(g.components)]) / self.value_scale
-            elif g.kind == "cauchy":
-                j = model.jet(g.points, 1, ())
-                bc_terms.append(((j.value[:, 0] - g.target[:, 0]) / self.value_scale).pow(2).mean())
-                r = self.flux(j, g.normals, g.coef) - g.target[:, 1:]
-            else:
-                j = model.jet(g.points, 1, ())
-                r = self.flux(j, g.normals, g.coef) - (0 if g.kind == "natural" else g.target)
-                if g.kind == "robin":
-                    r = r + g.alpha[:, None] * j.value
-            bc_terms.append(r.pow(2).mean())
+        for g in batch.boundary:  # each condition's kind (sciml.bcs) gives its mean squares
+            bc_terms.extend(bcs.get(g.kind).terms(self, model, g))
+        periodic = bcs.get("periodic")
         for axis, lo, hi in batch.periodic:
-            a, b = model.jet(lo, 1, ()), model.jet(hi, 1, ())
-            bc_terms.append((a.value - b.value).pow(2).mean() + (a.d(axis) - b.d(axis)).pow(2).mean())
+            bc_terms.append(periodic.pair_terms(model, axis, lo, hi))
         return torch.stack(bc_terms).sum() if bc_terms else None
 
     def total(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:

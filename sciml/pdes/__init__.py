@@ -17,7 +17,7 @@ import pkgutil
 from typing import TypeVar
 
 from ..errors import ProblemError
-from .base import STANDARD_KINDS, Coef, Constraint, PDEType, ScalarForm, coef
+from .base import Coef, Constraint, PDEType, ScalarForm, coef
 
 T = TypeVar("T", bound=PDEType)
 _REGISTRY: dict[str, PDEType] = {}
@@ -56,4 +56,4 @@ def _load_builtin() -> None:
     load_entry_points()
 
 
-__all__ = ["Coef", "Constraint", "PDEType", "STANDARD_KINDS", "ScalarForm", "available", "coef", "get", "register"]
+__all__ = ["Coef", "Constraint", "PDEType", "ScalarForm", "available", "coef", "get", "register"]

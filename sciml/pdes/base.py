@@ -19,10 +19,6 @@ from ..problems.expr import Expr
 if TYPE_CHECKING:
     from ..problems.pdes import PDE
 
-#: boundary-condition kinds most types take
-STANDARD_KINDS = ("dirichlet", "neumann", "robin", "periodic")
-
-
 @dataclass(frozen=True)
 class Coef:
     """One coefficient of a PDE type.
@@ -99,7 +95,7 @@ class PDEType:
     time: ClassVar[str]  # "never" | "optional" | "required"
     flux: ClassVar[str] = "du/dn"  # what Neumann data prescribe (documentation)
     flux_coef: ClassVar[str | None] = None  # the coefficient in front of du/dn in the flux
-    boundary_kinds: ClassVar[tuple[str, ...]] = STANDARD_KINDS
+    boundary_kinds: ClassVar[tuple[str, ...] | None] = None  # None: every kind that belongs to any type
     constraints: ClassVar[tuple[Constraint, ...]] = ()
     components: ClassVar[int | None] = 1  # None: given by the problem (an ODE system's variables)
     linear: ClassVar[bool] = True

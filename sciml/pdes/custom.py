@@ -22,15 +22,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..geometry.dims import MAX_DIM, is_coordinate
 from ..problems.derivatives import parse_name
 from . import register
 from .base import Coef, PDEType
 
-VARIABLES = ("x", "y", "z")
 
-
-def _variables(pde: Any, dim: int, transient: bool) -> tuple[str, ...]:
-    return VARIABLES[:dim] + (("t",) if transient else ())
+def _variables(pde: Any) -> tuple[str, ...]:
+    """The coordinates of the problem, space then ``t``: the jet's input columns."""
+    return tuple(n for n in pde.coefs["residual"][0].names if is_coordinate(n))
 
 
 class Custom(PDEType):
@@ -39,7 +39,7 @@ class Custom(PDEType):
     coefs = {"fields": Coef("fields", ["u"], doc="names of the solution's fields (letters and digits)"),
              "residual": Coef("equations", None, doc="one residual per field, in the fields and their derivatives "
                               "(u_x, u_yy, u_tt, lap(u), div(a, b)), = 0")}
-    dims = (1, 2, 3)
+    dims = tuple(range(1, MAX_DIM + 1))
     time = "optional"
     components = None
     linear = False
@@ -47,9 +47,9 @@ class Custom(PDEType):
     def fields(self, coefs: Mapping[str, Any], dim: int) -> tuple[str, ...]:
         return tuple(coefs["fields"])
 
-    def derivatives(self, pde: Any, variables: tuple[str, ...]) -> dict[str, tuple[int, tuple[int, ...]]]:
-        """The derivative names the residuals use: ``name -> (field index, axes)``."""
-        fields = tuple(pde.coefs["fields"])
+    def derivatives(self, pde: Any) -> dict[str, tuple[int, tuple[int, ...]]]:
+        """The derivative names the residuals use: ``name -> (field index, input columns)``."""
+        fields, variables = tuple(pde.coefs["fields"]), _variables(pde)
         out = {}
         for expr in pde.coefs["residual"]:
             for name in expr.used:
@@ -58,21 +58,18 @@ class Custom(PDEType):
                     out[name] = (fields.index(parsed[0]), parsed[1])
         return out
 
-    def _all_axes(self, pde: Any) -> list[tuple[int, ...]]:
-        return [axes for _, axes in self.derivatives(pde, VARIABLES + ("t",)).values()]
-
     def order(self, pde: Any) -> int:
-        return max((len(a) for a in self._all_axes(pde)), default=1)
+        return max((len(a) for _, a in self.derivatives(pde).values()), default=1)
 
     def pairs(self, pde: Any, dim: int) -> tuple[tuple[int, int], ...]:
-        # derivative names parsed over (x, y, z, t): map t's index 3 to the jet's column dim
-        column = {0: 0, 1: 1, 2: 2, 3: dim}
-        return tuple(sorted({(column[a[0]], column[a[1]]) for a in self._all_axes(pde) if len(a) == 2}))
+        return tuple(sorted({a for _, a in self.derivatives(pde).values() if len(a) == 2}))
 
     def initial_rates(self, pde: Any) -> tuple[str, ...]:
-        fields = tuple(pde.coefs["fields"])
-        return tuple(sorted({fields[k] for k, axes in self.derivatives(pde, VARIABLES + ("t",)).values()
-                             if axes.count(3) >= 2}))
+        fields, variables = tuple(pde.coefs["fields"]), _variables(pde)
+        if "t" not in variables:
+            return ()
+        t = variables.index("t")
+        return tuple(sorted({fields[k] for k, axes in self.derivatives(pde).values() if axes.count(t) >= 2}))
 
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:
         import torch
@@ -81,8 +78,7 @@ class Custom(PDEType):
         env = dict(loss._env(x))
         for k, f in enumerate(pde.coefs["fields"]):
             env[f] = jet.value[:, k]
-        variables = _variables(pde, loss.dim, loss.tcol is not None)
-        for name, (k, axes) in self.derivatives(pde, variables).items():
+        for name, (k, axes) in self.derivatives(pde).items():
             env[name] = jet.derivative(axes)[:, k]
         return torch.stack([e.torch(**{n: env[n] for n in e.free}) for e in pde.coefs["residual"]], dim=1)
 

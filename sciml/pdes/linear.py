@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ProblemError
 from ..problems.expr import Expr
-from .base import STANDARD_KINDS, Coef, PDEType, ScalarForm
+from .base import Coef, PDEType, ScalarForm
 
 TERMS = (("c_u", "u"), ("c_x", "u_x"), ("c_y", "u_y"), ("c_xx", "u_xx"), ("c_yy", "u_yy"))
 
@@ -24,7 +24,6 @@ class Linear(PDEType):
     dims = (2,)
     time = "never"
     has_reference = True
-    boundary_kinds = (*STANDARD_KINDS, "cauchy")
 
     def check(self, coefs: Mapping[str, Any], transient: bool) -> tuple[str, str] | None:
         for name, _ in TERMS:

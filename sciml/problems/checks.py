@@ -19,7 +19,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .. import bcs
 from ..errors import ProblemError
+from ..geometry.dims import is_coordinate, space_names
 from .expr import Expr, _non_finite_reason
 from .problem import Problem
 
@@ -87,10 +89,10 @@ class _Samples:
         domain = self.problem.domain
         space = [domain.sample_interior(N_INTERIOR, rng=self.rng)]
         nodes = getattr(domain, "mesh_data", None)
-        if nodes is None:
+        if nodes is None and domain.dim in GRID:
             axes, mask = domain.grid(GRID[domain.dim])
             space.append(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)[mask])
-        else:
+        elif nodes is not None:
             space.append(nodes.points[self.rng.permutation(len(nodes.points))[:N_INTERIOR]])
         space.append(self.boundary.points)
         return np.concatenate(space)
@@ -102,9 +104,9 @@ class _Samples:
     def env(self, space: np.ndarray, timed: bool = True) -> dict[str, np.ndarray]:
         """Coordinates of ``space`` at every sampled time (or at none)."""
         if self.times is None or not timed:
-            return {n: space[:, i] for i, n in enumerate("xyz"[: space.shape[1]])}
+            return dict(zip(space_names(space.shape[1]), space.T))
         grid = np.repeat(space, len(self.times), axis=0)
-        out = {n: grid[:, i] for i, n in enumerate("xyz"[: space.shape[1]])}
+        out = dict(zip(space_names(space.shape[1]), grid.T))
         out["t"] = np.tile(self.times, len(space))
         return out
 
@@ -158,7 +160,7 @@ def _expressions(problem: Problem, samples: _Samples
             yield key, expr, functools.partial(dict, t=t)
         return
     for key, expr in _named("pde", p.pde.coefs):  # a flux F(u) or a reaction r(u, x, t) takes u
-        if expr.free <= {"x", "y", "z", "t", "u"}:  # not a custom residual (in fields and derivatives)
+        if all(is_coordinate(n) or n == "u" for n in expr.free):  # not a custom residual (fields, derivatives)
             yield key, expr, (samples.volume_and_u if expr.depends_on("u") else samples.volume)
     for key, expr in _named("initial", p.initial):
         yield key, expr, samples.start
@@ -223,7 +225,7 @@ def _coverage(problem: Problem, sample: Any) -> None:
     boundary point, or whose points are all taken by an earlier entry (the first match wins)."""
     owner = problem.assign_boundary(sample.points, sample.tags)
     for i, bc in enumerate(problem.boundaries):
-        if bc.type == "periodic" or (owner == i).any():
+        if not bcs.get(bc.type).covers_points or (owner == i).any():
             continue
         hit = bc.matches(sample.points, sample.tags)
         if hit.any():

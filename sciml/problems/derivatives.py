@@ -11,6 +11,8 @@ and ``div`` are expanded into such names before parsing.
 '(u_xx + u_yy) + (v_x + w_y)'
 >>> parse_name("u_yx", ("u",), ("x", "y", "t"))
 ('u', (0, 1))
+>>> parse_name("u_x10x2", ("u",), tuple(f"x{i}" for i in range(1, 11)))
+('u', (1, 9))
 """
 
 from __future__ import annotations
@@ -57,8 +59,17 @@ def derivative_names(fields: tuple[str, ...], variables: tuple[str, ...], order:
 
 
 def parse_name(name: str, fields: tuple[str, ...], variables: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:
-    """``(field, sorted axis indices)`` of a derivative name, None for any other name."""
+    """``(field, sorted axis indices)`` of a derivative name, None for any other name. The
+    variables may have several characters (``u_x1x2`` above three dimensions)."""
     head, _, letters = name.partition("_")
-    if head not in fields or not letters or len(letters) > MAX_ORDER or any(c not in variables for c in letters):
+    if head not in fields or not letters:
         return None
-    return head, tuple(sorted(variables.index(c) for c in letters))
+    axes = []
+    by_length = sorted(variables, key=len, reverse=True)  # x10 before x1
+    while letters:
+        match = next((v for v in by_length if letters.startswith(v)), None)
+        if match is None or len(axes) == MAX_ORDER:
+            return None
+        axes.append(variables.index(match))
+        letters = letters[len(match):]
+    return head, tuple(sorted(axes))

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from ..errors import ProblemError
+from ..geometry.dims import space_names
 
 MAX_SOURCE_LENGTH = 200_000
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -603,8 +604,9 @@ class Expr:
 
 
 def coordinates(points: Any, t: Any = None) -> dict[str, Any]:
-    """Split ``(n, d)`` points (NumPy or torch) into ``{"x":..., "y":..., "z":..., "t":...}``."""
-    out = {name: points[:, i] for i, name in enumerate("xyz"[: points.shape[1]])}
+    """Split ``(n, d)`` points (NumPy or torch) into ``{"x":..., "y":..., "z":..., "t":...}``
+    (``x1 ... xd`` above three dimensions)."""
+    out = {name: points[:, i] for i, name in enumerate(space_names(points.shape[1]))}
     if t is not None:
         out["t"] = t
     return out

@@ -14,7 +14,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .. import bcs
 from ..errors import ProblemError
+from ..geometry.dims import is_coordinate, space_names
 from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
 from .checks import check_problem
 from .data import read_data
@@ -22,7 +24,7 @@ from .derivatives import FIELD, derivative_names, expand
 from .expr import CONSTANTS, FUNCTIONS, Expr
 from .family import parse_family
 from .pdes import PDE, SPECS
-from .problem import BC_TYPES, BoundaryCondition, Problem, TimeSpan
+from .problem import BoundaryCondition, Problem, TimeSpan
 
 if TYPE_CHECKING:
     from ..pdes import PDEType
@@ -209,7 +211,7 @@ def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,
         raise ProblemError(f"{pde_type} needs a {' or '.join(map(str, spec.dims))}D domain, got {dim}D",
                            source, "domain")
 
-    space = ("x", "y", "z")[:dim]
+    space = space_names(dim)
     names = space + (("t",) if time else ())
     family = None
     if top.has("family"):
@@ -372,8 +374,8 @@ def _pde(sec: _Section, spec: PDEType, names: tuple[str, ...], params: dict[str,
         elif coef.kind == "fields":
             value = sec.raw(cname, coef.default)
             if not isinstance(value, list) or not value or len(set(value)) != len(value) or not all(
-                    isinstance(v, str) and FIELD.match(v) and v not in ("x", "y", "z", "t", *CONSTANTS, *FUNCTIONS,
-                                                                       *params) for v in value):
+                    isinstance(v, str) and FIELD.match(v) and not is_coordinate(v)
+                    and v not in (*CONSTANTS, *FUNCTIONS, *params) for v in value):
                 raise sec.error(cname, "expected a list of distinct field names (letters and digits, no underscore; "
                                        "not x, y, z, t, constants, functions or parameter names)")
             coefs[cname] = tuple(value)
@@ -416,7 +418,7 @@ def _equations(sec: _Section, name: str, fields: tuple[str, ...], names: tuple[s
     values = value if isinstance(value, list) else [value]
     if len(values) != len(fields):
         raise sec.error(name, f"expected one residual per field ({len(fields)}: {', '.join(fields)}), got {len(values)}")
-    space = tuple(n for n in names if n in ("x", "y", "z"))
+    space = tuple(n for n in names if is_coordinate(n) and n != "t")
     allowed = names + tuple(params) + fields + derivative_names(fields, names)
     out = []
     for i, text in enumerate(values):
@@ -472,11 +474,10 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
         return ()
     if not isinstance(entries, list) or not entries:
         raise top.error("boundary", "expected at least one [[boundary]] entry")
-    ncomp = len(fields)
     out = []
     for i, entry in enumerate(entries):
         sec = _Section(entry, f"boundary.{i}", source)
-        kind = sec.string("type", options=BC_TYPES)
+        kind = sec.string("type", options=[k for k, v in bcs.available().items() if k != "natural"])
         where = sec.string("where", "all")
         predicate = None
         if where not in ("all", "boundary"):
@@ -487,31 +488,15 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
                                              f"(tags: {', '.join(tags)}, or all, or a predicate)")
             else:
                 predicate = sec.expr("where", space + tuple(params), params)
-        value: tuple[Expr, ...] = ()
-        alpha = None
-        components: tuple[int, ...] = ()
-        axis = 0
-        if kind not in spec.boundary_kinds:
-            raise sec.error("type", f"{spec.name} problems take {', '.join(spec.boundary_kinds)} conditions, "
-                                    f"not {kind}")
-        if kind == "periodic":
-            axis_name = sec.string("axis", "x", options=space)
-            axis = space.index(axis_name)
-            if not isinstance(domain, (Interval, Box)):
-                raise sec.error("type", "periodic boundaries need an interval or box domain")
-        elif kind == "cauchy":
-            value = sec.exprs("value", 2, names + tuple(params), params)
-        elif kind != "slip":
-            value = sec.exprs("value", ncomp, names + tuple(params), params, ["0"] * ncomp)
-            if kind == "robin":
-                alpha = sec.expr("alpha", names + tuple(params), params)
-            if ncomp > 1 and kind == "dirichlet":
-                index = {f: i for i, f in enumerate(fields)}
-                index.update({f[1:]: i for i, f in enumerate(fields) if len(f) == 2 and f[0] == "u"})  # ux -> "x"
-                comps = sec.raw("components", list(fields))
-                if not isinstance(comps, list) or not comps or not all(isinstance(c, str) and c in index for c in comps):
-                    raise sec.error("components", f"expected a non-empty list from {sorted(index)}")
-                components = tuple(sorted({index[c] for c in comps}))
+        taken = [k for k, b in bcs.available().items() if k != "natural"
+                 and (spec.boundary_kinds is None or k in spec.boundary_kinds) and (b.types is None or spec.name in b.types)]
+        if kind not in taken:
+            raise sec.error("type", f"{spec.name} problems take {', '.join(taken) or 'no'} conditions, not {kind}")
+        allowed = names + tuple(params)
+        context = bcs.ReadContext(fields, space, domain,
+                                  exprs=lambda s, key, n, default=_REQUIRED: s.exprs(key, n, allowed, params, default),
+                                  expr=lambda s, key: s.expr(key, allowed, params))
+        entry = bcs.get(kind).read(sec, context)
         sec.done()
-        out.append(BoundaryCondition(where, kind, value, alpha, predicate, components, axis))
+        out.append(BoundaryCondition(where, kind, entry.value, entry.alpha, predicate, entry.components, entry.axis))
     return tuple(out)

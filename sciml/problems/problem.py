@@ -8,12 +8,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import bcs
 from ..errors import ProblemError
 from ..geometry import Domain
 from .expr import Expr, coordinates
 from .pdes import PDE
 
-BC_TYPES = ("dirichlet", "neumann", "robin", "cauchy", "periodic", "slip")
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,9 @@ class BoundaryCondition:
         ``all``, a boundary tag (a piece of an analytic domain or a mesh physical group) or a
         predicate expression in the coordinates.
     type
-        ``dirichlet``, ``neumann``, ``robin``, ``cauchy`` (``linear`` problems: ``u`` and
-        ``du/dn`` together, the initial line of a wave), ``periodic`` or ``slip`` (an impermeable
-        wall, ``u.n = 0``: euler problems).
+        The kind, a module of :mod:`sciml.bcs`: ``dirichlet``, ``neumann``, ``robin``, ``cauchy``
+        (``linear`` problems: ``u`` and ``du/dn`` together, the initial line of a wave),
+        ``periodic`` or ``slip`` (an impermeable wall, ``u.n = 0``: euler problems).
     value
         Expression(s): the prescribed value, flux (Neumann/Robin right-hand side) or traction;
         cauchy: the value and then ``du/dn``.
@@ -145,7 +145,7 @@ class Problem:
         none (the natural zero-flux condition then applies)."""
         out = np.full(len(points), -1, dtype=np.int64)
         for i, bc in enumerate(self.boundaries):
-            if bc.type == "periodic":
+            if not bcs.get(bc.type).covers_points:  # periodic: faces paired, not points
                 continue
             hit = (out < 0) & bc.matches(points, tags)
             out[hit] = i
@@ -153,11 +153,18 @@ class Problem:
 
     def evaluation_points(self, n_space: int | None = None, n_time: int = 51) -> np.ndarray:
         """Points where metrics are taken: a uniform grid inside the domain (mesh nodes for
-        mesh domains), times ``n_time`` instants for transient problems."""
+        mesh domains), times ``n_time`` instants for transient problems; above three dimensions
+        ``n_space`` (20,000) quasi-random points, each at a random time when transient."""
         from ..geometry import MeshDomain
 
         if self.dim == 0:
             return np.linspace(self.time.start, self.time.end, 2001)[:, None]
+        if self.dim > 3:  # a grid would be too large: quasi-random points (and times), seeded
+            rng = np.random.default_rng(0)
+            space = self.domain.sample_interior(n_space or 20000, "sobol", rng)
+            if not self.transient:
+                return space
+            return np.column_stack([space, self.time.start + self.time.length * rng.random(len(space))])
         if isinstance(self.domain, MeshDomain):
             space = self.domain.mesh_data.points
         else:

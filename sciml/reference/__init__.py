@@ -71,6 +71,9 @@ class ReferenceConfig:
                 raise ProblemError(f"must lie in [{least:,}, {most:,}], got {value:,}", key=key)
 
 
+#: the boundary-condition kinds the references implement (each reads those its PDE type takes)
+KINDS = ("dirichlet", "neumann", "robin", "cauchy", "periodic", "slip")
+
 #: the most nodes a reference mesh or grid may have (memory: a few GB for P1 FEM)
 MAX_NODES = 4_000_000
 
@@ -113,6 +116,10 @@ def solve_reference(problem: Problem, options: Mapping[str, Any] | None = None) 
         raise ProblemError(f"no SciPy reference solves {kind.name} problems: give an [exact] solution to measure "
                            "a solver against", problem.source, "pde.type")
     _check_size(problem, cfg)
+    for i, bc in enumerate(problem.boundaries):
+        if bc.type not in KINDS:  # a kind registered later: the references would treat it as natural
+            raise ProblemError(f"the SciPy references do not know {bc.type!r} conditions (they take "
+                               f"{', '.join(KINDS)})", problem.source, f"boundary.{i}.type")
     if cfg.method == "fd" and kind.scalar_form(problem) is None:
         raise ProblemError(f'method = "fd" solves steady scalar problems on boxes, not {kind.name} problems',
                            problem.source, "reference.method")

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..errors import ProblemError
 from ..geometry import Mesh
-from ..problems import Expr, Problem
+from ..problems import Expr, Problem, coordinates
 from . import fem
 from .constraints import Constraints, facet_assignment, factorize, periodic_master
 from .watch import TimeWatch
@@ -138,7 +138,7 @@ class ScalarFEM:
         r = self.form.nonlinear
         if r is None:
             return None
-        env = {k: self.mesh.points[:, i] for i, k in enumerate("xyz"[: self.mesh.points.shape[1]])}
+        env = coordinates(self.mesh.points)
         return r.numpy(u=u, t=t, **env)
 
     def solve_transient(self, nt: int, snapshots: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ class ReferenceSolver:
     Burgers and ``solve_ivp``. Options are those of :class:`sciml.reference.ReferenceConfig`."""
 
     name: ClassVar[str] = "reference"
-    reads_inverse: ClassVar[bool] = True  # as the truth: the forward problem at the true [parameters]
+    inverse_as_truth: ClassVar[bool] = True  # the forward problem at the true [parameters], with a warning
     needs: ClassVar[frozenset[str]] = frozenset({"reference"})
     description: ClassVar[str] = "SciPy reference (P1 FEM, finite differences, method of lines, spectral Burgers and Euler, solve_ivp)"
     config_class: ClassVar[type] = ReferenceConfig

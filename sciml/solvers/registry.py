@@ -18,7 +18,8 @@ T = TypeVar("T", bound=type)
 def register(cls: T) -> T:
     """Class decorator adding a solver under its ``name`` and wrapping its ``solve`` in
     :func:`checked_solve`. A solver that reads a problem's ``[inverse]`` section says so with
-    ``reads_inverse = True``."""
+    ``reads_inverse = True`` (the reference, which solves the forward problem at the true
+    parameters, with ``inverse_as_truth = True``)."""
     if not getattr(cls.solve, "checked", False):
         cls.solve = checked_solve(cls.solve)
     _REGISTRY[cls.name] = cls
@@ -32,7 +33,7 @@ def checked_solve(solve: Any) -> Any:
 
     @functools.wraps(solve)
     def run(self: Any, problem: Any) -> Any:
-        if problem.inverse and not getattr(self, "reads_inverse", False):
+        if problem.inverse and not (getattr(self, "reads_inverse", False) or getattr(self, "inverse_as_truth", False)):
             readers = sorted(n for n, c in available().items() if getattr(c, "reads_inverse", False))
             raise ProblemError(f"solver {self.name!r} does not read [inverse] (solvers that do: "
                                f"{', '.join(readers)}); remove the section to solve the forward problem",

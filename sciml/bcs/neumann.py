@@ -1,0 +1,21 @@
+"""``neumann``: the flux the weak form sees equals ``value`` (``k du/dn = g`` for poisson, the
+traction for elasticity: the PDE type's ``boundary_flux``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import register
+from .base import BoundaryKind
+
+
+class Neumann(BoundaryKind):
+    name = "neumann"
+    doc = "flux . n = value (the PDE type's flux)"
+
+    def terms(self, loss: Any, model: Any, g: Any) -> list[Any]:
+        j = model.jet(g.points, 1, ())
+        return [(loss.flux(j, g.normals, g.coef) - g.target).pow(2).mean()]
+
+
+register(Neumann())
