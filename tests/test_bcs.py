@@ -29,7 +29,7 @@ class Scaled(BoundaryKind):
 
 @pytest.fixture
 def scaled(monkeypatch):
-    monkeypatch.setitem(bcs._REGISTRY, "scaled_test", Scaled())
+    monkeypatch.setitem(bcs.REGISTRY.items, "scaled_test", Scaled())
     return {"pde": {"type": "poisson", "f": "pi**2*sin(pi*x)"}, "domain": {"type": "interval", "bounds": [0, 1]},
             "boundary": [{"type": "scaled_test", "scale": 2, "value": "0.5"}], "exact": {"u": "sin(pi*x) + 1"},
             "solver": {"pinn": {"hidden": [16, 16], "adam_steps": 0, "lbfgs_steps": 30, "n_interior": 64,

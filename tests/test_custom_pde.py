@@ -20,7 +20,7 @@ from sciml.problems.expr import coordinates
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOM = ["nonlinear-poisson", "kovasznay", "klein-gordon", "wave-1d", "allen-cahn", "kuramoto-sivashinsky",
-          "poisson-5d", "poisson-10d"]
+          "poisson-5d", "poisson-10d", "poisson-csg-3d"]
 
 
 class Exact(Field):

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.problems.derivatives",
-           "sciml.problems.data", "sciml.geometry.dims", "sciml.bcs",
+           "sciml.problems.data", "sciml.geometry.dims", "sciml.geometry.csg", "sciml.bcs",
            "sciml.reference.watch"]
 
 

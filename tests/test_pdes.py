@@ -43,7 +43,7 @@ class Screened(PDEType):
 
 @pytest.fixture
 def screened(monkeypatch):
-    monkeypatch.setitem(pdes._REGISTRY, "screened_test", Screened())
+    monkeypatch.setitem(pdes.REGISTRY.items, "screened_test", Screened())
     return {"pde": {"type": "screened_test", "a": "4", "f": "(pi**2 + 4)*sin(pi*x)"},
             "domain": {"type": "interval", "bounds": [0, 1]}, "boundary": [{"type": "dirichlet"}],
             "exact": {"u": "sin(pi*x)"},
@@ -118,7 +118,7 @@ def test_a_plugin_file_adds_a_type_from_the_command_line(tmp_path, capsys, monke
 
     from sciml.cli import main
 
-    monkeypatch.setattr(pdes, "_REGISTRY", dict(pdes._REGISTRY))
+    monkeypatch.setattr(pdes.REGISTRY, "items", dict(pdes.REGISTRY.items))
     (tmp_path / "screened.py").write_text(PLUGIN)
     (tmp_path / "p.toml").write_text(PROBLEM)
     out = tmp_path / "out"

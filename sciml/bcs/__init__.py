@@ -11,38 +11,11 @@ support by name.
 
 from __future__ import annotations
 
-import pkgutil
-from typing import TypeVar
-
-from ..errors import ProblemError
+from ..registry import Registry
 from .base import BoundaryKind, Entry, ReadContext
 
-T = TypeVar("T", bound=BoundaryKind)
-_REGISTRY: dict[str, BoundaryKind] = {}
-BUILTIN = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"))
-
-
-def register(kind: T) -> T:
-    """Add a boundary-condition kind under its ``name``."""
-    _REGISTRY[kind.name] = kind
-    return kind
-
-
-def available() -> dict[str, BoundaryKind]:
-    """Registered kinds by name, the built-in ones first."""
-    import importlib
-
-    for name in BUILTIN:
-        importlib.import_module(f"{__name__}.{name}")
-    return {name: _REGISTRY[name] for name in [*BUILTIN, *(n for n in _REGISTRY if n not in BUILTIN)]}
-
-
-def get(name: str) -> BoundaryKind:
-    """The kind registered as ``name``; an unknown name raises :class:`ProblemError`."""
-    kinds = available()
-    if name not in kinds:
-        raise ProblemError(f"unknown boundary condition kind {name!r} (kinds: {', '.join(kinds)})")
-    return kinds[name]
-
+REGISTRY: Registry[BoundaryKind] = Registry(__name__, "boundary condition kind")
+BUILTIN = REGISTRY.builtin
+register, available, get = REGISTRY.register, REGISTRY.available, REGISTRY.get
 
 __all__ = ["BoundaryKind", "Entry", "ReadContext", "available", "get", "register"]

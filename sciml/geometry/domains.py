@@ -36,6 +36,7 @@ class Domain:
     ``pieces``."""
 
     dim: int
+    meshable = True  # whether mesh(h) can generate a mesh (CSG domains cannot)
 
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract

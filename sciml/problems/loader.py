@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from .. import bcs
 from ..errors import ProblemError
 from ..geometry.dims import is_coordinate, space_names
-from ..geometry import Box, Difference, Disk, Domain, Interval, Polygon, read_domain
+from ..geometry import CSG, Ball, Box, Cylinder, Difference, Disk, Domain, Interval, Polygon, read_domain
 from .checks import check_problem
 from .data import read_data
 from .derivatives import FIELD, derivative_names, expand
@@ -300,9 +300,9 @@ def _time(top: _Section, source: Any, need: str, pde_type: str) -> TimeSpan | No
 
 def _domain(top: _Section, source: Any, base: Path | None) -> Domain:
     sec = _Section(top.raw("domain"), "domain", source)
-    kind = sec.string("type", options=("interval", "box", "polygon", "disk", "mesh"))
+    kind = sec.string("type", options=("interval", "box", "polygon", "disk", "mesh", "csg"))
     try:
-        domain = _shape(sec, kind, base)
+        domain = _csg(sec, source, base) if kind == "csg" else _shape(sec, kind, base)
     except ProblemError as exc:
         raise exc.located(source, "domain") from None
     if sec.has("holes"):
@@ -317,6 +317,21 @@ def _domain(top: _Section, source: Any, base: Path | None) -> Domain:
         domain = Difference(domain, tuple(shapes))
     sec.done()
     return domain
+
+
+def _csg(sec: _Section, source: Any, base: Path | None) -> Domain:
+    """Named shapes (``[domain.shapes.NAME]``: box, ball, cylinder, disk) and ``combine``."""
+    table = sec.raw("shapes")
+    if not isinstance(table, dict) or not table:
+        raise sec.error("shapes", "expected [domain.shapes.NAME] tables")
+    shapes = {}
+    for name, entry in table.items():
+        if not _IDENT.match(name):
+            raise sec.error(f"shapes.{name}", "a shape's name must be an identifier")
+        ss = _Section(entry, f"domain.shapes.{name}", source)
+        shapes[name] = _shape(ss, ss.string("type", options=("box", "ball", "cylinder", "disk")), base)
+        ss.done()
+    return CSG(shapes, sec.string("combine"))
 
 
 def _shape(sec: _Section, kind: str, base: Path | None) -> Domain:
@@ -334,6 +349,11 @@ def _shape(sec: _Section, kind: str, base: Path | None) -> Domain:
         return Polygon(tuple((float(x), float(y)) for x, y in verts))
     if kind == "disk":
         return Disk(tuple(sec.vector("center", 2)), sec.number("radius"))
+    if kind == "ball":
+        return Ball(tuple(sec.vector("center", 3)), sec.number("radius"))
+    if kind == "cylinder":
+        return Cylinder(tuple(sec.vector("center", 3)), sec.number("radius"), sec.number("height"),
+                        sec.string("axis", "z", options=("x", "y", "z")))
     file = Path(sec.string("file"))
     file = file if file.is_absolute() or base is None else base / file
     try:
