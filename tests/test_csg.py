@@ -56,12 +56,28 @@ def test_bad_csg_domains_name_the_key(change, words, tmp_path):
     assert "[domain" in str(exc.value)
 
 
-def test_a_csg_problem_is_solved_by_pinn_and_refused_by_the_reference():
+def test_a_csg_problem_is_solved_by_pinn():
     problem = load_problem(ROOT / "problems" / "poisson-csg-3d.toml",
                            ["solver.pinn.adam_steps=50", "solver.pinn.lbfgs_steps=0", "solver.pinn.n_interior=256"])
     sol, summary = run(problem, "pinn", {"progress": False})
     assert summary["compared_to"] == "exact" and np.isfinite(summary["rel_l2"]) and sol.kind == "points"
-    raw = {**problem.raw, "pde": {"type": "poisson", "f": "1"}}
-    raw.pop("exact")
-    with pytest.raises(ProblemError, match="csg domains are not meshed"):
-        run(problem_from_dict(raw), "reference")
+
+
+def _as_poisson(h):
+    raw = load_problem(ROOT / "problems" / "poisson-csg-3d.toml").raw
+    return problem_from_dict({**raw, "pde": {"type": "poisson", "f": "3*pi**2*sin(pi*x)*sin(pi*y)*sin(pi*z)"},
+                              "reference": {"h": h}})
+
+
+def test_gmsh_meshes_a_csg_domain_and_the_fem_reference_converges():
+    pytest.importorskip("gmsh")
+    errors = [run(_as_poisson(h), "reference")[1]["rel_l2"] for h in (0.1, 0.05)]
+    assert errors[1] < 1e-2 and errors[0] / errors[1] > 3  # P1: second order
+
+
+def test_without_gmsh_the_reference_refuses_a_csg_domain(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gmsh", None)  # import gmsh raises ImportError
+    with pytest.raises(ProblemError, match="needs gmsh"):
+        run(_as_poisson(0.1), "reference")

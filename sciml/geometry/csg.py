@@ -20,8 +20,8 @@ these three operations)::
 
 Boundary points are drawn on each shape's surface and kept where they lie on the combined
 boundary (tagged with the shape's name); normals are the combined signed distance's gradient.
-No reference mesh is generated (a gmsh mesh is not made here): such problems are measured
-against an ``[exact]`` solution.
+With the optional ``gmsh`` package installed, :meth:`CSG.mesh` meshes the domain with gmsh's
+OpenCASCADE kernel, so the FEM references solve such problems too; without it they refuse them.
 
 >>> cube = Box((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 >>> dom = CSG({"cube": cube, "hole": Ball((0.5, 0.5, 0.5), 0.25)}, "cube - hole")
@@ -126,11 +126,30 @@ def _disk_surface(disk: Disk, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(disk.center) + disk.radius * np.stack([np.cos(theta), np.sin(theta)], axis=1)
 
 
+def _occ_shape(occ: Any, shape: Domain) -> int:
+    """The OpenCASCADE entity of one shape."""
+    if isinstance(shape, Box):
+        lo, hi = shape.bounds
+        if shape.dim == 2:
+            return occ.addRectangle(lo[0], lo[1], 0, *(hi - lo))
+        return occ.addBox(*lo, *(hi - lo))
+    if isinstance(shape, Disk):
+        return occ.addDisk(*shape.center, 0, shape.radius, shape.radius)
+    if isinstance(shape, Ball):
+        return occ.addSphere(*shape.center, shape.radius)
+    a = AXES[shape.axis]
+    base, direction = np.asarray(shape.center, float), np.zeros(3)
+    base[a] -= shape.height / 2
+    direction[a] = shape.height
+    return occ.addCylinder(*base, *direction, shape.radius)
+
+
 class CSG(Domain):
     """Named ``shapes`` combined by ``combine`` (``+`` union, ``*`` intersection, ``-``
-    difference); boundary tags are the shape names."""
+    difference); boundary tags are the shape names. Physics-informed solvers sample it and
+    tabulate their solutions on masked grid nodes; :meth:`mesh` needs gmsh."""
 
-    meshable = False
+    output_grid = True
 
     def __init__(self, shapes: Mapping[str, Domain], combine: str):
         from ..problems.expr import Expr
@@ -232,5 +251,44 @@ class CSG(Domain):
         return np.argmin(d, axis=1)
 
     def mesh(self, h: float) -> Any:
-        raise ProblemError("csg domains are not meshed here (no gmsh): measure them against an [exact] solution "
-                           "with the physics-informed solvers")
+        """A simplex mesh of size about ``h`` made by gmsh's OpenCASCADE kernel (the optional
+        ``gmsh`` package: ``pip install gmsh``), boundary facets tagged by the nearest shape."""
+        try:
+            import gmsh
+        except ImportError:
+            raise ProblemError("meshing a csg domain needs gmsh (pip install gmsh); without it, solve the problem "
+                               "with a physics-informed solver and measure it against an [exact] solution") from None
+        from .mesh import Mesh, boundary_facets
+
+        gmsh.initialize(interruptible=False)
+        try:
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("csg")
+            occ = gmsh.model.occ
+            solids = {name: [(self.dim, _occ_shape(occ, shape))] for name, shape in self.shapes.items()}
+            ops = {"add": lambda a, b: occ.fuse(a, b)[0], "sub": lambda a, b: occ.cut(a, b)[0],
+                   "mul": lambda a, b: occ.intersect(a, b)[0]}
+            self._evaluate(solids, ops)
+            occ.synchronize()
+            gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+            gmsh.option.setNumber("Mesh.MeshSizeMin", h / 4)
+            gmsh.model.mesh.generate(self.dim)
+            tags, coords, _ = gmsh.model.mesh.getNodes()
+            kind = {2: 2, 3: 4}[self.dim]  # gmsh's element types: triangle, tetrahedron
+            _, elements = gmsh.model.mesh.getElementsByType(kind)
+        except Exception as exc:  # gmsh raises plain Exceptions with its own message
+            raise ProblemError(f"gmsh could not mesh the csg domain: {exc}") from None
+        finally:
+            gmsh.finalize()
+        index = np.full(int(tags.max()) + 1, -1)
+        index[tags.astype(int)] = np.arange(len(tags))
+        points = coords.reshape(-1, 3)[:, : self.dim]
+        cells = index[elements.astype(int)].reshape(-1, self.dim + 1)
+        used = np.unique(cells)  # drop nodes of no cell (construction points)
+        renumber = np.full(len(points), -1)
+        renumber[used] = np.arange(len(used))
+        points, cells = points[used], renumber[cells]
+        facets = boundary_facets(cells)
+        names = list(self.shapes)
+        nearest = self.piece_of(points[facets].mean(axis=1))
+        return Mesh(points, cells, facets, nearest + 1, {name: i + 1 for i, name in enumerate(names)})

@@ -36,7 +36,7 @@ class Domain:
     ``pieces``."""
 
     dim: int
-    meshable = True  # whether mesh(h) can generate a mesh (CSG domains cannot)
+    output_grid = False  # physics-informed solutions are tabulated on masked grid nodes, not a mesh
 
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract

@@ -154,7 +154,7 @@ def _output_nodes(problem: Problem) -> dict[str, Any]:
         axes, _ = domain.grid(n)
         pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, problem.dim)
         return {"kind": "grid", "points": pts, "axes": axes}
-    if not domain.meshable:  # grid nodes inside the domain, evaluated by the network
+    if domain.output_grid:  # grid nodes inside the domain (no mesh needed), evaluated by the network
         axes, mask = domain.grid({1: 1001, 2: 101, 3: 31}[problem.dim])
         return {"kind": "points", "points": np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)[mask]}
     if isinstance(domain, MeshDomain):
