@@ -37,13 +37,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ProblemError
-from .domains import BoundarySample, Box, Disk, Domain
+from .domains import BoundarySample, Box, Disk, Domain, Round
 
 AXES = {"x": 0, "y": 1, "z": 2}
 
 
 @dataclass(frozen=True)
-class Ball(Domain):
+class Ball(Round, Domain):
     """The ball of ``center`` and ``radius`` (3D)."""
 
     center: tuple[float, float, float]
@@ -53,14 +53,6 @@ class Ball(Domain):
     def __post_init__(self) -> None:
         if len(self.center) != 3 or not self.radius > 0:
             raise ProblemError(f"a ball needs a 3D center and a positive radius, got {self.center}, {self.radius}")
-
-    @property
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        c = np.asarray(self.center, float)
-        return c - self.radius, c + self.radius
-
-    def sdf(self, points: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(np.asarray(points) - np.asarray(self.center), axis=1) - self.radius
 
     def surface(self, n: int, rng: np.random.Generator) -> np.ndarray:
         v = rng.normal(size=(n, 3))

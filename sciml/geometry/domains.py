@@ -269,8 +269,23 @@ def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) 
     return any(o == 0 and on(p, q, r) for o, p, q, r in ((o1, a, b, c), (o2, a, b, d), (o3, c, d, a), (o4, c, d, b)))
 
 
+class Round:
+    """Bounds and signed distance of a disk or ball with ``center`` and ``radius``."""
+
+    center: tuple[float, ...]
+    radius: float
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        c = np.asarray(self.center, float)
+        return c - self.radius, c + self.radius
+
+    def sdf(self, points: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(np.asarray(points) - np.asarray(self.center), axis=1) - self.radius
+
+
 @dataclass(frozen=True)
-class Disk(Domain):
+class Disk(Round, Domain):
     """The disk of centre ``center`` and radius ``radius``; tag ``circle``."""
 
     center: tuple[float, float]
@@ -280,14 +295,6 @@ class Disk(Domain):
     def __post_init__(self) -> None:
         if not self.radius > 0:
             raise ProblemError(f"disk radius must be positive, got {self.radius}")
-
-    @property
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        c = np.asarray(self.center, float)
-        return c - self.radius, c + self.radius
-
-    def sdf(self, points: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(np.asarray(points) - np.asarray(self.center), axis=1) - self.radius
 
     @property
     def pieces(self) -> list[Piece]:
