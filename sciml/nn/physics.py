@@ -77,7 +77,7 @@ class PhysicsLoss:
     Parameters
     ----------
     problem
-        The problem; any PDE type with a residual (:func:`residual_types`).
+        The problem; any PDE type with the ``residual`` trait (:mod:`sciml.pdes`).
     weights
         :class:`LossWeights` of the ``res``, ``bc`` and ``ic`` terms.
     dtype, device
@@ -227,11 +227,3 @@ class PhysicsLoss:
         """The weighted sum of the terms."""
         w = {"res": self.weights.res, "bc": self.weights.bc, "ic": self.weights.ic}
         return sum(w[name] * value for name, value in terms.items())  # type: ignore[return-value]
-
-
-def residual_types() -> frozenset[str]:
-    """The registered PDE types with a pointwise residual (``euler`` has none: its pressure is
-    not a field)."""
-    from .. import pdes
-
-    return frozenset(name for name, kind in pdes.available().items() if kind.has_residual)
