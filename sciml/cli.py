@@ -175,11 +175,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _key_values(items: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as options (values parsed as TOML values where they parse)."""
+    from .problems.loader import parse_value
+
+    options = {}
+    for item in items:
+        if "=" not in item:
+            raise ProblemError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        options[key.strip()] = parse_value(value.strip())
+    return options
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
     check_writable(args.out)
-    return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet)
+    extra: dict[str, Any] = {}
+    if args.set or args.only or args.jobs != 1 or args.tag:
+        extra = {"options": _key_values(args.set), "only": args.only or None, "jobs": args.jobs}
+        if args.tag:
+            extra["tag"] = args.tag
+    return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet, **extra)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -213,7 +231,6 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import build_config
     from .problems import load_problem
-    from .problems.loader import parse_value
     from .solvers import get_class
 
     solver = get_class(args.method)
@@ -246,11 +263,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             generate(source, args.n, data, progress=False if args.quiet else None)
     else:
         data = source
-    for item in args.set:
-        if "=" not in item:
-            raise ProblemError(f"--set expects KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        options[key.strip()] = parse_value(value.strip())
+    options.update(_key_values(args.set))
     options.update({"checkpoint": str(checkpoint), "resume": args.resume})
     if args.device:
         _check_device(args.device)
@@ -386,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the page, JSON and plot")
     b.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="robust: a solver option for every case, e.g. --set hard_bc=false (repeatable)")
+    b.add_argument("--only", action="append", default=[], metavar="PROBLEM",
+                   help="robust: run only this development-set problem (repeatable)")
+    b.add_argument("--jobs", type=_count(1), default=1, help="robust: cases run at once, one thread each")
+    b.add_argument("--tag", help="robust: name of the written files (default robust)")
     b.set_defaults(func=cmd_benchmark)
 
     m = sub.add_parser("simulate", help="simulation loops with a chosen pressure solver",

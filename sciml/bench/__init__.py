@@ -8,7 +8,7 @@ table and writes a Markdown page, a JSON file and an error-versus-time plot unde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ProblemError
 
@@ -21,14 +21,22 @@ BENCHMARKS: dict[str, str] = {
     "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-512^2",
     "hypino": "HyPINO zero-shot, delta-PINN refinement and fine-tuning vs random init on seven paper-style problems",
     "peers": "side by side with DeepXDE (PINN, DeepONet), SciPy-style CG / IC(0)-PCG, pyamg; ratios at equal time and error",
+    "robust": "pinn and pig with default settings on the development set of untuned problems (benchmarks/robust)",
     "mgno": "MgNO on Darcy flow (1,000/200 at 64^2) vs neuraloperator's FNO, inference vs the FD reference, 128^2 inputs",
 }
 
 
-def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False) -> int:
-    """Run the benchmark ``name``; returns the exit code."""
+def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False, **extra: Any) -> int:
+    """Run the benchmark ``name``; returns the exit code. ``extra`` (options, only, jobs, tag) is
+    read by ``robust`` alone."""
     if name not in BENCHMARKS:
         raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
+    if extra and name != "robust":
+        raise ProblemError(f"--set, --only, --jobs and --tag apply to the robust benchmark, not to {name!r}")
+    if name == "robust":
+        from .robust import run as robust
+
+        return robust(out, budget_s, quiet, **extra)
     runner: Callable[..., int]
     if name == "pig":
         from .pig import run as runner

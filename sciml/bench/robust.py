@@ -1,0 +1,128 @@
+"""``sciml benchmark robust``: ``pinn`` and ``pig`` with default settings on problems nobody tuned.
+
+The development set (``benchmarks/robust/*.toml``) holds problems of the kinds the field's
+standard PINN benchmark is made of, written for this benchmark and not copies of the shipped
+files: disks cut out of a rectangle with mixed conditions, reaction-diffusion on non-convex
+domains with holes, wave equations in space-time, multi-scale and anisotropic diffusion (steady
+and transient), long-time heat with a nonlinear source, 3D inclusions, Burgers and a problem
+whose lengths and values are nowhere near 1. Every case runs with the solver's defaults (no
+``[solver.*]`` section in these files) under the same wall-clock budget, one thread per case;
+the error is the relative L2 error against ``[exact]`` or the SciPy reference. ``--set
+KEY=VALUE`` switches an option for every case (the ablation in docs/benchmarks.md turns one
+robustness feature off at a time this way).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ProblemError, SciMLError
+from ..io import write_json, write_text
+from .curves import environment
+
+DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "robust"
+SOLVERS = ("pinn", "pig")
+BUDGET_S = 180.0
+
+
+def dev_problems(only: list[str] | None = None) -> list[Path]:
+    """The development set's problem files (``only``: the names to keep)."""
+    files = sorted(DEV_SET.glob("*.toml"))
+    if only:
+        unknown = set(only) - {f.stem for f in files}
+        if unknown:
+            raise ProblemError(f"not in the development set: {', '.join(sorted(unknown))} "
+                               f"(cases: {', '.join(f.stem for f in files)})")
+        files = [f for f in files if f.stem in only]
+    return files
+
+
+def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> dict[str, Any]:
+    """One case in its own process, one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    from ..problems import load_problem
+    from ..runner import run as run_solver
+
+    problem = load_problem(path)
+    row: dict[str, Any] = {"problem": problem.name, "solver": solver, "transient": problem.transient,
+                           "dim": problem.dim}
+    start = time.perf_counter()
+    try:
+        _, summary = run_solver(problem, solver, {"max_seconds": budget, "progress": False, **options})
+    except SciMLError as exc:
+        row.update(rel_l2=math.nan, wall_s=time.perf_counter() - start, status="failed", error=str(exc))
+        return row
+    train = summary["info"].get("train", {})
+    row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
+               stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
+               features=summary["info"].get("features", {}), warnings=summary["warnings"])
+    return row
+
+
+def run_cases(files: list[Path], budget: float, options: Mapping[str, Any], jobs: int,
+              quiet: bool = False) -> list[dict[str, Any]]:
+    """Every (problem, solver) case, ``jobs`` at a time."""
+    cases = [(str(f), s) for f in files for s in SOLVERS]
+    rows = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_one, f, s, budget, dict(options)) for f, s in cases]
+        for fut in futures:
+            row = fut.result()
+            rows.append(row)
+            if not quiet:
+                print(f"{row['problem']:32s} {row['solver']:5s} rel L2 {row['rel_l2']:.3e} "
+                      f"({row['status']}, {row['wall_s']:.0f} s)", flush=True)
+    return rows
+
+
+def bound(row: Mapping[str, Any]) -> float:
+    """The issue's bound for a case: 5e-2 steady, 1e-1 transient."""
+    return 1e-1 if row["transient"] else 5e-2
+
+
+def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]) -> str:
+    """Markdown: one row per problem with both solvers and the better one against its bound."""
+    by = {(r["problem"], r["solver"]): r for r in rows}
+    problems = sorted({r["problem"] for r in rows})
+    lines = [f"Budget {budget:g} s per case, one thread, default settings"
+             + (f" with {', '.join(f'{k} = {v}' for k, v in options.items())}" if options else "") + ".", "",
+             "| problem | pinn | pig | better | bound | met |", "|---|---:|---:|---:|---:|:-:|"]
+    best = []
+    for name in problems:
+        errs = {s: by[(name, s)]["rel_l2"] for s in SOLVERS if (name, s) in by}
+        finite = [e for e in errs.values() if math.isfinite(e)]
+        b = min(finite) if finite else math.nan
+        best.append(b)
+        limit = bound(next(r for r in rows if r["problem"] == name))
+        cells = " | ".join(f"{errs[s]:.2e}" if math.isfinite(errs.get(s, math.nan)) else "failed" for s in SOLVERS)
+        lines.append(f"| {name} | {cells} | {b:.2e} | {limit:g} | {'yes' if b < limit else 'no'} |")
+    finite = [b for b in best if math.isfinite(b)]
+    met = sum(1 for name, b in zip(problems, best) if b < bound(next(r for r in rows if r['problem'] == name)))
+    lines += ["", f"Bounds met: {met} of {len(problems)}; median of the better error "
+              f"{statistics.median(finite):.3g}." if finite else "no case finished"]
+    features = next((r.get("features") for r in rows if r.get("features")), None)
+    if features:
+        lines += ["", "Features on (pinn's first case): " + ", ".join(f"{k} = {v}" for k, v in features.items()) + "."]
+    return "\n".join(lines)
+
+
+def run(out: Path, budget_s: float | None, quiet: bool = False, options: Mapping[str, Any] | None = None,
+        only: list[str] | None = None, jobs: int = 1, tag: str = "robust") -> int:
+    """Run the development set; writes ``<tag>.json`` and ``<tag>.md`` under ``out``."""
+    budget = float(budget_s or BUDGET_S)
+    options = dict(options or {})
+    rows = run_cases(dev_problems(only), budget, options, jobs, quiet)
+    text = report(rows, budget, options)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / f"{tag}.json", {"budget_s": budget, "options": options, "environment": environment(),
+                                     "rows": rows})
+    write_text(out / f"{tag}.md", f"# Robustness development set ({tag})\n\n{text}\n")
+    return 0
