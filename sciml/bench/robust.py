@@ -59,6 +59,10 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
     except SciMLError as exc:
         row.update(rel_l2=math.nan, wall_s=time.perf_counter() - start, status="failed", error=str(exc))
         return row
+    except Exception as exc:  # an internal error is a result of this benchmark too, not its end
+        row.update(rel_l2=math.nan, wall_s=time.perf_counter() - start, status="crashed",
+                   error=f"{type(exc).__name__}: {exc}")
+        return row
     train = summary["info"].get("train", {})
     row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),

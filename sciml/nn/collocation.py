@@ -93,6 +93,16 @@ class PointSampler:
             return space
         return np.column_stack([space, self._times(len(space))])
 
+    def interior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` interior points (space x time; time alone for ODE systems) from ``rng``."""
+        p = self.problem
+        if p.dim == 0:
+            return p.time.start + p.time.length * unit_points(n, 1, "random", rng)
+        space = p.domain.sample_interior(n, "random", rng)
+        if not p.transient:
+            return space
+        return np.column_stack([space, p.time.start + p.time.length * rng.random(n)])
+
     def sample(self) -> PointSet:
         p = self.problem
         if p.dim == 0:

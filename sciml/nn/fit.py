@@ -7,6 +7,7 @@ This is the path every physics-informed solver shares: a solver builds its netwo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
@@ -14,15 +15,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ProblemError
+from ..errors import ProblemError, SciMLWarning
 from ..geometry import Box, Interval, MeshDomain
 from ..problems import Problem
 from ..solution import Solution
 from . import distributed
 from .collocation import PointSampler
+from .balance import GradNormBalance
+from .constraints import Constrained, Plan, plan
 from .jet import Scaled
-from .objective import PhysicsObjective, ResamplingBatches
-from .physics import LossWeights, PhysicsLoss
+from .objective import PhysicsObjective, Refinement, ResamplingBatches
+from .physics import Causal, LossWeights, PhysicsLoss
+from .scales import describe, output_scaling
 from .trainer import TrainConfig, Trainer, TrainResult
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -71,13 +75,27 @@ class PhysicsConfig(RunConfig):
     resample_every
         Draw new points every this many steps (0: one fixed set).
     w_res, w_bc, w_ic
-        Loss weights of the interior residual, boundary and initial terms.
+        Fixed loss weights of the interior residual, boundary and initial terms (multiplying the
+        adaptive ones).
     output_scale
         The network's output is multiplied by this (and Dirichlet/initial residuals divided by
-        it), so it learns O(1) values; set it to the solution's typical size when that is far
-        from 1 (elasticity: load x length / stiffness).
+        it), so it learns O(1) values. ``auto`` (default): scale and offset from the problem's
+        data and source (:mod:`sciml.nn.scales`); a number fixes the scale (no offset).
     residual_on_boundary
         Also require the PDE at the boundary points (DeepXDE does).
+    balance, balance_every
+        ``gradnorm`` (default): adaptive term weights by gradient-norm balancing every
+        ``balance_every`` Adam steps (:mod:`sciml.nn.balance`); ``none``: fixed weights.
+    hard_bc, hard_ic
+        Impose Dirichlet data through approximate distance functions where the geometry allows,
+        and initial data through ``u = u0 + tau N`` (:mod:`sciml.nn.constraints`).
+    causal, causal_chunks, causal_eps
+        Causal weighting of the residual in time for time-dependent problems
+        (:class:`~sciml.nn.physics.Causal`).
+    rar_every, rar_points, rar_candidates
+        Residual-based adaptive refinement (RAR-D): every ``rar_every`` Adam steps (0: never),
+        add ``rar_points`` collocation points drawn by residual from ``rar_candidates``
+        (:class:`~sciml.nn.objective.Refinement`).
     """
 
     n_interior: int = 2000
@@ -88,13 +106,25 @@ class PhysicsConfig(RunConfig):
     w_res: float = 1.0
     w_bc: float = 1.0
     w_ic: float = 1.0
-    output_scale: float = 1.0
+    output_scale: float | Literal["auto"] = "auto"
     residual_on_boundary: bool = False
+    balance: Literal["gradnorm", "none"] = "gradnorm"
+    balance_every: int = 100
+    hard_bc: bool = True
+    hard_ic: bool = True
+    causal: bool = True
+    causal_chunks: int = 16
+    causal_eps: float = 5.0
+    rar_every: int = 1000
+    rar_points: int = 200
+    rar_candidates: int = 10000
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.output_scale > 0:
+        if self.output_scale != "auto" and not self.output_scale > 0:
             raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
+        if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1:
+            raise ProblemError("balance_every, causal_chunks, rar_points and rar_candidates must be at least 1")
 
 
 def torch_device(name: str) -> torch.device:
@@ -111,7 +141,7 @@ def place(model: nn.Module, cfg: RunConfig, scale_output: bool = True) -> nn.Mod
     """Move ``model`` to the configured device and precision (with ``scale_output``, scaling its
     output by ``cfg.output_scale`` first when the config has one)."""
     scale = getattr(cfg, "output_scale", 1.0) if scale_output else 1.0
-    if scale != 1.0:
+    if scale != 1.0 and scale != "auto":
         model = Scaled(model, scale)
     return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
 
@@ -124,20 +154,66 @@ def input_box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
+def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple[nn.Module, Plan, dict[str, Any]]:
+    """The trained field around ``net``: output scaling (``u = shift + scale N``), then exact
+    conditions (``u = A + B N``) where ``cfg`` asks and the geometry allows, placed on the
+    configured device; returns the model, what is exact and the features in use (for the
+    solution's info)."""
+    exact = plan(problem, cfg.hard_bc, cfg.hard_ic)
+    if cfg.output_scale == "auto":
+        scale, shift = output_scaling(problem)
+        if exact.active:
+            shift = None  # A carries the data
+    else:
+        scale, shift = float(cfg.output_scale), None
+    model: nn.Module = Scaled(net, scale, shift) if (scale != 1.0 or shift) else net
+    if exact.active:
+        model = Constrained(model, problem, exact)
+    model = model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
+    transient = problem.transient and problem.dim > 0
+    features = {"boundary_terms": "one per condition kind, measure-weighted",
+                "balance": cfg.balance if cfg.balance == "none" else f"gradnorm every {cfg.balance_every}",
+                "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
+                "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
+                else "on" if not exact.notes else "partly",
+                "hard_ic": "on" if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
+                "rar": f"every {cfg.rar_every} steps" if cfg.rar_every else "off",
+                "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
+                if transient else "steady",
+                "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + ss-bfgs" if cfg.bfgs_steps else ""),
+                "recovery": f"up to {cfg.max_recoveries} roll-backs"}
+    for note in exact.notes:
+        warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)
+    return model, exact, features
+
+
 def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
-                callback: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
+                callback: Callable[[int, nn.Module], None] | None = None,
+                exact: Plan | None = None) -> TrainResult:
     """Train ``model`` (a :class:`~sciml.nn.jet.Field`, already placed) on ``problem``'s
-    residuals with the collocation and optimiser settings of ``cfg``; ``callback(step, model)``
-    runs after every step (not counted as training time)."""
+    residuals with the collocation, balancing, refinement and optimiser settings of ``cfg``;
+    ``exact`` says which conditions the model already meets (their terms are left out);
+    ``callback(step, model)`` runs after every step (not counted as training time)."""
     distributed.init_from_env(cfg.device)
     sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling,
                            cfg.sample_seed())
+    value_scale = cfg.output_scale if cfg.output_scale != "auto" else _scale_of(model)
     loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
-                       torch_device(cfg.device), cfg.output_scale, cfg.residual_on_boundary)
+                       torch_device(cfg.device), value_scale, cfg.residual_on_boundary,
+                       Causal(cfg.causal_chunks, cfg.causal_eps) if cfg.causal else None,
+                       exact_entries=exact.exact_entries if exact else (), exact_initial=bool(exact and exact.initial))
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
-    objective = PhysicsObjective(model, loss, batches)
+    balance = GradNormBalance(cfg.balance_every) if cfg.balance == "gradnorm" else None
+    refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None
+    objective = PhysicsObjective(model, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed())
     hook = (lambda step, result: callback(step, model)) if callback is not None else None
-    return Trainer(objective, cfg, {"batches": batches}, hook).fit()
+    return Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
+
+
+def _scale_of(model: nn.Module) -> float:
+    """The output scale of a model built by :func:`physics_model`."""
+    inner = model.inner if isinstance(model, Constrained) else model
+    return inner.scale if isinstance(inner, Scaled) else 1.0
 
 
 OUTPUT_POINTS = 4096  # scattered output nodes of a solution in more than three dimensions

@@ -3,6 +3,7 @@ packaged as the ``forward(step) -> (total, terms)`` module the :class:`Trainer` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -11,7 +12,8 @@ from torch import nn
 
 from . import distributed
 
-from .collocation import PointSampler
+from .balance import GradNormBalance
+from .collocation import PointSampler, PointSet
 from .physics import Batch, PhysicsLoss
 
 
@@ -27,10 +29,11 @@ def epoch_batch(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
 
 
 class ResamplingBatches:
-    """A batch per block of ``every`` steps (``every = 0``: one batch for the whole run).
+    """A batch per block of ``every`` steps (``every = 0``: one batch for the whole run), plus the
+    interior points added by residual-based refinement (:meth:`add`), which every later batch keeps.
 
-    The sampler's random state before the current draw is part of :meth:`state_dict`, so a
-    resumed run redraws exactly the batch the interrupted one was using.
+    The sampler's random state before the current draw and the added points are part of
+    :meth:`state_dict`, so a resumed run redraws exactly the batch the interrupted one was using.
     """
 
     def __init__(self, sampler: PointSampler, prepare: Callable[[Any], Batch], every: int = 0):
@@ -39,11 +42,21 @@ class ResamplingBatches:
         self.sampler, self.prepare, self.every = sampler, prepare, every
         self.index: int | None = None
         self.batch: Batch | None = None
+        self.added: np.ndarray | None = None
+        self._points: PointSet | None = None
         self._before: dict[str, Any] | None = None
+
+    def _prepare(self) -> None:
+        points = self._points
+        assert points is not None
+        if self.added is not None:
+            points = replace(points, interior=np.concatenate([points.interior, self.added]))
+        self.batch = self.prepare(points)
 
     def _draw(self, index: int) -> None:
         self._before = self.sampler.state_dict()
-        self.batch, self.index = self.prepare(self.sampler.sample()), index
+        self._points, self.index = self.sampler.sample(), index
+        self._prepare()
 
     def get(self, step: int) -> Batch:
         index = step // self.every if self.every else 0
@@ -51,26 +64,105 @@ class ResamplingBatches:
             self._draw(index)
         return self.batch  # type: ignore[return-value]
 
+    def add(self, points: np.ndarray) -> None:
+        """Keep ``points`` among the interior points of this and every later batch."""
+        self.added = points if self.added is None else np.concatenate([self.added, points])
+        if self._points is not None:
+            self._prepare()
+
     def state_dict(self) -> dict[str, Any]:
-        return {"before": self._before, "index": self.index}
+        return {"before": self._before, "index": self.index, "added": self.added}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.added = state.get("added")
         if state["before"] is None:
             return
         self.sampler.load_state_dict(state["before"])
         self._draw(state["index"])
 
 
+@dataclass(frozen=True)
+class Refinement:
+    """Residual-based adaptive refinement with a distribution (RAR-D; Wu, Zhu, Tan, Kartha & Lu,
+    "A comprehensive study of non-adaptive and residual-based adaptive sampling for
+    physics-informed neural networks", CMAME 403, 2023): every ``every`` Adam steps, ``points``
+    new collocation points are drawn from ``candidates`` uniform ones with probability
+    ``p ~ r^k / mean(r^k) + c`` (``r`` the residual norm; the paper's RAR-D uses k = 2, c = 0)."""
+
+    every: int = 1000
+    points: int = 200
+    candidates: int = 10000
+    k: float = 2.0
+    c: float = 0.0
+
+
 class PhysicsObjective(nn.Module):
     """``forward(step)``: the weighted physics loss of ``model`` on the step's collocation batch.
 
-    Returns ``(total, terms)`` with the unweighted mean-square terms (``res``, ``bc``, ``ic``).
+    Returns ``(total, terms)`` with the unweighted mean-square terms (``res``, ``bc*``, ``ic``).
+    ``balance`` (:class:`~sciml.nn.balance.GradNormBalance`) reweights the terms during the
+    first ``adapt_until`` steps (Adam) and keeps its last weights after; ``refine`` adds
+    collocation points where the residual is large during those steps.
     """
 
-    def __init__(self, model: nn.Module, loss: PhysicsLoss, batches: ResamplingBatches):
+    def __init__(self, model: nn.Module, loss: PhysicsLoss, batches: ResamplingBatches,
+                 balance: GradNormBalance | None = None, refine: Refinement | None = None,
+                 adapt_until: int = 0, seed: int = 0):
         super().__init__()
         self.model, self.loss, self.batches = model, loss, batches
+        self.balance, self.refine, self.adapt_until, self.seed = balance, refine, adapt_until, seed
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        adapting = step < self.adapt_until
+        if adapting and self.refine is not None and step > 0 and step % self.refine.every == 0:
+            self._refine(step)
         terms = self.loss.terms(self.model, self.batches.get(step))
-        return self.loss.total(terms), {k: v.detach() for k, v in terms.items()}
+        weights = None
+        if self.balance is not None:
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            weights = self.balance.update(step, terms, params) if adapting else self.balance.weights
+        return self.loss.total(terms, weights), {k: v.detach() for k, v in terms.items()}
+
+    def _refine(self, step: int) -> None:
+        r = self.refine
+        assert r is not None
+        rng = np.random.default_rng([self.seed, step])
+        candidates = self.batches.sampler.interior(r.candidates, rng)
+        norms = []
+        for chunk in np.array_split(candidates, max(1, len(candidates) // 2000)):
+            batch = self.loss.prepare(PointSet(interior=chunk))
+            jet = self.model.jet(batch.interior, self.loss.order, self.loss.pairs)
+            res = self.loss.residual(jet, batch.interior, batch.coef).detach()
+            norms.append(res.pow(2).sum(dim=1).sqrt().double().cpu().numpy())
+        err = np.concatenate(norms) ** r.k
+        mean = err.mean()
+        if not np.isfinite(mean) or mean <= 0:
+            return
+        p = err / mean + r.c
+        chosen = rng.choice(len(candidates), size=min(r.points, len(candidates)), replace=False, p=p / p.sum())
+        self.batches.add(candidates[chosen])
+
+    def adaptive_state(self) -> "_AdaptiveState":
+        """The balance weights and the causal reference, as a checkpointable object."""
+        return _AdaptiveState(self)
+
+    def extra_state(self) -> dict[str, Any]:
+        """What a checkpoint must hold besides the parameters."""
+        return {"balance": self.balance.state_dict() if self.balance is not None else None,
+                "causal_ref": self.loss.causal_ref}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if self.balance is not None and state.get("balance") is not None:
+            self.balance.load_state_dict(state["balance"])
+        self.loss.causal_ref = state.get("causal_ref")
+
+
+class _AdaptiveState:
+    def __init__(self, objective: PhysicsObjective):
+        self.objective = objective
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.objective.extra_state()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.objective.load_extra_state(state)

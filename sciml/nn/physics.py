@@ -17,8 +17,18 @@ initial                ``u(x, t0) - u0(x)`` (and ``u_t(x, t0) - v0(x)`` for the 
                        rate: second order in time)
 =====================  ======================================================================
 
-Each group enters the loss as a mean square; ``res``, ``bc`` (sum over conditions, as DeepXDE
-sums its boundary terms) and ``ic`` are weighted by :class:`LossWeights`.
+Each group enters the loss as a mean square. Boundary conditions make one term per kind
+(``bc`` for Dirichlet data, ``bc_neumann``, ``bc_robin``, ... for the others), each the
+measure-weighted mean over the entries of that kind: the points are shared among the pieces by
+measure, so a term is the mean square over all its points and does not depend on how the
+boundary was cut into entries (four small disks do not outweigh the outer square). ``res``, the
+boundary terms and ``ic`` are weighted by :class:`LossWeights` (and, in training, by the adaptive
+balance of :mod:`sciml.nn.balance`). With ``causal`` set, the residual of a time-dependent
+problem is the causally weighted mean of Wang, Sankaran & Perdikaris, "Respecting causality for
+training physics-informed neural networks", CMAME 421 (2024): the time span is cut into
+``causal.chunks`` slabs and slab ``i`` weighs ``exp(-eps sum_{k<i} L_k / (chunks L_ref))``
+(no gradient through the weights; ``L_ref`` the residual at the first step), so later times
+count once the earlier ones are resolved.
 """
 
 from __future__ import annotations
@@ -45,6 +55,14 @@ class LossWeights:
     res: float = 1.0
     bc: float = 1.0
     ic: float = 1.0
+
+
+@dataclass(frozen=True)
+class Causal:
+    """Causal weighting of the residual in time (``chunks`` slabs, tolerance ``eps``)."""
+
+    chunks: int = 16
+    eps: float = 5.0
 
 
 @dataclass
@@ -93,10 +111,15 @@ class PhysicsLoss:
 
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
-                 value_scale: float = 1.0, residual_on_boundary: bool = False):
+                 value_scale: float = 1.0, residual_on_boundary: bool = False,
+                 causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
+        self.causal = causal if problem.transient and problem.dim > 0 else None
+        self.causal_ref: float | None = None
+        self.exact_entries, self.exact_initial = frozenset(exact_entries), exact_initial
+        self.causal_min_weight = 1.0
         self.residual_on_boundary = residual_on_boundary
         self.dtype, self.device = dtype, torch.device(device)
         self.dim = problem.dim
@@ -138,6 +161,8 @@ class PhysicsLoss:
             return {"v": v, "g": torch.zeros(len(pts), self.dim, dtype=self.dtype, device=self.device)}
         leaf = pts.detach().clone().requires_grad_(True)
         v = expr.torch(**self._env(leaf))
+        if not v.requires_grad:  # piecewise constant in space (a where() of constants, say)
+            return {"v": v.detach(), "g": torch.zeros(len(pts), self.dim, dtype=self.dtype, device=self.device)}
         (g,) = torch.autograd.grad(v.sum(), leaf)
         return {"v": v.detach(), "g": g[:, : self.dim].detach()}
 
@@ -159,6 +184,8 @@ class PhysicsLoss:
         interior = self.tensor(residual_points)
         boundary = []
         for group in points.boundary:
+            if group.index in self.exact_entries:  # imposed by the model (sciml.nn.constraints)
+                continue
             pts = self.tensor(group.points)
             bc = p.boundaries[group.index] if group.index >= 0 else None
             kind = bc.type if bc is not None else "natural"
@@ -198,32 +225,67 @@ class PhysicsLoss:
         return self.kind.boundary_flux(self, jet, normals, coef)
 
     def terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
-        """Unweighted mean-square loss terms ``res``, ``bc`` and ``ic`` (those that apply)."""
+        """Unweighted mean-square loss terms ``res``, the boundary terms (one per condition kind)
+        and ``ic`` (those that apply)."""
         jet = model.jet(batch.interior, self.order, self.pairs)
-        out = {"res": self.residual(jet, batch.interior, batch.coef).pow(2).mean()}
-        bc = self.boundary_term(model, batch)
-        if bc is not None:
-            out["bc"] = bc
+        squares = self.residual(jet, batch.interior, batch.coef).pow(2).sum(dim=1)
+        out = {"res": self._causal(squares, batch.interior) if self.causal is not None else squares.mean()}
+        out.update(self.boundary_terms(model, batch))
         if batch.initial is not None:
             pts, target = batch.initial
             jet0 = model.jet(pts, 0 if batch.rates is None else 1, ())
-            out["ic"] = ((jet0.value - target) / self.value_scale).pow(2).mean()
+            ic = [] if self.exact_initial else [((jet0.value - target) / self.value_scale).pow(2).mean()]
             if batch.rates is not None:
                 given, rate = batch.rates
-                out["ic"] = out["ic"] + ((jet0.d(self.tcol)[:, given] - rate) / self.value_scale).pow(2).mean()
+                ic.append(((jet0.d(self.tcol)[:, given] - rate) / self.value_scale).pow(2).mean())
+            if ic:
+                out["ic"] = torch.stack(ic).sum()
         return out
 
-    def boundary_term(self, model: Any, batch: Batch) -> torch.Tensor | None:
-        """The sum of the boundary and periodic mean squares (None without boundary points)."""
-        bc_terms = []
+    def _causal(self, squares: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The causally weighted mean of the per-point squared residuals (see the module doc)."""
+        c, span = self.causal, self.problem.time
+        assert c is not None
+        slab = ((x[:, self.tcol] - span.start) / span.length * c.chunks).long().clamp(0, c.chunks - 1)
+        sums = torch.zeros(c.chunks, dtype=squares.dtype, device=squares.device).index_add(0, slab, squares)
+        counts = torch.bincount(slab, minlength=c.chunks).to(squares.dtype)
+        present = counts > 0
+        means = sums[present] / counts[present]
+        with torch.no_grad():
+            if self.causal_ref is None:
+                self.causal_ref = max(float(means.mean()), 1e-30)
+            before = torch.cumsum(means, 0) - means
+            weights = torch.exp(-c.eps * before / (c.chunks * self.causal_ref))
+            self.causal_min_weight = float(weights.min())
+        return (weights * means).mean()
+
+    def boundary_terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
+        """One term per condition kind: the measure-weighted mean of its entries' mean squares
+        (``bc`` for Dirichlet data, ``bc_<kind>`` for the others, ``bc_periodic``)."""
+        sums: dict[str, list[torch.Tensor]] = {}
+        counts: dict[str, int] = {}
         for g in batch.boundary:  # each condition's kind (sciml.bcs) gives its mean squares
-            bc_terms.extend(bcs.get(g.kind).terms(self, model, g))
+            name = "bc" if g.kind == "dirichlet" else f"bc_{g.kind}"
+            n = len(g.points)
+            sums.setdefault(name, []).append(n * torch.stack(bcs.get(g.kind).terms(self, model, g)).sum())
+            counts[name] = counts.get(name, 0) + n
         periodic = bcs.get("periodic")
         for axis, lo, hi in batch.periodic:
-            bc_terms.append(periodic.pair_terms(model, axis, lo, hi))
-        return torch.stack(bc_terms).sum() if bc_terms else None
+            sums.setdefault("bc_periodic", []).append(len(lo) * periodic.pair_terms(model, axis, lo, hi))
+            counts["bc_periodic"] = counts.get("bc_periodic", 0) + len(lo)
+        return {name: torch.stack(parts).sum() / max(counts[name], 1) for name, parts in sums.items()}
 
-    def total(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The weighted sum of the terms."""
-        w = {"res": self.weights.res, "bc": self.weights.bc, "ic": self.weights.ic}
-        return sum(w[name] * value for name, value in terms.items())  # type: ignore[return-value]
+    def boundary_term(self, model: Any, batch: Batch) -> torch.Tensor | None:
+        """The sum of the boundary terms (None without boundary points)."""
+        terms = self.boundary_terms(model, batch)
+        return torch.stack(list(terms.values())).sum() if terms else None
+
+    def weight(self, name: str) -> float:
+        """The configured weight of a term (``bc*`` terms share ``bc``'s)."""
+        return {"res": self.weights.res, "ic": self.weights.ic}.get(name, self.weights.bc)
+
+    def total(self, terms: Mapping[str, torch.Tensor], balance: Mapping[str, float] | None = None) -> torch.Tensor:
+        """The weighted sum of the terms (times the adaptive ``balance`` weights when given)."""
+        balance = balance or {}
+        return sum(self.weight(name) * balance.get(name, 1.0) * value  # type: ignore[return-value]
+                   for name, value in terms.items())

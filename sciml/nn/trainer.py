@@ -16,13 +16,14 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Protocol
 
 import torch
 from torch import nn
 
-from ..errors import ProblemError, SolverError
+from ..errors import ProblemError, SciMLWarning, SolverError
 from ..io import atomic_write
 from . import distributed
 from .modelfile import load_file
@@ -35,6 +36,10 @@ class Stateful(Protocol):
 
 class TrainingDiverged(SolverError):
     """The loss became NaN/inf or exceeded the divergence bound; the best state was kept."""
+
+
+class TrainingRecovered(SciMLWarning):
+    """A bad step was rolled back to the best state and training went on at a lower rate."""
 
 
 @dataclass
@@ -69,9 +74,14 @@ class TrainConfig:
         Wall-clock budget for the whole training (Adam and L-BFGS); None for no limit.
     checkpoint, checkpoint_every, resume
         Checkpoint file, how often (steps) to write it, and whether to resume from it.
-    divergence
-        Stop when the loss exceeds ``divergence`` times the best loss so far (while that is
-        positive).
+    divergence, max_recoveries
+        The loss is bad when it is NaN/inf or exceeds ``divergence`` times the best loss so far
+        (while that is positive). Then training rolls back to the best state, halves the
+        learning rate, restarts the optimiser and goes on (a visible warning, recorded in the
+        result); after ``max_recoveries`` such roll-backs it stops with :class:`TrainingDiverged`.
+    bfgs_steps
+        Iterations of a self-scaled BFGS (dense inverse Hessian, strong-Wolfe line search) after
+        Adam and L-BFGS, for networks of at most 20,000 parameters (:mod:`sciml.nn.bfgs`).
     keep
         Which state training ends in: ``best`` (lowest loss seen; right for full-batch and
         physics losses) or ``last`` (right for minibatch epochs, whose per-batch losses are
@@ -101,11 +111,13 @@ class TrainConfig:
     checkpoint_every: int = 500
     resume: bool = False
     divergence: float = 1e8
+    max_recoveries: int = 3
+    bfgs_steps: int = 0
     keep: Literal["best", "last"] = "best"
     progress: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("adam_steps", "lbfgs_steps"):
+        for name in ("adam_steps", "lbfgs_steps", "bfgs_steps", "max_recoveries"):
             if getattr(self, name) < 0:
                 raise ProblemError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr <= 0 or self.lbfgs_lr <= 0:
@@ -130,13 +142,16 @@ class TrainResult:
     stopped: str = "completed"
     seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    recoveries: list[str] = field(default_factory=list)
+    bfgs_steps: int = 0
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest (history thinned to at most 200 records)."""
         stride = max(1, len(self.history) // 200)
-        return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps,
+        return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps, "bfgs_steps": self.bfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
-                "stopped": self.stopped, "train_s": self.seconds, "history": self.history[::stride]}
+                "stopped": self.stopped, "recoveries": self.recoveries, "train_s": self.seconds,
+                "history": self.history[::stride]}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:
@@ -195,15 +210,19 @@ class Trainer:
         self.result = TrainResult()
         self.best_state: dict[str, torch.Tensor] | None = None
         self._elapsed_before = 0.0
+        self.lr_factor = 1.0
 
     # -- optimisers ----------------------------------------------------------------------------
-    def _adam(self) -> tuple[torch.optim.Optimizer, Any]:
+    def _adam(self, offset: int = 0) -> tuple[torch.optim.Optimizer, Any]:
+        """Adam and its schedule, the schedule started at step ``offset`` (a restart after a
+        roll-back continues it) and the rate times the roll-backs' factor."""
         cfg = self.cfg
         kind = torch.optim.AdamW if cfg.adamw else torch.optim.Adam
         scales = sorted({float(getattr(p, "lr_scale", 1.0)) for p in self.params})
+        base = cfg.lr * self.lr_factor
         groups = [{"params": [p for p in self.params if float(getattr(p, "lr_scale", 1.0)) == s],
-                   "lr": cfg.lr * s, "lr_scale": s} for s in scales]
-        opt = kind(groups, lr=cfg.lr, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
+                   "lr": base * s, "lr_scale": s} for s in scales]
+        opt = kind(groups, lr=base, amsgrad=cfg.amsgrad, weight_decay=cfg.weight_decay)
         n = max(cfg.adam_steps, 1)
         warm = max(int(cfg.onecycle_pct * n), 1)
         factor = {
@@ -215,11 +234,11 @@ class Trainer:
                 1 - 1 / cfg.onecycle_final_div) * 0.5 * (1 + math.cos(math.pi * min(s - warm, n - warm) / max(n - warm, 1))),
             "onecycle": lambda s: onecycle_factor(s // cfg.lr_step_size, -(-n // cfg.lr_step_size), cfg),
         }[cfg.lr_schedule]
-        return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: factor(s + offset))
 
     def _lbfgs(self) -> torch.optim.Optimizer:
         cfg = self.cfg
-        return torch.optim.LBFGS(self.params, lr=cfg.lbfgs_lr, max_iter=cfg.lbfgs_max_iter,
+        return torch.optim.LBFGS(self.params, lr=cfg.lbfgs_lr * self.lr_factor, max_iter=cfg.lbfgs_max_iter,
                                  history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe",
                                  tolerance_grad=1e-12, tolerance_change=1e-15)
 
@@ -244,18 +263,27 @@ class Trainer:
             r.history.append({"step": step, "phase": phase, "loss": loss, "lr": lr,
                               "t": self._elapsed(), **vals})
 
-    def _check(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+    def _check(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> bool:
+        """False when the loss is sound; True after a roll-back (the caller restarts its
+        optimiser); raises :class:`TrainingDiverged` when no roll-back is left."""
         r = self.result
         bad = not math.isfinite(loss)
         if not bad and math.isfinite(r.best_loss) and r.best_loss > 0 and loss > self.cfg.divergence * r.best_loss:
             bad = True  # (an objective that can go negative, an energy say, has no ratio test)
         if not bad:
-            return
+            return False
         if self.best_state is not None:
             self.objective.load_state_dict(self.best_state)
         which = ", ".join(f"{k}={float(v):.3g}" for k, v in terms.items())
         what = "became NaN/inf" if not math.isfinite(loss) else \
             f"diverged (> {self.cfg.divergence:g} x best)"
+        if self.best_state is not None and len(r.recoveries) < self.cfg.max_recoveries:
+            self.lr_factor *= 0.5
+            note = (f"{phase} step {step}: the loss {what} ({which}); rolled back to the best state "
+                    f"(loss {r.best_loss:.4g}) and halved the learning rate (x{self.lr_factor:g})")
+            r.recoveries.append(note)
+            warnings.warn(TrainingRecovered(f"training recovered: {note}"), stacklevel=2)
+            return True
         r.stopped = f"{phase} step {step}: loss {what}"
         kept = (f"the best state (loss {r.best_loss:.4g}) was kept" if self.best_state is not None
                 else "no earlier state was kept (keep = \"last\")" if self.cfg.keep == "last"
@@ -263,7 +291,8 @@ class Trainer:
         if self.cfg.checkpoint and self.best_state is not None:
             self._save(self.cfg.checkpoint, phase, step)
             kept += f" and written to {self.cfg.checkpoint}"
-        raise TrainingDiverged(f"training stopped at {phase} step {step}: the loss {what} "
+        after = f" after {len(r.recoveries)} roll-backs" if r.recoveries else ""
+        raise TrainingDiverged(f"training stopped at {phase} step {step}: the loss {what}{after} "
                                f"({which}); {kept}. Try a smaller learning rate or other loss weights.")
 
     def _elapsed(self) -> float:
@@ -337,6 +366,7 @@ class Trainer:
         try:
             self._run_adam(resumed, bar)
             self._run_lbfgs(resumed, bar)
+            self._run_bfgs(bar)
         finally:
             if bar is not None:
                 bar.close()
@@ -361,7 +391,9 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss_t, terms = self.model(step)
             loss = float(distributed.mean_across(loss_t.detach()))
-            self._check(step, "adam", loss, terms)
+            if self._check(step, "adam", loss, terms):
+                opt, sched = self._adam(offset=step)
+                continue
             snapshot = self._maybe_snapshot(loss)
             loss_t.backward()
             lr = sched.get_last_lr()[0] / opt.param_groups[0]["lr_scale"]
@@ -398,9 +430,34 @@ class Trainer:
 
             snapshot = self._snapshot() if cfg.keep == "best" else None
             loss = float(opt.step(closure))
-            self._check(step, "lbfgs", loss, first["terms"])
+            if self._check(step, "lbfgs", loss, first["terms"]):
+                opt = self._lbfgs()
+                continue
             r.lbfgs_steps = k + 1
             self._record(step, "lbfgs", loss, first["terms"], snapshot, cfg.lbfgs_lr)
             self._after_step(step, bar, loss, first["terms"])
             if cfg.checkpoint and (r.lbfgs_steps % cfg.checkpoint_every == 0 or r.lbfgs_steps == cfg.lbfgs_steps):
                 self._save(cfg.checkpoint, "lbfgs", r.lbfgs_steps, opt)
+
+    def _run_bfgs(self, bar: Any) -> None:
+        cfg, r = self.cfg, self.result
+        if cfg.bfgs_steps == 0 or r.stopped != "completed":
+            return
+        from .bfgs import self_scaled_bfgs
+
+        step0 = cfg.adam_steps + cfg.lbfgs_steps
+
+        def evaluate() -> tuple[float, dict[str, torch.Tensor]]:
+            loss_t, terms = self.model(step0)
+            loss_t.backward()
+            return float(loss_t.detach()), terms
+
+        def after(k: int, loss: float, terms: Mapping[str, torch.Tensor]) -> bool:
+            if self._check(step0 + k, "bfgs", loss, terms):
+                return False
+            r.bfgs_steps = k + 1
+            self._record(step0 + k, "bfgs", loss, terms, self._maybe_snapshot(loss), 1.0)
+            self._after_step(step0 + k, bar, loss, terms)
+            return not self._out_of_time()
+
+        self_scaled_bfgs(self.params, evaluate, cfg.bfgs_steps, after)

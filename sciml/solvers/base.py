@@ -125,13 +125,13 @@ class PhysicsInformedSolver(TrainedSolver):
         return {}
 
     def solve(self, problem: Problem) -> Solution:
-        from ..nn.fit import fit_physics, network_solution, place
+        from ..nn.fit import fit_physics, network_solution, physics_model
 
         check_supported(self, problem)
         cfg = self.config(problem)
         net = self.build(problem, cfg)
-        model = place(net, cfg)
-        result = fit_physics(problem, model, cfg, self.callback)
-        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
+        model, exact, features = physics_model(problem, net, cfg)
+        result = fit_physics(problem, model, cfg, self.callback, exact)
+        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device, "features": features,
                 **self.describe(net, cfg)}
         return network_solution(problem, model, self.name, info)

@@ -77,6 +77,10 @@ class PIGConfig(PhysicsConfig):
         ``channels`` equal to the number of solution components).
     hidden
         Hidden width of the head (16).
+    hard_bc
+        Off by default for PIG (unlike ``pinn``): the Gaussians resolve boundary layers
+        locally, so the penalty terms meet the data, while the distance-function product has to
+        be recomputed on every resampled batch (docs/solvers/pig.md).
     """
 
     n_gaussians: int = 200
@@ -98,6 +102,7 @@ class PIGConfig(PhysicsConfig):
     n_interior: int = 1000
     n_boundary: int = 1000
     resample_every: int = 1
+    hard_bc: bool = False
 
 
 Q_MAX = 80.0

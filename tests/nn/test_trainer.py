@@ -72,17 +72,18 @@ def test_resume_without_checkpoint_is_bad_input(tmp_path):
 
 
 class Poisoned(nn.Module):
-    """(p - 3)^2, which turns NaN at a given step; remembers the parameter at every step."""
+    """(p - 3)^2, which turns NaN at a given step (until ``nan_until``); remembers the parameter
+    at every step."""
 
-    def __init__(self, nan_at):
+    def __init__(self, nan_at, nan_until=10**9):
         super().__init__()
         self.p = nn.Parameter(torch.zeros(1))
-        self.nan_at, self.seen = nan_at, []
+        self.nan_at, self.nan_until, self.seen = nan_at, nan_until, []
 
     def forward(self, step):
         self.seen.append(self.p.detach().clone())
         loss = ((self.p - 3) ** 2).sum()
-        if step >= self.nan_at:
+        if self.nan_at <= step < self.nan_until:
             loss = loss * float("nan")
         return loss, {"fit": loss.detach()}
 
@@ -91,10 +92,28 @@ def test_nan_stops_training_and_keeps_the_best_state(tmp_path):
     model = Poisoned(nan_at=5)
     ckpt = tmp_path / "best.pt"
     with pytest.raises(TrainingDiverged, match=r"adam step 5: the loss became NaN.*best state"):
-        Trainer(model, TrainConfig(adam_steps=50, lr=0.1, progress=False, checkpoint=str(ckpt))).fit()
+        Trainer(model, TrainConfig(adam_steps=50, lr=0.1, progress=False, checkpoint=str(ckpt),
+                                   max_recoveries=0)).fit()
     assert torch.equal(model.p.detach(), model.seen[4])  # the last (and best) finite-loss state
     saved = torch.load(ckpt, weights_only=True)
     assert torch.equal(saved["objective"]["p"], model.seen[4])
+
+
+def test_a_bad_step_is_rolled_back_and_training_goes_on_at_half_the_rate():
+    from sciml.nn.trainer import TrainingRecovered
+
+    model = Poisoned(nan_at=5, nan_until=6)
+    with pytest.warns(TrainingRecovered, match="adam step 5.*rolled back.*x0.5"):
+        result = Trainer(model, TrainConfig(adam_steps=200, lr=0.1, progress=False)).fit()
+    assert result.stopped == "completed" and len(result.recoveries) == 1
+    assert torch.equal(model.seen[6], model.seen[4])  # the step after the bad one starts from the best state
+    assert abs(float(model.p) - 3) < 1e-2  # and training went on to the minimum
+
+
+def test_repeated_failures_stop_after_the_allowed_roll_backs():
+    model = Poisoned(nan_at=5)
+    with pytest.warns(Warning), pytest.raises(TrainingDiverged, match="after 2 roll-backs"):
+        Trainer(model, TrainConfig(adam_steps=50, lr=0.1, progress=False, max_recoveries=2)).fit()
 
 
 def test_time_budget_stops_early():

@@ -1,0 +1,305 @@
+"""Exact Dirichlet and initial conditions: ``u = A(x, t) + B(x, t) N(x, t)``.
+
+Sukumar & Srivastava, "Exact imposition of boundary conditions with distance functions in
+physics-informed deep neural networks", CMAME 389 (2022). Each boundary piece (end point,
+segment, circular arc, box face) has an approximate distance function (ADF) ``phi_i`` that
+vanishes on it and grows like the distance to first order: the trimmed form of their Section 5
+for segments (the plain distance to the line when the line meets the domain nowhere
+else: smooth, without the trimmed form's curvature at the end points), ``|R^2 - |x - c|^2| / 2R`` for full circles, the distance to the plane for the
+faces of a box. The pieces carrying one Dirichlet entry are joined by R-equivalence
+``phi = (sum_i phi_i^-1)^-1`` and the entries' data ``g_e`` by transfinite interpolation
+``g = sum_e w_e g_e``, ``w_e = phi_e^-1 / sum_k phi_k^-1``, so ``u = g + phi N`` meets every
+entry exactly whatever ``N`` is. ``phi`` is divided by its largest value on interior samples so
+``B`` lies in [0, 1]. Initial data are imposed by ``u = u0(x) + tau N`` with ``tau = (t - t0) / T``
+(Lagaris et al. 1998); with both, ``A = u0(x) + g(x, t) - g(x, t0)`` and ``B = phi tau``.
+
+A field component gets an exact Dirichlet condition only where the geometry allows it: on the
+pieces fully covered by one Dirichlet entry fixing it whose ADF is smooth. A piece split between
+conditions by a predicate, a segment whose line crosses the domain (the edges at a re-entrant
+corner: the trimmed ADF's curvature at its end points made training on the L-shape five times
+worse than the penalty), meshes and CSG domains keep the penalty term; :func:`plan` says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..geometry.dims import space_names
+from ..geometry.pieces import Arc, BoxFace, EndPoint, Segment
+from ..problems import Problem
+from .jet import AutogradJet, ExplicitJet, Field, Jet
+
+
+@dataclass(frozen=True)
+class Line:
+    """A segment whose supporting line meets the domain nowhere else: its ADF is the plain
+    distance to the line (smooth; the trimmed form's curvature at the end points is not needed)."""
+
+    segment: Segment
+
+
+def _untrimmed(piece: Any, domain: Any) -> Any:
+    """``Line(piece)`` when the segment's supporting line leaves the domain at its end points."""
+    if not isinstance(piece, Segment):
+        return piece
+    a, b = np.asarray(piece.a, float), np.asarray(piece.b, float)
+    lo, hi = domain.bounds
+    span = float(np.max(np.asarray(hi) - np.asarray(lo)))
+    d = (b - a) / piece.measure
+    s = np.linspace(1e-6, 2 * span, 400)
+    beyond = np.concatenate([b + s[:, None] * d, a - s[:, None] * d])
+    inside = domain.sdf(beyond) < -1e-9 * span
+    return piece if inside.any() else Line(piece)
+
+
+def piece_adf(piece: Any, x: torch.Tensor, delta: float) -> torch.Tensor:
+    """The ADF of one boundary piece at points ``x`` (space columns), ``(P,)``."""
+    if isinstance(piece, EndPoint):
+        return (x[:, 0] - piece.x).abs()
+    if isinstance(piece, BoxFace):
+        return (x[:, piece.axis] - piece.value).abs()
+    if isinstance(piece, Arc):
+        cx, cy = piece.center
+        r2 = (x[:, 0] - cx) ** 2 + (x[:, 1] - cy) ** 2
+        return (piece.radius ** 2 - r2).abs() / (2 * piece.radius)
+    if isinstance(piece, Line):
+        (x1, y1), (x2, y2) = piece.segment.a, piece.segment.b
+        return ((x[:, 0] - x1) * (y2 - y1) - (x[:, 1] - y1) * (x2 - x1)).abs() / piece.segment.measure
+    if isinstance(piece, Segment):
+        (x1, y1), (x2, y2) = piece.a, piece.b
+        length = piece.measure
+        f = ((x[:, 0] - x1) * (y2 - y1) - (x[:, 1] - y1) * (x2 - x1)) / length
+        xc, yc = (x1 + x2) / 2, (y1 + y2) / 2
+        t = ((length / 2) ** 2 - (x[:, 0] - xc) ** 2 - (x[:, 1] - yc) ** 2) / length
+        varphi = torch.sqrt(t * t + f ** 4 + delta ** 4)
+        return torch.sqrt(f * f + ((varphi - t) / 2) ** 2 + delta ** 2) - delta
+    raise TypeError(f"no distance function for {type(piece).__name__}")
+
+
+M = 1  # the R-equivalence exponent
+
+def _equivalence(phis: Sequence[torch.Tensor], floor: float) -> torch.Tensor:
+    """R-equivalence ``(sum phi_i^-1)^-1`` (zero on every piece, distance-like between)."""
+    if len(phis) == 1:
+        return phis[0]
+    return sum(p.clamp_min(floor) ** -M for p in phis) ** (-1.0 / M)
+
+
+@dataclass
+class Plan:
+    """Which conditions are exact: per component the Dirichlet entries and their pieces."""
+
+    pieces: list[dict[int, list[Any]]] = field(default_factory=list)  # per component: entry -> pieces
+    initial: bool = False
+    exact_entries: set[int] = field(default_factory=set)  # entries exact for all their components
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def boundary(self) -> bool:
+        return any(self.pieces)
+
+    @property
+    def active(self) -> bool:
+        return self.boundary or self.initial
+
+
+def plan(problem: Problem, hard_bc: bool, hard_ic: bool) -> Plan:
+    """What can be imposed exactly on ``problem`` (see the module doc)."""
+    ncomp = len(problem.fields)
+    out = Plan(pieces=[{} for _ in range(ncomp)])
+    out.initial = hard_ic and problem.transient and bool(problem.initial)
+    if not hard_bc or problem.dim == 0:
+        return out
+    dirichlet = [i for i, bc in enumerate(problem.boundaries) if bc.type == "dirichlet"]
+    if not dirichlet:
+        return out
+    try:
+        pieces = problem.domain.pieces
+    except Exception:  # meshes and CSG domains: no analytic pieces
+        out.notes.append("exact Dirichlet conditions need an analytic domain (pieces): kept as penalty terms")
+        return out
+    rng = np.random.default_rng(0)
+    comps_of = {i: (problem.boundaries[i].components or tuple(range(ncomp))) for i in dirichlet}
+    split = trimmed = False
+    for piece in pieces:
+        if isinstance(piece, Arc) and abs(piece.theta1 - piece.theta0 - 2 * np.pi) > 1e-12:
+            split = True
+            continue
+        u = rng.random((64, max(piece.param_dim, 1)))
+        pts = piece.at(u if piece.param_dim else u[:, 0])
+        owner = problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object))
+        entries = set(owner.tolist())
+        if len(entries) != 1:
+            if entries & set(dirichlet):
+                split = True
+            continue
+        (entry,) = entries
+        if entry in comps_of:
+            piece = _untrimmed(piece, problem.domain)
+            if isinstance(piece, Segment):  # its line crosses the domain: the trimmed ADF's curvature
+                trimmed = True              # at the end points costs more than the penalty term
+                continue
+            for c in comps_of[entry]:
+                out.pieces[c].setdefault(entry, []).append(piece)
+    if split:
+        out.notes.append("a boundary piece is split between conditions (or is a partial arc): the Dirichlet "
+                         "condition there stays a penalty term")
+    if trimmed:
+        out.notes.append("the Dirichlet data on an edge whose line crosses the domain (a re-entrant corner) stay "
+                         "a penalty term there")
+    for i in dirichlet:
+        if all(i in out.pieces[c] for c in comps_of[i]) and not _partly_soft(problem, i, pieces, out, comps_of[i]):
+            out.exact_entries.add(i)
+    return out
+
+
+def _partly_soft(problem: Problem, entry: int, pieces: list, exact: Plan, comps: tuple[int, ...]) -> bool:
+    """Whether entry ``entry`` also covers a piece that is not imposed exactly."""
+    covered = {id(p.segment) if isinstance(p, Line) else id(p) for c in comps for p in exact.pieces[c].get(entry, [])}
+    rng = np.random.default_rng(1)
+    for piece in pieces:
+        if id(piece) in covered:
+            continue
+        u = rng.random((16, max(piece.param_dim, 1)))
+        pts = piece.at(u if piece.param_dim else u[:, 0])
+        if (problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)) == entry).any():
+            return True
+    return False
+
+
+class Constrained(Field):
+    """``u = A + B * inner(x)`` imposing the conditions of a :class:`Plan` exactly.
+
+    Parameters
+    ----------
+    inner
+        The network ``N`` (its own jet is used: autograd, or closed form for Gaussians).
+    problem, exact
+        The problem and what to impose.
+    """
+
+    def __init__(self, inner: Field, problem: Problem, exact: Plan):
+        super().__init__()
+        self.inner, self.problem, self.exact = inner, problem, exact
+        lo, hi = (problem.domain.bounds if problem.dim else (np.zeros(1), np.ones(1)))
+        self.size = float(np.max(np.asarray(hi) - np.asarray(lo)))
+        self.delta = 1e-6 * self.size
+        self.names = space_names(problem.dim)
+        self.norms = [1.0] * len(problem.fields)
+        if exact.boundary:
+            pts = problem.domain.sample_interior(4000, "sobol", np.random.default_rng(1))
+            x = torch.as_tensor(pts, dtype=torch.float64)
+            for c in range(len(problem.fields)):
+                if exact.pieces[c]:
+                    self.norms[c] = max(float(self._phi(c, x)[0].max()), 1e-12)
+        self._cache: dict[int, tuple[torch.Tensor, Jet, Jet, int]] = {}
+
+    # -- A and B ---------------------------------------------------------------------------------
+    def _phi(self, c: int, x: torch.Tensor) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """The component's ADF and the ADF of each of its entries."""
+        floor = 1e-30
+        per_entry = {e: _equivalence([piece_adf(p, x, self.delta) for p in ps], floor)
+                     for e, ps in self.exact.pieces[c].items()}
+        return _equivalence(list(per_entry.values()), floor), per_entry
+
+    def _g(self, c: int, x: torch.Tensor, t: torch.Tensor | None, per_entry: dict[int, torch.Tensor]) -> torch.Tensor:
+        """Transfinite interpolation of the entries' data for component ``c``."""
+        env = {n: x[:, i] for i, n in enumerate(self.names)}
+        if t is not None:
+            env["t"] = t
+        values = {}
+        for e in per_entry:
+            bc = self.problem.boundaries[e]
+            k = bc.components.index(c) if bc.components else c
+            values[e] = bc.value[k].torch(**env) * torch.ones_like(x[:, 0])
+        if len(values) == 1:
+            return next(iter(values.values()))
+        inv = {e: 1.0 / p.clamp_min(1e-30) for e, p in per_entry.items()}
+        total = sum(inv.values())
+        return sum(inv[e] * values[e] for e in values) / total
+
+    def ab(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``A`` and ``B`` at points ``x`` (differentiable in ``x``), each ``(P, c)``."""
+        p = self.problem
+        space = x[:, : p.dim]
+        t = x[:, p.dim] if p.transient else None
+        A_cols, B_cols = [], []
+        for c, name in enumerate(p.fields):
+            A = torch.zeros_like(x[:, 0])
+            B = torch.ones_like(x[:, 0])
+            if self.exact.pieces[c]:
+                phi, per_entry = self._phi(c, space)
+                B = phi / self.norms[c]
+                A = self._g(c, space, t, per_entry)
+            if self.exact.initial:
+                tau = (t if t is not None else x[:, 0]) - p.time.start
+                tau = tau / p.time.length
+                env = {n: space[:, i] for i, n in enumerate(self.names)}
+                u0 = p.initial[name].torch(**env) * torch.ones_like(x[:, 0]) if p.dim else \
+                    torch.full_like(x[:, 0], float(np.asarray(p.initial[name].numpy())))
+                if self.exact.pieces[c]:
+                    A = u0 + A - self._g(c, space, torch.full_like(tau, p.time.start), self._phi(c, space)[1])
+                else:
+                    A = u0
+                B = B * tau
+            A_cols.append(A)
+            B_cols.append(B)
+        return torch.stack(A_cols, dim=1), torch.stack(B_cols, dim=1)
+
+    # -- the field ---------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        A, B = self.ab(x)
+        out = self.inner(x)
+        return A + B * (out if out.ndim == 2 else out[:, None])
+
+    def _ab_jets(self, x: torch.Tensor, order: int) -> tuple[Jet, Jet]:
+        """Jets of ``A`` and ``B`` (no parameters in them: computed once per point set)."""
+        hit = self._cache.get(id(x))
+        if hit is not None and hit[0] is x and hit[3] >= order:
+            return hit[1], hit[2]
+        leaf = x.detach().clone().requires_grad_(order > 0)
+        A, B = self.ab(leaf)
+        if order == 0:
+            jets: tuple[Jet, Jet] = (ExplicitJet(A.detach()), ExplicitJet(B.detach()))
+        else:
+            jets = (_frozen(AutogradJet(A, leaf), leaf.shape[1], order),
+                    _frozen(AutogradJet(B, leaf), leaf.shape[1], order))
+        if len(self._cache) >= 16:  # the point sets of a few steps (interior, each boundary group)
+            self._cache.clear()
+        self._cache[id(x)] = (x, jets[0], jets[1], order)
+        return jets
+
+    def jet(self, x: torch.Tensor, order: int = 2, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
+        if order > 2:  # higher derivatives: autograd through the whole product
+            return AutogradJet.of(self, x)
+        A, B = self._ab_jets(x, order)
+        N = self.inner.jet(x, order, pairs)
+        return ProductJet(A, B, N)
+
+
+def _frozen(jet: AutogradJet, width: int, order: int) -> ExplicitJet:
+    """All first and second derivatives of a parameter-free jet, detached."""
+    first = torch.stack([jet.d(i) for i in range(width)], dim=-1).detach()
+    second = {}
+    if order >= 2:
+        second = {(i, j): jet.dd(i, j).detach() for i in range(width) for j in range(i, width)}
+    return ExplicitJet(jet.value.detach(), first, second)
+
+
+class ProductJet(Jet):
+    """The jet of ``A + B N`` by the product rule."""
+
+    def __init__(self, A: Jet, B: Jet, N: Jet):
+        self.A, self.B, self.N = A, B, N
+        self.value = A.value + B.value * N.value
+
+    def d(self, i: int) -> torch.Tensor:
+        return self.A.d(i) + self.B.d(i) * self.N.value + self.B.value * self.N.d(i)
+
+    def dd(self, i: int, j: int) -> torch.Tensor:
+        return (self.A.dd(i, j) + self.B.dd(i, j) * self.N.value + self.B.d(i) * self.N.d(j)
+                + self.B.d(j) * self.N.d(i) + self.B.value * self.N.dd(i, j))

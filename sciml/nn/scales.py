@@ -1,0 +1,171 @@
+"""The output scale and offset of a field network, taken from the problem's data.
+
+A network learns O(1) values best, so a physics-informed solver writes ``u = shift + scale * N(x)``
+with ``shift`` and ``scale`` read off the problem (inputs are already mapped onto [-1, 1] per
+axis, time included, by :class:`~sciml.nn.layers.Normalize`):
+
+* the Dirichlet data on boundary samples and the initial data on interior samples give a range
+  per field: ``shift`` is its midpoint, half its width a first scale (a plate held between 300
+  and 350 learns ``u = 325 + 25 N``);
+* the source gives a second scale through the PDE's own residual ``R``: with a bump ``phi`` of
+  height 1 vanishing on the bounding box (``prod(1 - z_i^2)`` in normalised coordinates),
+  ``|R(0)| / |R(phi) - R(0)|`` (root mean squares over interior samples) is the amplitude of a
+  field the source drives (exact for a linear operator applied to a multiple of ``phi``);
+
+``scale`` is the larger of the two (1 when the problem has neither), so the same defaults serve
+a problem of size 1 and one of size 500.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..problems import Problem
+from .collocation import PointSampler
+from .jet import Field
+
+
+class _Basis(Field):
+    """``amplitude * prod(1 - z_i^2) * prod(P_{a_i}(z_i))`` on one component (``z`` the normalised
+    space coordinates, ``P`` Legendre polynomials of the degrees ``a``)."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int):
+        super().__init__()
+        d = len(degrees)
+        self.register_buffer("lo", torch.as_tensor(lo[:d], dtype=torch.float64))
+        self.register_buffer("hi", torch.as_tensor(hi[:d], dtype=torch.float64))
+        self.degrees, self.comp, self.n_out = degrees, comp, n_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = len(self.lo)
+        z = 2 * (x[:, :d] - self.lo) / (self.hi - self.lo) - 1
+        legendre = (lambda t: torch.ones_like(t), lambda t: t, lambda t: 1.5 * t * t - 0.5)
+        v = torch.prod(1 - z * z, dim=1)
+        for i, a in enumerate(self.degrees):
+            v = v * legendre[a](z[:, i])
+        out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
+        out[:, self.comp] = v
+        return out
+
+
+def _degrees(dim: int, total: int = 2) -> list[tuple[int, ...]]:
+    """Multi-indices of total degree <= ``total`` (at most 2 per axis)."""
+    import itertools
+
+    return [a for a in itertools.product(range(total + 1), repeat=dim) if sum(a) <= total]
+
+
+def data_range(problem: Problem, n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-field minimum and maximum of the Dirichlet and initial data (None when there is none)."""
+    from .. import bcs
+
+    sampler = PointSampler(problem, n, n, n, "random", seed)
+    pts = sampler.sample()
+    values = []
+    for group in pts.boundary:
+        if group.index < 0:
+            continue
+        bc = problem.boundaries[group.index]
+        if bc.type not in ("dirichlet", "cauchy") or not bcs.get(bc.type).covers_points:
+            continue
+        space, t = problem.split(group.points)
+        v = np.asarray(bc.values(space, t), dtype=float)
+        v = v.reshape(len(group.points), -1)
+        if bc.components and v.shape[1] == len(problem.fields):
+            keep = np.full(v.shape, np.nan)
+            keep[:, list(bc.components)] = v[:, list(bc.components)]
+            v = keep
+        if v.shape[1] == len(problem.fields):
+            values.append(v)
+    if pts.initial is not None and problem.dim > 0:
+        space = pts.initial[:, : problem.dim]
+        values.append(np.stack([np.asarray(problem.initial[f](space), float) * np.ones(len(space))
+                                for f in problem.fields], axis=1))
+    elif problem.dim == 0 and problem.transient:
+        values.append(np.array([[float(np.asarray(problem.initial[f].numpy())) for f in problem.fields]]))
+    if not values:
+        return None
+    allv = np.concatenate(values)
+    unset = np.isnan(allv)  # components a vector condition leaves free
+    lo, hi = np.where(unset, np.inf, allv).min(axis=0), np.where(unset, -np.inf, allv).max(axis=0)
+    return np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 0.0)
+
+
+def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
+    """The largest value of a small Galerkin estimate of the field the source drives (0 without
+    a source or a residual): ``u ~ sum_j c_j phi_j`` over bumps times Legendre polynomials of
+    total degree <= 2 per component, with ``<L phi_j, phi_i> c = -<R(0), phi_i>`` in the Monte
+    Carlo inner product of interior samples (``L phi = R(phi) - R(0)``; solved by least squares,
+    so indefinite operators such as Helmholtz's do not break it)."""
+    from .fit import input_box
+    from .physics import PhysicsLoss
+
+    if problem.dim == 0 or "residual" not in problem.pde.spec.traits:
+        return 0.0
+    loss = PhysicsLoss(problem, dtype=torch.float64)
+    batch = loss.prepare(PointSampler(problem, n, 1, 1, "random", seed).sample())
+    lo, hi = input_box(problem)
+    ncomp = len(problem.fields)
+
+    def residual(model: Field) -> tuple[torch.Tensor, torch.Tensor]:
+        x = batch.interior.detach().clone().requires_grad_(True)
+        jet = model.jet(x, loss.order, loss.pairs)
+        return loss.residual(jet, x, batch.coef).detach(), jet.value.detach()
+
+    zero = _Basis(lo, hi, (0,) * problem.dim, 0, ncomp)
+    r0, _ = residual(_Scaled0(zero))
+    if not torch.isfinite(r0).all() or float(r0.abs().max()) == 0:
+        return 0.0
+    columns, values = [], []
+    for comp in range(ncomp):
+        for deg in _degrees(problem.dim):
+            r, v = residual(_Basis(lo, hi, deg, comp, ncomp))
+            columns.append(r - r0)
+            values.append(v)
+    L = torch.stack(columns, dim=-1).reshape(-1, len(columns))  # (points * equations, basis)
+    Phi = torch.stack(values, dim=-1)  # (points, components, basis)
+    if L.shape[0] != Phi.reshape(-1, len(columns)).shape[0]:
+        return 0.0  # equations and components differ (a custom system): no Galerkin pairing
+    test = Phi.reshape(-1, len(columns))
+    A, b = test.T @ L, -(test.T @ r0.reshape(-1))
+    c = torch.linalg.lstsq(A, b[:, None], rcond=1e-8).solution[:, 0]
+    u = Phi @ c
+    scale = float(u.abs().max())
+    return scale if math.isfinite(scale) else 0.0
+
+
+class _Scaled0(Field):
+    """The zero field (``0 * basis``), so that ``R(0)`` sees the same derivative structure."""
+
+    def __init__(self, basis: Field):
+        super().__init__()
+        self.basis = basis
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.0 * self.basis(x)
+
+
+def output_scaling(problem: Problem) -> tuple[float, list[float] | None]:
+    """``(scale, shift)`` for ``u = shift + scale * N(x)`` (``shift`` None when it is zero)."""
+    rng = data_range(problem)
+    scale, shift = 0.0, None
+    if rng is not None:
+        lo, hi = rng
+        mid = (lo + hi) / 2
+        scale = float(np.max((hi - lo) / 2))
+        if np.any(mid != 0):
+            shift = [float(m) for m in mid]
+    scale = max(scale, source_scale(problem))
+    if not math.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    if shift is not None:  # a field that is nearly constant still needs room to move
+        scale = max(scale, 1e-3 * max(abs(s) for s in shift))
+    return scale, shift
+
+
+def describe(scale: float, shift: Any) -> str:
+    return f"{scale:.3g}" + (f" (offset {', '.join(f'{s:.3g}' for s in shift)})" if shift else "")
