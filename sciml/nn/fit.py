@@ -180,7 +180,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple
                 "rar": f"every {cfg.rar_every} steps" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",
-                "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + ss-bfgs" if cfg.bfgs_steps else ""),
+                "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + bfgs" if cfg.bfgs_steps else ""),
                 "recovery": f"up to {cfg.max_recoveries} roll-backs"}
     for note in exact.notes:
         warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)

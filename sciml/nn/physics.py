@@ -119,7 +119,7 @@ class PhysicsLoss:
         self.causal = causal if problem.transient and problem.dim > 0 else None
         self.causal_ref: float | None = None
         self.exact_entries, self.exact_initial = frozenset(exact_entries), exact_initial
-        self.causal_min_weight = 1.0
+        self.causal_weights: torch.Tensor | None = None  # of the last call, per slab (diagnostics)
         self.residual_on_boundary = residual_on_boundary
         self.dtype, self.device = dtype, torch.device(device)
         self.dim = problem.dim
@@ -256,7 +256,7 @@ class PhysicsLoss:
                 self.causal_ref = max(float(means.mean()), 1e-30)
             before = torch.cumsum(means, 0) - means
             weights = torch.exp(-c.eps * before / (c.chunks * self.causal_ref))
-            self.causal_min_weight = float(weights.min())
+            self.causal_weights = weights
         return (weights * means).mean()
 
     def boundary_terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:

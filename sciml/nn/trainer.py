@@ -80,7 +80,7 @@ class TrainConfig:
         learning rate, restarts the optimiser and goes on (a visible warning, recorded in the
         result); after ``max_recoveries`` such roll-backs it stops with :class:`TrainingDiverged`.
     bfgs_steps
-        Iterations of a self-scaled BFGS (dense inverse Hessian, strong-Wolfe line search) after
+        Iterations of BFGS (dense inverse Hessian, strong-Wolfe line search) after
         Adam and L-BFGS, for networks of at most 20,000 parameters (:mod:`sciml.nn.bfgs`).
     keep
         Which state training ends in: ``best`` (lowest loss seen; right for full-batch and
@@ -443,7 +443,7 @@ class Trainer:
         cfg, r = self.cfg, self.result
         if cfg.bfgs_steps == 0 or r.stopped != "completed":
             return
-        from .bfgs import self_scaled_bfgs
+        from .bfgs import dense_bfgs
 
         step0 = cfg.adam_steps + cfg.lbfgs_steps
 
@@ -460,4 +460,4 @@ class Trainer:
             self._after_step(step0 + k, bar, loss, terms)
             return not self._out_of_time()
 
-        self_scaled_bfgs(self.params, evaluate, cfg.bfgs_steps, after)
+        dense_bfgs(self.params, evaluate, cfg.bfgs_steps, after)

@@ -1,0 +1,246 @@
+"""The robustness features of physics-informed training: measure-weighted boundary terms,
+gradient-norm balancing, scales from the data, exact conditions, RAR-D, causal weights and the
+self-scaled BFGS."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sciml.nn.balance import GradNormBalance
+from sciml.nn.collocation import PointSampler
+from sciml.nn.constraints import Constrained, plan
+from sciml.nn.jet import AutogradJet, Field
+from sciml.nn.objective import PhysicsObjective, Refinement, ResamplingBatches
+from sciml.nn.physics import Causal, PhysicsLoss
+from sciml.nn.scales import output_scaling
+from sciml.problems import problem_from_dict
+
+SQUARE = {"type": "box", "lo": [0.0, 0.0], "hi": [1.0, 1.0]}
+
+
+def _problem(boundary, pde=None, domain=None, **extra):
+    return problem_from_dict({"name": "t", "pde": pde or {"type": "poisson", "f": "1"},
+                              "domain": domain or SQUARE, "boundary": boundary, **extra})
+
+
+class Constant(Field):
+    def __init__(self, value, n_out=1):
+        super().__init__()
+        self.c = nn.Parameter(torch.full((n_out,), float(value)))
+
+    def forward(self, x):
+        return self.c.expand(len(x), -1) + 0 * x[:, :1]
+
+
+class Wiggly(Field):
+    """A fixed smooth field with non-trivial derivatives (a stand-in for a network)."""
+
+    def __init__(self, n_out=1):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(1.3))
+        self.n_out = n_out
+
+    def forward(self, x):
+        v = torch.sin(3 * x[:, :1] + 1) * torch.cos(2 * x[:, -1:]) * self.w + x[:, :1] ** 2
+        return v.expand(-1, self.n_out)
+
+
+def test_the_boundary_term_does_not_depend_on_how_the_boundary_is_cut():
+    whole = _problem([{"where": "left", "type": "dirichlet", "value": "1"},
+                      {"where": "all", "type": "dirichlet", "value": "0"}])
+    cut = _problem([{"where": "left", "type": "dirichlet", "value": "1"},
+                    {"where": "right", "type": "dirichlet", "value": "0"},
+                    {"where": "top", "type": "dirichlet", "value": "0"},
+                    {"where": "bottom", "type": "dirichlet", "value": "0"}])
+    model = Constant(0.3)
+    values = []
+    for p in (whole, cut):
+        points = PointSampler(p, 10, 400, 1, seed=3).sample()
+        loss = PhysicsLoss(p)
+        values.append(float(loss.boundary_terms(model, loss.prepare(points))["bc"].detach()))
+    assert values[0] == pytest.approx(values[1], rel=1e-6)
+    # and it is the mean over all points: (1/4) (0.3 - 1)^2 + (3/4) 0.3^2 up to sampling
+    assert values[0] == pytest.approx(0.25 * 0.49 + 0.75 * 0.09, rel=0.15)
+
+
+def test_conditions_of_different_kinds_are_separate_terms():
+    p = _problem([{"where": "left", "type": "neumann", "value": "1"},
+                  {"where": "all", "type": "dirichlet", "value": "0"}])
+    loss = PhysicsLoss(p)
+    terms = loss.terms(Wiggly(), loss.prepare(PointSampler(p, 50, 200, 1, seed=0).sample()))
+    assert set(terms) == {"res", "bc", "bc_neumann"}
+
+
+def test_gradient_norm_balancing_equalises_the_pulls():
+    w = nn.Parameter(torch.tensor([1.0, -2.0]))
+    balance = GradNormBalance(every=1, alpha=0.0)
+    terms = {"a": (w ** 2).sum(), "b": 1e3 * (w - 1).pow(2).sum()}
+    weights = balance.update(0, terms, [w])
+    pulls = []
+    for name, value in terms.items():
+        (g,) = torch.autograd.grad(weights[name] * value, [w], retain_graph=True)
+        pulls.append(float(g.norm()))
+    assert pulls[0] == pytest.approx(pulls[1], rel=1e-6)
+    assert GradNormBalance(every=10).due(0) and not _after_first(GradNormBalance(every=10)).due(5)
+
+
+def _after_first(b):
+    w = nn.Parameter(torch.ones(1))
+    b.update(0, {"a": (w * 2).sum()}, [w])
+    return b
+
+
+def test_scales_follow_the_problem_size():
+    small = _problem([{"where": "left", "type": "dirichlet", "value": "1"},
+                      {"where": "all", "type": "dirichlet", "value": "0"}], pde={"type": "poisson", "f": "2"})
+    large = _problem([{"where": "left", "type": "dirichlet", "value": "500"},
+                      {"where": "all", "type": "dirichlet", "value": "0"}], pde={"type": "poisson", "f": "1000"})
+    s1, shift1 = output_scaling(small)
+    s2, shift2 = output_scaling(large)
+    assert s2 == pytest.approx(500 * s1, rel=1e-6) and shift2[0] == pytest.approx(500 * shift1[0])
+    # a source alone: the Galerkin estimate is within a factor 2 of max u for -lap u = 1 (0.0737)
+    alone = _problem([{"where": "all", "type": "dirichlet", "value": "0"}])
+    scale, shift = output_scaling(alone)
+    assert shift is None and 0.0737 / 2 < scale < 0.0737 * 2
+
+
+HOLES = {"type": "box", "lo": [-1.0, -1.0], "hi": [1.0, 1.0],
+         "holes": [{"type": "disk", "center": [0.3, 0.2], "radius": 0.25}]}
+
+
+@pytest.mark.parametrize("domain, boundary", [
+    (SQUARE, [{"where": "left", "type": "dirichlet", "value": "1 + y"},
+              {"where": "all", "type": "dirichlet", "value": "x*y"}]),
+    (HOLES, [{"where": "hole0", "type": "dirichlet", "value": "2"},
+             {"where": "all", "type": "dirichlet", "value": "sin(x)"}]),
+    ({"type": "interval", "bounds": [0.0, 2.0]}, [{"where": "all", "type": "dirichlet", "value": "3*x"}]),
+])
+def test_distance_functions_impose_dirichlet_data_exactly(domain, boundary):
+    p = _problem(boundary, domain=domain)
+    exact = plan(p, True, False)
+    assert exact.exact_entries == {0, 1} if len(boundary) == 2 else {0}
+    model = Constrained(Wiggly(), p, exact).double()
+    sample = p.domain.sample_boundary(300, "random", np.random.default_rng(0))
+    owner = p.assign_boundary(sample.points, sample.tags)
+    want = np.concatenate([p.boundaries[i].values(sample.points[owner == i])[:, 0] for i in sorted(set(owner))])
+    pts = np.concatenate([sample.points[owner == i] for i in sorted(set(owner))])
+    got = model(torch.as_tensor(pts)).detach().numpy()[:, 0]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    inside = torch.as_tensor(p.domain.sample_interior(200, "random", np.random.default_rng(1)))
+    assert float((model(inside) - torch.as_tensor(0.0)).abs().max()) > 0.1  # the network still matters
+
+
+def test_edges_at_a_re_entrant_corner_keep_the_penalty():
+    lshape = {"type": "polygon", "vertices": [[0, 0], [1, 0], [1, -1], [-1, -1], [-1, 1], [0, 1]]}
+    p = _problem([{"where": "all", "type": "dirichlet", "value": "0"}], domain=lshape)
+    exact = plan(p, True, False)
+    assert exact.boundary and not exact.exact_entries and exact.notes  # four edges exact, the entry stays soft
+    assert len(exact.pieces[0][0]) == 4
+
+
+def test_the_product_rule_jet_matches_autograd():
+    p = _problem([{"where": "left", "type": "dirichlet", "value": "1 + y**2"},
+                  {"where": "all", "type": "dirichlet", "value": "x"}], domain=HOLES)
+    model = Constrained(Wiggly(), p, plan(p, True, False)).double()
+    x = torch.as_tensor(p.domain.sample_interior(50, "random", np.random.default_rng(2)))
+    product = model.jet(x, 2, ((0, 0), (0, 1), (1, 1)))
+    auto = AutogradJet.of(model, x)
+    for i in range(2):
+        torch.testing.assert_close(product.d(i), auto.d(i))
+    for pair in ((0, 0), (0, 1), (1, 1)):
+        torch.testing.assert_close(product.dd(*pair), auto.dd(*pair))
+
+
+def test_initial_and_boundary_data_are_met_exactly_together():
+    p = problem_from_dict({"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "time": {"start": 0.5, "end": 2.0},
+                           "initial": {"u": "sin(pi*x) + 1 - x"},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "(1 - x)*exp(-(t - 0.5))"}]})
+    exact = plan(p, True, True)
+    model = Constrained(Wiggly(), p, exact).double()
+    x = torch.linspace(0, 1, 11, dtype=torch.float64)
+    at_start = model(torch.stack([x, torch.full_like(x, 0.5)], 1))[:, 0]
+    torch.testing.assert_close(at_start, torch.sin(np.pi * x) + 1 - x)
+    t = torch.linspace(0.5, 2.0, 7, dtype=torch.float64)
+    left = model(torch.stack([torch.zeros_like(t), t], 1))[:, 0]
+    right = model(torch.stack([torch.ones_like(t), t], 1))[:, 0]
+    torch.testing.assert_close(left, torch.exp(-(t - 0.5)))
+    torch.testing.assert_close(right, torch.zeros_like(t), atol=1e-12, rtol=0)
+    loss = PhysicsLoss(p, exact_entries=exact.exact_entries, exact_initial=True)
+    terms = loss.terms(model, loss.prepare(PointSampler(p, 50, 20, 20, seed=0).sample()))
+    assert set(terms) == {"res"}  # nothing left to penalise
+
+
+def test_rar_adds_points_where_the_residual_is_large_and_keeps_them():
+    p = problem_from_dict({"name": "bump", "pde": {"type": "poisson", "f": "exp(-400*(x - 0.8)**2)"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
+    loss = PhysicsLoss(p)
+    batches = ResamplingBatches(PointSampler(p, 64, 2, 1, seed=0), loss.prepare, every=5)
+    objective = PhysicsObjective(Constant(0.0), loss, batches, refine=Refinement(every=10, points=40, candidates=2000),
+                                 adapt_until=100)
+    objective(0)
+    objective(10)
+    added = batches.added
+    assert added.shape == (40, 1) and np.all(np.abs(added[:, 0] - 0.8) < 0.15)
+    objective(15)  # a new draw keeps them
+    assert len(batches.batch.interior) == 64 + 40
+    assert batches.state_dict()["added"] is added
+
+
+def test_causal_weights_hold_back_later_times_until_earlier_ones_are_resolved():
+    p = problem_from_dict({"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "0"},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
+    loss = PhysicsLoss(p, causal=Causal(chunks=8, eps=5.0))
+    x = torch.rand(400, 2, generator=torch.Generator().manual_seed(0))
+    squares = torch.ones(400)
+    first = loss._causal(squares, x)  # the reference: the first call's mean
+    w = loss.causal_weights
+    assert w[0] == 1 and float(w[-1]) < 0.05 and torch.all(w[1:] < w[:-1]) and float(first) < 0.5
+    resolved = torch.where(x[:, 1] < 0.5, 1e-3, 1.0)  # the first half resolved: the next slab released
+    loss._causal(resolved, x)
+    w = loss.causal_weights
+    assert float(w[4]) > 0.99 and float(w[-1]) < 0.2
+
+
+def test_bfgs_goes_far_below_adam_on_a_small_least_squares_fit():
+    from sciml.nn.trainer import TrainConfig, Trainer
+
+    class Fit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+            self.x = torch.linspace(-1, 1, 40, dtype=torch.float64)[:, None]
+
+        def forward(self, step):
+            loss = (self.net(self.x) - torch.sin(2 * self.x)).pow(2).mean()
+            return loss, {"fit": loss.detach()}
+
+    obj = Fit()
+    result = Trainer(obj, TrainConfig(adam_steps=200, lr=1e-2, bfgs_steps=300, progress=False)).fit()
+    assert result.bfgs_steps > 50 and result.best_loss < 1e-6
+
+
+def test_bfgs_refuses_large_networks():
+    from sciml.errors import ProblemError
+    from sciml.nn.bfgs import dense_bfgs
+
+    big = [nn.Parameter(torch.zeros(30000))]
+    with pytest.raises(ProblemError, match="lbfgs_steps"):
+        dense_bfgs(big, lambda: (0.0, {}), 1, lambda *a: True)
+
+
+def test_the_development_set_loads():
+    from sciml.bench.robust import dev_problems
+    from sciml.problems import load_problem
+
+    files = dev_problems()
+    assert len(files) >= 12
+    problems = [load_problem(f) for f in files]
+    assert not any(p.solver_options for p in problems)  # default settings: no tuned sections
+    assert sum(p.transient for p in problems) >= 4 and any(p.dim == 3 for p in problems)
