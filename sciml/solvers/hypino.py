@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
@@ -295,7 +295,9 @@ class HyPINOSolverConfig(PhysicsConfig):
     finetune_steps
         Adam steps of fine-tuning the generated ensemble on the problem's physics loss (0: none);
         ``lbfgs_steps`` L-BFGS steps follow. Fine-tuning uses the paper's notebook weights:
-        residual 0.1 (``w_res``), boundary 10 (``w_bc``), and lr 1e-3 with cosine decay.
+        residual 0.1 (``w_res``), boundary 10 (``w_bc``), and lr 1e-3 with cosine decay; the
+        robustness defaults of ``pinn`` (gradient-norm balancing, RAR-D, exact conditions) are off
+        so the recipe stays the paper's (each can be turned on).
     """
 
     model: str | None = None
@@ -309,6 +311,10 @@ class HyPINOSolverConfig(PhysicsConfig):
     n_interior: int = 2048
     n_boundary: int = 2048
     resample_every: int = 1
+    balance: Literal["gradnorm", "none"] = "none"  # the paper's fixed fine-tuning weights
+    rar_every: int = 0
+    hard_bc: bool = False  # the emitted network is the fine-tuned field itself (no A + B N wrapper)
+    hard_ic: bool = False
 
 
 @register
