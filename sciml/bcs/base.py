@@ -41,6 +41,7 @@ class BoundaryKind:
     name: ClassVar[str]
     doc: ClassVar[str]
     covers_points: ClassVar[bool] = True  # False: it pairs faces (periodic) and takes no points
+    prescribes_values: ClassVar[bool] = False  # True: its value is the field itself (exact imposition, scales)
     types: ClassVar[tuple[str, ...] | None] = None  # the PDE types it belongs to (None: any)
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

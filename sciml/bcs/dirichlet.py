@@ -12,6 +12,7 @@ from .base import BoundaryKind, Entry, ReadContext
 class Dirichlet(BoundaryKind):
     name = "dirichlet"
     doc = "u = value (one value per field; components: the fields it fixes)"
+    prescribes_values = True
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:
         n = len(ctx.fields)

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .. import bcs
 from ..geometry.dims import space_names
 from ..geometry.pieces import Arc, BoxFace, EndPoint, Segment
 from ..problems import Problem
@@ -80,13 +81,11 @@ def piece_adf(piece: Any, x: torch.Tensor, delta: float) -> torch.Tensor:
     raise TypeError(f"no distance function for {type(piece).__name__}")
 
 
-M = 1  # the R-equivalence exponent
-
 def _equivalence(phis: Sequence[torch.Tensor], floor: float) -> torch.Tensor:
     """R-equivalence ``(sum phi_i^-1)^-1`` (zero on every piece, distance-like between)."""
     if len(phis) == 1:
         return phis[0]
-    return sum(p.clamp_min(floor) ** -M for p in phis) ** (-1.0 / M)
+    return 1.0 / sum(1.0 / p.clamp_min(floor) for p in phis)
 
 
 @dataclass
@@ -114,7 +113,7 @@ def plan(problem: Problem, hard_bc: bool, hard_ic: bool) -> Plan:
     out.initial = hard_ic and problem.transient and bool(problem.initial)
     if not hard_bc or problem.dim == 0:
         return out
-    dirichlet = [i for i, bc in enumerate(problem.boundaries) if bc.type == "dirichlet"]
+    dirichlet = [i for i, bc in enumerate(problem.boundaries) if bcs.get(bc.type).prescribes_values]
     if not dirichlet:
         return out
     try:
@@ -124,51 +123,36 @@ def plan(problem: Problem, hard_bc: bool, hard_ic: bool) -> Plan:
         return out
     rng = np.random.default_rng(0)
     comps_of = {i: (problem.boundaries[i].components or tuple(range(ncomp))) for i in dirichlet}
+    soft: set[int] = set()  # Dirichlet entries that also cover a piece kept as a penalty
     split = trimmed = False
     for piece in pieces:
-        if isinstance(piece, Arc) and abs(piece.theta1 - piece.theta0 - 2 * np.pi) > 1e-12:
-            split = True
-            continue
         u = rng.random((64, max(piece.param_dim, 1)))
         pts = piece.at(u if piece.param_dim else u[:, 0])
-        owner = problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object))
-        entries = set(owner.tolist())
-        if len(entries) != 1:
-            if entries & set(dirichlet):
-                split = True
+        entries = set(problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)).tolist())
+        fixed = entries & set(dirichlet)
+        partial_arc = isinstance(piece, Arc) and abs(piece.theta1 - piece.theta0 - 2 * np.pi) > 1e-12
+        if len(entries) != 1 or partial_arc:
+            split |= bool(fixed)
+            soft |= fixed
             continue
-        (entry,) = entries
-        if entry in comps_of:
-            piece = _untrimmed(piece, problem.domain)
-            if isinstance(piece, Segment):  # its line crosses the domain: the trimmed ADF's curvature
-                trimmed = True              # at the end points costs more than the penalty term
-                continue
-            for c in comps_of[entry]:
-                out.pieces[c].setdefault(entry, []).append(piece)
+        if not fixed:
+            continue
+        (entry,) = fixed
+        piece = _untrimmed(piece, problem.domain)
+        if isinstance(piece, Segment):  # its line crosses the domain: the trimmed ADF's curvature
+            trimmed = True              # at the end points costs more than the penalty term
+            soft.add(entry)
+            continue
+        for c in comps_of[entry]:
+            out.pieces[c].setdefault(entry, []).append(piece)
     if split:
         out.notes.append("a boundary piece is split between conditions (or is a partial arc): the Dirichlet "
                          "condition there stays a penalty term")
     if trimmed:
         out.notes.append("the Dirichlet data on an edge whose line crosses the domain (a re-entrant corner) stay "
                          "a penalty term there")
-    for i in dirichlet:
-        if all(i in out.pieces[c] for c in comps_of[i]) and not _partly_soft(problem, i, pieces, out, comps_of[i]):
-            out.exact_entries.add(i)
+    out.exact_entries = {i for i in dirichlet if i not in soft and all(i in out.pieces[c] for c in comps_of[i])}
     return out
-
-
-def _partly_soft(problem: Problem, entry: int, pieces: list, exact: Plan, comps: tuple[int, ...]) -> bool:
-    """Whether entry ``entry`` also covers a piece that is not imposed exactly."""
-    covered = {id(p.segment) if isinstance(p, Line) else id(p) for c in comps for p in exact.pieces[c].get(entry, [])}
-    rng = np.random.default_rng(1)
-    for piece in pieces:
-        if id(piece) in covered:
-            continue
-        u = rng.random((16, max(piece.param_dim, 1)))
-        pts = piece.at(u if piece.param_dim else u[:, 0])
-        if (problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)) == entry).any():
-            return True
-    return False
 
 
 class Constrained(Field):
@@ -242,7 +226,7 @@ class Constrained(Field):
                 u0 = p.initial[name].torch(**env) * torch.ones_like(x[:, 0]) if p.dim else \
                     torch.full_like(x[:, 0], float(np.asarray(p.initial[name].numpy())))
                 if self.exact.pieces[c]:
-                    A = u0 + A - self._g(c, space, torch.full_like(tau, p.time.start), self._phi(c, space)[1])
+                    A = u0 + A - self._g(c, space, torch.full_like(tau, p.time.start), per_entry)
                 else:
                     A = u0
                 B = B * tau

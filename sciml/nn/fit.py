@@ -137,12 +137,9 @@ def torch_device(name: str) -> torch.device:
         raise ProblemError(f"unknown device {name!r}: {exc}") from None
 
 
-def place(model: nn.Module, cfg: RunConfig, scale_output: bool = True) -> nn.Module:
-    """Move ``model`` to the configured device and precision (with ``scale_output``, scaling its
-    output by ``cfg.output_scale`` first when the config has one)."""
-    scale = getattr(cfg, "output_scale", 1.0) if scale_output else 1.0
-    if scale != 1.0 and scale != "auto":
-        model = Scaled(model, scale)
+def place(model: nn.Module, cfg: RunConfig) -> nn.Module:
+    """Move ``model`` to the configured device and precision (physics-informed fields are scaled
+    by :func:`physics_model`)."""
     return model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
 
 
@@ -169,7 +166,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple
     model: nn.Module = Scaled(net, scale, shift) if (scale != 1.0 or shift) else net
     if exact.active:
         model = Constrained(model, problem, exact)
-    model = model.to(device=torch_device(cfg.device), dtype=DTYPES[cfg.dtype])
+    model = place(model, cfg)
     transient = problem.transient and problem.dim > 0
     features = {"boundary_terms": "one per condition kind, measure-weighted",
                 "balance": cfg.balance if cfg.balance == "none" else f"gradnorm every {cfg.balance_every}",

@@ -265,7 +265,7 @@ class PhysicsLoss:
         sums: dict[str, list[torch.Tensor]] = {}
         counts: dict[str, int] = {}
         for g in batch.boundary:  # each condition's kind (sciml.bcs) gives its mean squares
-            name = "bc" if g.kind == "dirichlet" else f"bc_{g.kind}"
+            name = "bc" if bcs.get(g.kind).prescribes_values else f"bc_{g.kind}"
             n = len(g.points)
             sums.setdefault(name, []).append(n * torch.stack(bcs.get(g.kind).terms(self, model, g)).sum())
             counts[name] = counts.get(name, 0) + n

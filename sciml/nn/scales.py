@@ -7,10 +7,9 @@ axis, time included, by :class:`~sciml.nn.layers.Normalize`):
 * the Dirichlet data on boundary samples and the initial data on interior samples give a range
   per field: ``shift`` is its midpoint, half its width a first scale (a plate held between 300
   and 350 learns ``u = 325 + 25 N``);
-* the source gives a second scale through the PDE's own residual ``R``: with a bump ``phi`` of
-  height 1 vanishing on the bounding box (``prod(1 - z_i^2)`` in normalised coordinates),
-  ``|R(0)| / |R(phi) - R(0)|`` (root mean squares over interior samples) is the amplitude of a
-  field the source drives (exact for a linear operator applied to a multiple of ``phi``);
+* the source gives a second scale through the PDE's own residual ``R``: a small Galerkin
+  estimate of the field it drives (:func:`source_scale`, bumps vanishing on the bounding box
+  times Legendre polynomials, exact for a linear operator and a field in their span);
 
 ``scale`` is the larger of the two (1 when the problem has neither), so the same defaults serve
 a problem of size 1 and one of size 500.
@@ -33,8 +32,10 @@ class _Basis(Field):
     """``amplitude * prod(1 - z_i^2) * prod(P_{a_i}(z_i))`` on one component (``z`` the normalised
     space coordinates, ``P`` Legendre polynomials of the degrees ``a``)."""
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int):
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int,
+                 amplitude: float = 1.0):
         super().__init__()
+        self.amplitude = amplitude
         d = len(degrees)
         self.register_buffer("lo", torch.as_tensor(lo[:d], dtype=torch.float64))
         self.register_buffer("hi", torch.as_tensor(hi[:d], dtype=torch.float64))
@@ -44,7 +45,7 @@ class _Basis(Field):
         d = len(self.lo)
         z = 2 * (x[:, :d] - self.lo) / (self.hi - self.lo) - 1
         legendre = (lambda t: torch.ones_like(t), lambda t: t, lambda t: 1.5 * t * t - 0.5)
-        v = torch.prod(1 - z * z, dim=1)
+        v = self.amplitude * torch.prod(1 - z * z, dim=1)
         for i, a in enumerate(self.degrees):
             v = v * legendre[a](z[:, i])
         out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
@@ -70,7 +71,7 @@ def data_range(problem: Problem, n: int = 2000, seed: int = 0) -> tuple[np.ndarr
         if group.index < 0:
             continue
         bc = problem.boundaries[group.index]
-        if bc.type not in ("dirichlet", "cauchy") or not bcs.get(bc.type).covers_points:
+        if not bcs.get(bc.type).prescribes_values:
             continue
         space, t = problem.split(group.points)
         v = np.asarray(bc.values(space, t), dtype=float)
@@ -116,8 +117,7 @@ def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
         jet = model.jet(x, loss.order, loss.pairs)
         return loss.residual(jet, x, batch.coef).detach(), jet.value.detach()
 
-    zero = _Basis(lo, hi, (0,) * problem.dim, 0, ncomp)
-    r0, _ = residual(_Scaled0(zero))
+    r0, _ = residual(_Basis(lo, hi, (0,) * problem.dim, 0, ncomp, amplitude=0.0))  # R(0)
     if not torch.isfinite(r0).all() or float(r0.abs().max()) == 0:
         return 0.0
     columns, values = [], []
@@ -136,17 +136,6 @@ def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
     u = Phi @ c
     scale = float(u.abs().max())
     return scale if math.isfinite(scale) else 0.0
-
-
-class _Scaled0(Field):
-    """The zero field (``0 * basis``), so that ``R(0)`` sees the same derivative structure."""
-
-    def __init__(self, basis: Field):
-        super().__init__()
-        self.basis = basis
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 0.0 * self.basis(x)
 
 
 def output_scaling(problem: Problem) -> tuple[float, list[float] | None]:

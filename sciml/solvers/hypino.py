@@ -351,7 +351,7 @@ class HyPINOSolver(GeneratesOwnData, TrainedSolver):
         info: dict[str, Any] = {"model": str(cfg.model or "shipped"), "inference_s": time.perf_counter() - start,
                                 "refine_steps": cfg.refine_steps, "grid": mcfg.grid,
                                 "hypernetwork_params": sum(p.numel() for p in model.parameters())}
-        field_ = place(Ensemble(model.target, list(flats)), cfg, scale_output=False)
+        field_ = place(Ensemble(model.target, list(flats)), cfg)
         if cfg.finetune_steps or cfg.lbfgs_steps:
             run = HyPINOSolverConfig(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg)},
                                         "adam_steps": cfg.finetune_steps})

@@ -351,10 +351,10 @@ class INSRSolver(TrainedSolver):
             mean = initial_mean(problem) if cfg.center_output else None
             net = Scaled(net, cfg.output_scale, mean)
             arch += f", output {', '.join(f'{m:.3g}' for m in mean or [0])} + {cfg.output_scale:g} x SIREN"
-        net = place(net, cfg, scale_output=False)
+        net = place(net, cfg)
         if problem.pde.type == "euler":
             p_omega = cfg.omega or 10.0
-            pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg, scale_output=False)
+            pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg)
             with torch.no_grad():  # p = 0 until fitted: the first projection subtracts no noise
                 pressure.mlp.linears[-1].weight.zero_()
                 pressure.mlp.linears[-1].bias.zero_()
