@@ -49,6 +49,9 @@ class Solution:
         Optional callable ``points -> values`` (a trained network) used by ``__call__``.
     info
         Free metadata saved with the solution (timings, options).
+    coefficients
+        Coefficient functions an inverse problem identified, at the spatial nodes ``(n,)``
+        (``NAME`` recovered, ``NAME_true`` the truth of ``[pde]``); written beside the solution.
     domain, span
         Where the solution is defined: a :class:`sciml.geometry.Domain` (for ODE solutions the
         time interval) and, for transient problems, the time interval. Set by
@@ -68,6 +71,7 @@ class Solution:
     info: dict[str, Any] = field(default_factory=dict)
     domain: Any = field(default=None, repr=False)
     span: tuple[float, float] | None = None
+    coefficients: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -192,6 +196,11 @@ class Solution:
             from .plotting import plot_solution
 
             written.append(atomic_write(directory / "solution.png", lambda tmp: plot_solution(self, tmp)))
+            if self.coefficients:
+                names = tuple(self.coefficients)
+                table = Solution(self.problem, self.solver, names, self.kind, self.points,
+                                 np.stack([self.coefficients[n] for n in names], axis=1), self.cells, self.axes)
+                written.append(atomic_write(directory / "coefficients.png", lambda tmp: plot_solution(table, tmp)))
         return written
 
     def _write_h5(self, path: Path) -> Path:
@@ -207,6 +216,8 @@ class Solution:
                     f.create_dataset("times", data=self.times)
                 for i, ax in enumerate(self.axes or ()):
                     f.create_dataset(f"axes/{i}", data=ax)
+                for name, values in self.coefficients.items():
+                    f.create_dataset(f"coefficients/{name}", data=values)
                 f.attrs.update({"problem": self.problem, "solver": self.solver, "kind": self.kind,
                                 "fields": json.dumps(list(self.fields)),
                                 "info": json.dumps(strict(self.info), default=str)})
@@ -240,7 +251,8 @@ class Solution:
                       points=f["points"][()], values=f["values"][()],
                       cells=f["cells"][()] if "cells" in f else None, axes=axes,
                       times=f["times"][()] if "times" in f else None,
-                      info=json.loads(f.attrs["info"]))
+                      info=json.loads(f.attrs["info"]),
+                      coefficients={k: v[()] for k, v in f["coefficients"].items()} if "coefficients" in f else {})
         sol.domain = _stored_domain(sol)
         if sol.times is not None:
             sol.span = (float(sol.times[0]), float(sol.times[-1]))
@@ -304,10 +316,11 @@ def _scattered_weights(nodes: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, 
 def _vtk_cells(sol: Solution) -> tuple[tuple[str, np.ndarray] | None, np.ndarray, dict[str, np.ndarray]]:
     """Cells, points and point data for ParaView. 1D transient solutions become a space-time
     mesh (x, t); other transient solutions show their final time."""
-    def data(values: np.ndarray) -> dict[str, np.ndarray]:
+    def data(values: np.ndarray, order: Any = slice(None), repeat: int = 1) -> dict[str, np.ndarray]:
         out = {name: values[..., i].ravel() for i, name in enumerate(sol.fields)}
         if len(sol.fields) > 1 and sol.fields[0].startswith("u"):
             out["displacement"] = values.reshape(-1, len(sol.fields))
+        out.update({name: np.tile(v[order], repeat) for name, v in sol.coefficients.items()})
         return out
 
     if sol.transient and sol.dim == 1:
@@ -315,7 +328,7 @@ def _vtk_cells(sol: Solution) -> tuple[tuple[str, np.ndarray] | None, np.ndarray
         x, nt = sol.points[order, 0], len(sol.times)
         pts = np.stack(np.meshgrid(x, sol.times, indexing="xy"), axis=-1).reshape(-1, 2)
         cells = _quad_cells(len(x), nt)
-        return ("quad", cells), pts, data(sol.values[:, order, :].reshape(-1, len(sol.fields)))
+        return ("quad", cells), pts, data(sol.values[:, order, :].reshape(-1, len(sol.fields)), order, nt)
     values = sol.final()
     if sol.kind == "mesh":
         return ({1: "line", 2: "triangle", 3: "tetra"}[sol.dim], sol.cells), sol.points, data(values)
@@ -379,8 +392,10 @@ def summary_line(summary: Mapping[str, Any]) -> str:
            if err is not None else f"max |u| = {summary['max_abs_value']:.4g} (no exact solution "
            "or reference to compare with)")
     line = f"{summary['problem']} / {summary['solver']}: {acc}, {summary['wall_s']:.2f} s"
-    recovered = (summary.get("info") or {}).get("inverse") or {}
-    if recovered:
-        line += "; recovered " + ", ".join(f"{k} = {v['recovered']:.6g} (true {v['true']:.6g})"
-                                           for k, v in recovered.items())
+    info = summary.get("info") or {}
+    recovered = info.get("inverse") or {}
+    parts = [f"{k} = {v['recovered']:.6g} (true {v['true']:.6g})" for k, v in recovered.items()]
+    parts += [f"{k}(x) with rel L2 {v['rel_l2']:.3e}" for k, v in (info.get("inverse_fields") or {}).items()]
+    if parts:
+        line += "; recovered " + ", ".join(parts)
     return line

@@ -94,8 +94,8 @@ CASES = {
     "zero learning rate": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.lr=0"), 2, "must be above 0"),
     "negative steps": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.adam_steps=-5"), 2, "must be at least 0"),
     # 7. input that would be ignored
-    "inverse section to pinn": (INVERSE, ("--solver", "pinn"), 2, "does not read [inverse]"),
-    "inverse section to pig": (INVERSE, ("--solver", "pig"), 2, "solvers that do: ggn)"),
+    "inverse section to hypino": (INVERSE, ("--solver", "hypino"), 2,
+                                  "does not read [inverse] (solvers that do: ggn, pig, pinn)"),
     "cuda to the reference": (POISSON, ("--device", "cuda"), 2, "--device cuda"),
     "cuda to hypino": (POISSON, ("--solver", "hypino", "--device", "cuda"), 2, "--device cuda"),
     # geometry and boundaries that would hang, crash or be ignored

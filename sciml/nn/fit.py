@@ -18,11 +18,13 @@ from torch import nn
 from ..errors import ProblemError, SciMLWarning
 from ..geometry import Box, Interval, MeshDomain
 from ..problems import Problem
+from ..problems.inverse import at_guess, inverse_spec
 from ..solution import Solution
 from . import distributed
 from .collocation import PointSampler
 from .balance import GradNormBalance
 from .constraints import Constrained, Plan, plan
+from .inverse import InverseSetup, Interpolated
 from .jet import Scaled
 from .objective import PhysicsObjective, Refinement, ResamplingBatches
 from .physics import Causal, LossWeights, PhysicsLoss
@@ -96,6 +98,9 @@ class PhysicsConfig(RunConfig):
         Residual-based adaptive refinement (RAR-D): every ``rar_every`` Adam steps (0: never),
         add ``rar_points`` collocation points drawn by residual from ``rar_candidates``
         (:class:`~sciml.nn.objective.Refinement`).
+    unknown_lr
+        Adam's learning rate of the logarithm of each scalar ``[inverse]`` unknown (0.01: a
+        tenfold error takes about 230 steps), :mod:`sciml.nn.inverse`.
     """
 
     n_interior: int = 2000
@@ -118,11 +123,14 @@ class PhysicsConfig(RunConfig):
     rar_every: int = 1000
     rar_points: int = 200
     rar_candidates: int = 10000
+    unknown_lr: float = 1e-2
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.output_scale != "auto" and not self.output_scale > 0:
             raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
+        if not self.unknown_lr > 0:
+            raise ProblemError(f"unknown_lr must be positive, got {self.unknown_lr}")
         if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1:
             raise ProblemError("balance_every, causal_chunks, rar_points and rar_candidates must be at least 1")
 
@@ -151,14 +159,30 @@ def input_box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
-def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple[nn.Module, Plan, dict[str, Any]]:
+@dataclass
+class PhysicsModel:
+    """What :func:`physics_model` builds: the model, what it meets exactly, the features in use
+    (for the solution's info), the scale of its values and the inverse problem's set-up."""
+
+    model: nn.Module
+    exact: Plan
+    features: dict[str, Any]
+    value_scale: float
+    inverse: InverseSetup | None = None
+
+
+def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> PhysicsModel:
     """The trained field around ``net``: output scaling (``u = shift + scale N``), then exact
-    conditions (``u = A + B N``) where ``cfg`` asks and the geometry allows, placed on the
-    configured device; returns the model, what is exact and the features in use (for the
-    solution's info)."""
+    conditions (``u = A + B N``) where ``cfg`` asks and the geometry allows, and, for an
+    ``[inverse]`` section in ``hard`` mode, the correction through the observations; placed on
+    the configured device."""
+    spec = inverse_spec(problem)
+    inverse = InverseSetup(problem, spec, cfg.unknown_lr / cfg.lr, DTYPES[cfg.dtype]) if spec else None
     exact = plan(problem, cfg.hard_bc, cfg.hard_ic)
-    if cfg.output_scale == "auto":
-        scale, shift = output_scaling(problem)
+    if cfg.output_scale == "auto":  # an inverse problem's scale: its guesses and observations
+        scale, shift = output_scaling(at_guess(problem, spec) if spec else problem)
+        if inverse is not None:
+            scale = max(scale, float(np.max(np.abs(inverse.values - (np.asarray(shift) if shift else 0.0)))))
         if exact.active:
             shift = None  # A carries the data
     else:
@@ -166,6 +190,8 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple
     model: nn.Module = Scaled(net, scale, shift) if (scale != 1.0 or shift) else net
     if exact.active:
         model = Constrained(model, problem, exact)
+    if inverse is not None and inverse.hard():
+        model = _through_observations(model, problem, inverse)
     model = place(model, cfg)
     transient = problem.transient and problem.dim > 0
     features = {"boundary_terms": "one per condition kind, measure-weighted",
@@ -179,38 +205,64 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> tuple
                 if transient else "steady",
                 "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + bfgs" if cfg.bfgs_steps else ""),
                 "recovery": f"up to {cfg.max_recoveries} roll-backs"}
+    if inverse is not None:
+        features["inverse"] = (f"{len(inverse.points)} observations, {inverse.spec.mode} "
+                               f"(noise {inverse.spec.noise:g}); unknowns: "
+                               + ", ".join([*inverse.spec.unknowns, *(f"{n}(x)" for n in inverse.spec.fields)]))
     for note in exact.notes:
         warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)
-    return model, exact, features
+    return PhysicsModel(model, exact, features, scale, inverse)
 
 
-def fit_physics(problem: Problem, model: nn.Module, cfg: PhysicsConfig,
-                callback: Callable[[int, nn.Module], None] | None = None,
-                exact: Plan | None = None) -> TrainResult:
-    """Train ``model`` (a :class:`~sciml.nn.jet.Field`, already placed) on ``problem``'s
-    residuals with the collocation, balancing, refinement and optimiser settings of ``cfg``;
-    ``exact`` says which conditions the model already meets (their terms are left out);
-    ``callback(step, model)`` runs after every step (not counted as training time)."""
+def _through_observations(model: nn.Module, problem: Problem, inverse: InverseSetup) -> nn.Module:
+    """``hard`` observations: the (constrained) field corrected so that it passes through them;
+    inside ``u = A + B N`` the correction acts on ``N`` with targets ``(d - A) / B``."""
+    lo, hi = input_box(problem)
+    points, values = inverse.points, inverse.values
+    if isinstance(model, Constrained):
+        with torch.no_grad():
+            A, B = model.ab(torch.as_tensor(points, dtype=torch.float64))
+        A, B = A.numpy(), B.numpy()
+        if np.any(np.abs(B) < 1e-8):
+            raise ProblemError("a hard observation lies where the data are imposed exactly (on a Dirichlet "
+                               "boundary or the initial time): move it inside or use mode = 'soft'",
+                               problem.source, "inverse.observations")
+        model.inner = Interpolated(model.inner, points, (values - A) / B, lo, hi)
+        return model
+    return Interpolated(model, points, values, lo, hi)
+
+
+def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsConfig,
+                callback: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
+    """Train ``model`` (a :class:`~sciml.nn.jet.Field`, already placed, or what
+    :func:`physics_model` built) on ``problem``'s residuals with the collocation, balancing,
+    refinement and optimiser settings of ``cfg``; the conditions the model meets exactly are
+    left out of the loss, and the unknowns of an inverse problem are trained beside it against
+    its observations. ``callback(step, model)`` runs after every step (not counted as training
+    time)."""
+    built = model if isinstance(model, PhysicsModel) else None
+    field = built.model if built is not None else model
+    exact, inverse = (built.exact, built.inverse) if built is not None else (None, None)
     distributed.init_from_env(cfg.device)
     sampler = PointSampler(problem, cfg.n_interior, cfg.n_boundary, cfg.n_initial, cfg.sampling,
                            cfg.sample_seed())
-    value_scale = cfg.output_scale if cfg.output_scale != "auto" else _scale_of(model)
+    value_scale = built.value_scale if built is not None else (
+        cfg.output_scale if cfg.output_scale != "auto" else 1.0)
+    soft = inverse is not None and not inverse.hard()
     loss = PhysicsLoss(problem, LossWeights(cfg.w_res, cfg.w_bc, cfg.w_ic), DTYPES[cfg.dtype],
                        torch_device(cfg.device), value_scale, cfg.residual_on_boundary,
                        Causal(cfg.causal_chunks, cfg.causal_eps) if cfg.causal else None,
-                       exact_entries=exact.exact_entries if exact else (), exact_initial=bool(exact and exact.initial))
+                       exact_entries=exact.exact_entries if exact else (), exact_initial=bool(exact and exact.initial),
+                       unknowns=inverse.unknowns.to(torch_device(cfg.device)) if inverse is not None else None,
+                       observed=(inverse.points, inverse.values) if soft else None,
+                       data_weight=inverse.spec.weight if inverse is not None else 1.0)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every) if cfg.balance == "gradnorm" else None
     refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None
-    objective = PhysicsObjective(model, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed())
-    hook = (lambda step, result: callback(step, model)) if callback is not None else None
+    objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
+                                 inverse.unknowns if inverse is not None else None)
+    hook = (lambda step, result: callback(step, field)) if callback is not None else None
     return Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
-
-
-def _scale_of(model: nn.Module) -> float:
-    """The output scale of a model built by :func:`physics_model`."""
-    inner = model.inner if isinstance(model, Constrained) else model
-    return inner.scale if isinstance(inner, Scaled) else 1.0
 
 
 OUTPUT_POINTS = 4096  # scattered output nodes of a solution in more than three dimensions

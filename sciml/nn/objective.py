@@ -107,21 +107,34 @@ class PhysicsObjective(nn.Module):
 
     def __init__(self, model: nn.Module, loss: PhysicsLoss, batches: ResamplingBatches,
                  balance: GradNormBalance | None = None, refine: Refinement | None = None,
-                 adapt_until: int = 0, seed: int = 0):
+                 adapt_until: int = 0, seed: int = 0, unknowns: nn.Module | None = None):
         super().__init__()
         self.model, self.loss, self.batches = model, loss, batches
         self.balance, self.refine, self.adapt_until, self.seed = balance, refine, adapt_until, seed
+        self.unknowns = unknowns  # trained beside the model (sciml.nn.inverse.Unknowns)
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         adapting = step < self.adapt_until
         if adapting and self.refine is not None and step > 0 and step % self.refine.every == 0:
             self._refine(step)
-        terms = self.loss.terms(self.model, self.batches.get(step))
+        batch = self.batches.get(step)
+        terms = self.loss.terms(self.model, batch)
         weights = None
         if self.balance is not None:
             params = [p for p in self.model.parameters() if p.requires_grad]
             weights = self.balance.update(step, terms, params) if adapting else self.balance.weights
-        return self.loss.total(terms, weights), {k: v.detach() for k, v in terms.items()}
+        total = self.loss.total(terms, weights)
+        reg = self._regulariser(batch.interior)
+        if reg is not None:  # a fixed weight, outside the balance (it is a prior, not a residual)
+            total = total + reg
+            terms = {**terms, "reg": reg}
+        return total, {k: v.detach() for k, v in terms.items()}
+
+    def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:
+        if self.unknowns is None or not len(self.unknowns.fields):
+            return None
+        weights = {n: f.spec.smoothness for n, f in self.unknowns.fields.items()}
+        return self.unknowns.penalty(x[:, : self.loss.dim], weights)
 
     def _refine(self, step: int) -> None:
         r = self.refine

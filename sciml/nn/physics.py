@@ -112,7 +112,9 @@ class PhysicsLoss:
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
                  dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
                  value_scale: float = 1.0, residual_on_boundary: bool = False,
-                 causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False):
+                 causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False,
+                 unknowns: Any = None, observed: tuple[np.ndarray, np.ndarray] | None = None,
+                 data_weight: float = 1.0):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
@@ -129,6 +131,13 @@ class PhysicsLoss:
         self.space = tuple(range(problem.dim))
         self.natural = self.kind.natural_boundary(problem)
         self.data = self.kind.data(problem.pde)
+        self.unknowns = unknowns  # sciml.nn.inverse.Unknowns of an inverse problem
+        names = set(unknowns.scalars.names) if unknowns is not None and unknowns.scalars is not None else set()
+        fields = set(unknowns.fields) if unknowns is not None else set()
+        self.live = {name for name, expr, _ in self.data
+                     if name in fields or (expr is not None and expr.used & names)}
+        self.observed = None if observed is None else (self.tensor(observed[0]), self.tensor(observed[1]))
+        self.data_weight = data_weight
 
     # -- what the model must provide -----------------------------------------------------------
     @property
@@ -148,6 +157,8 @@ class PhysicsLoss:
         env = {name: pts[:, i] for i, name in enumerate(space_names(self.dim))}
         if self.tcol is not None:
             env["t"] = pts[:, self.tcol]
+        if self.unknowns is not None:  # the current values of the scalar unknowns
+            env.update(self.unknowns.scalar_values())
         return env
 
     def _eval(self, expr: Expr | None, pts: torch.Tensor, grad: bool = False) -> dict[str, torch.Tensor]:
@@ -173,6 +184,28 @@ class PhysicsLoss:
             r = self._eval(expr, pts, grad and not boundary)
             out[name] = r["v"]
             out[name + "_grad"] = r["g"]
+        return out
+
+    def _live(self, pts: torch.Tensor, coef: Mapping[str, torch.Tensor], boundary: bool = False) -> Mapping[str, torch.Tensor]:
+        """``coef`` with the coefficients that depend on the unknowns computed from their current
+        values, with gradients to them (the stored ones hold no unknown's value)."""
+        if not self.live:
+            return coef
+        out = dict(coef)
+        for name, expr, grad in self.data:
+            if name not in self.live:
+                continue
+            field = self.unknowns.fields[name] if name in self.unknowns.fields else None
+            want = grad and not boundary and (field is not None or expr.depends_on(*space_names(self.dim)))
+            leaf = pts.detach().requires_grad_(True) if want else pts
+            v = field(leaf[:, : self.dim]) if field is not None else expr.torch(**self._env(leaf))
+            if want:
+                (g,) = torch.autograd.grad(v.sum(), leaf, create_graph=True, allow_unused=True)
+                g = torch.zeros_like(leaf) if g is None else g
+                out[name + "_grad"] = g[:, : self.dim]
+            else:
+                out[name + "_grad"] = torch.zeros(len(pts), self.dim, dtype=pts.dtype, device=pts.device)
+            out[name] = v.expand(len(pts)) if v.ndim == 0 else v
         return out
 
     def prepare(self, points: PointSet) -> Batch:
@@ -218,10 +251,14 @@ class PhysicsLoss:
     # -- residuals -----------------------------------------------------------------------------
     def residual(self, jet: Jet, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Interior residual ``(P, n_equations)`` from a jet at points ``x``."""
-        return self.kind.residual(self, jet, x, coef)
+        return self.kind.residual(self, jet, x, self._live(x, coef))
 
-    def flux(self, jet: Jet, normals: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The boundary flux the weak form sees, ``(P, n_components)``."""
+    def flux(self, jet: Jet, normals: torch.Tensor, coef: Mapping[str, torch.Tensor],
+             points: torch.Tensor | None = None) -> torch.Tensor:
+        """The boundary flux the weak form sees, ``(P, n_components)`` (``points``: where, for
+        coefficients that depend on the unknowns of an inverse problem)."""
+        if points is not None:
+            coef = self._live(points, coef, boundary=True)
         return self.kind.boundary_flux(self, jet, normals, coef)
 
     def terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
@@ -240,6 +277,9 @@ class PhysicsLoss:
                 ic.append(((jet0.d(self.tcol)[:, given] - rate) / self.value_scale).pow(2).mean())
             if ic:
                 out["ic"] = torch.stack(ic).sum()
+        if self.observed is not None:
+            pts, values = self.observed
+            out["data"] = ((model.jet(pts, 0, ()).value - values) / self.value_scale).pow(2).mean()
         return out
 
     def _causal(self, squares: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -282,7 +322,7 @@ class PhysicsLoss:
 
     def weight(self, name: str) -> float:
         """The configured weight of a term (``bc*`` terms share ``bc``'s)."""
-        return {"res": self.weights.res, "ic": self.weights.ic}.get(name, self.weights.bc)
+        return {"res": self.weights.res, "ic": self.weights.ic, "data": self.data_weight}.get(name, self.weights.bc)
 
     def total(self, terms: Mapping[str, torch.Tensor], balance: Mapping[str, float] | None = None) -> torch.Tensor:
         """The weighted sum of the terms (times the adaptive ``balance`` weights when given)."""

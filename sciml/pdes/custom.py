@@ -80,7 +80,7 @@ class Custom(PDEType):
             env[f] = jet.value[:, k]
         for name, (k, axes) in self.derivatives(pde).items():
             env[name] = jet.derivative(axes)[:, k]
-        return torch.stack([e.torch(**{n: env[n] for n in e.free}) for e in pde.coefs["residual"]], dim=1)
+        return torch.stack([e.torch(**{n: env[n] for n in e.used if n in env}) for e in pde.coefs["residual"]], dim=1)
 
 
 register(Custom())

@@ -33,8 +33,8 @@ class ODE(PDEType):
         import torch
 
         p = loss.problem
-        env = {v: jet.value[:, i] for i, v in enumerate(p.fields)}
-        env["t"] = x[:, 0]
+        env = dict(loss._env(x))  # t, and the unknowns of an inverse problem
+        env.update({v: jet.value[:, i] for i, v in enumerate(p.fields)})
         rhs = torch.stack([e.torch(**env) for e in p.pde.rhs], dim=1)
         return jet.d(0) - rhs
 

@@ -18,13 +18,24 @@ determine them.
     values = [[0.1, 0.0]]
     # file = "obs.npy"                     #   columns x, y[, z], then the components (.npy) or
     #                                      #   datasets "points" and "values" (.h5)
-    # synthetic = 10                       #   n random free nodes of the FE solution at the
-    #                                      #   true [parameters]
+    # synthetic = 10                       #   n random observations of the truth (ggn: free
+    #                                      #   nodes of the FE solution; physics-informed
+    #                                      #   solvers: points of the domain, values from
+    #                                      #   [exact] or the SciPy reference)
+
+    [inverse.fields.k]                     # a coefficient of [pde] that is an unknown function:
+    guess = 1.0                            #   its constant initial guess
+    positive = true                        #   k = guess exp(N(x)), or bounds = [lo, hi]
+    smoothness = 1e-3                      #   weight of the mean of |grad k|^2
+    # [pde] keeps the true k: it makes synthetic observations and measures the recovered field.
+
+Noise is relative: each observed value is multiplied by ``1 + noise z`` with ``z`` standard
+normal (1% noise: ``noise = 0.01``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +44,37 @@ import numpy as np
 from ..errors import ProblemError
 from .problem import Problem
 
-_KEYS = {"unknowns", "observations", "mode", "weight", "noise", "seed"}
+_KEYS = {"unknowns", "fields", "observations", "mode", "weight", "noise", "seed"}
+_FIELD_KEYS = {"guess", "positive", "bounds", "smoothness", "hidden"}
 _OBS_KEYS = {"points", "values", "file", "synthetic"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """An unknown coefficient function (``[inverse.fields.NAME]``).
+
+    Attributes
+    ----------
+    name
+        The coefficient of ``[pde]`` it replaces (a scalar coefficient of the PDE type).
+    guess
+        Constant initial guess.
+    positive
+        Keep it positive (``guess exp(N)``).
+    bounds
+        Keep it within ``(lo, hi)`` (a sigmoid of ``N``), or None.
+    smoothness
+        Weight of the smoothness penalty ``mean |grad k|^2`` (scaled by the guess squared).
+    hidden
+        Hidden widths of the network that represents it.
+    """
+
+    name: str
+    guess: float
+    positive: bool = False
+    bounds: tuple[float, float] | None = None
+    smoothness: float = 1e-3
+    hidden: tuple[int, ...] = (32, 32)
 
 
 @dataclass(frozen=True)
@@ -45,6 +85,8 @@ class InverseSpec:
     ----------
     unknowns
         Parameter name -> initial guess.
+    fields
+        Coefficient name -> :class:`FieldSpec` (unknown functions).
     points, values
         Observation points ``(n, dim)`` and values ``(n, components)`` (None when synthetic).
     synthetic
@@ -59,6 +101,11 @@ class InverseSpec:
     weight: float
     noise: float
     seed: int
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+    def noisy(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``values`` with the section's relative Gaussian noise."""
+        return values * (1 + self.noise * rng.standard_normal(values.shape))
 
 
 def _fail(problem: Problem, key: str, message: str) -> ProblemError:
@@ -75,9 +122,11 @@ def inverse_spec(problem: Problem) -> InverseSpec | None:
     unknown_keys = set(sec) - _KEYS
     if unknown_keys:
         raise _fail(problem, sorted(unknown_keys)[0], f"unknown key (expected {', '.join(sorted(_KEYS))})")
-    unknowns = sec.get("unknowns")
-    if not isinstance(unknowns, dict) or not unknowns:
-        raise _fail(problem, "unknowns", "expected a table of parameter names and initial guesses")
+    unknowns = sec.get("unknowns", {})
+    fields = _fields(problem, sec.get("fields", {}))
+    if not isinstance(unknowns, dict) or not (unknowns or fields):
+        raise _fail(problem, "unknowns", "expected a table of parameter names and initial guesses "
+                                         "(or unknown coefficient functions in [inverse.fields])")
     for name, guess in unknowns.items():
         if name not in problem.parameters:
             raise _fail(problem, f"unknowns.{name}", "not a parameter of [parameters]")
@@ -94,7 +143,59 @@ def inverse_spec(problem: Problem) -> InverseSpec | None:
         numbers[key] = value
     points, values, synthetic = _observations(problem, sec.get("observations"))
     return InverseSpec({k: float(v) for k, v in unknowns.items()}, points, values, synthetic, mode,
-                       float(numbers["weight"]), float(numbers["noise"]), int(numbers["seed"]))
+                       float(numbers["weight"]), float(numbers["noise"]), int(numbers["seed"]), fields)
+
+
+def _number(problem: Problem, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise _fail(problem, key, f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _fields(problem: Problem, sec: Any) -> dict[str, FieldSpec]:
+    """The ``[inverse.fields]`` tables: each names a scalar coefficient of the PDE type."""
+    if not isinstance(sec, dict):
+        raise _fail(problem, "fields", "expected tables [inverse.fields.NAME]")
+    coefs = problem.pde.spec.coefs
+    out = {}
+    for name, opts in sec.items():
+        key = f"fields.{name}"
+        scalar = sorted(n for n, c in coefs.items() if c.kind == "scalar")
+        if name not in scalar:
+            raise _fail(problem, key, f"not a scalar coefficient of {problem.pde.type} problems "
+                                      f"(unknown functions can be: {', '.join(scalar) or 'none'})")
+        if not isinstance(opts, dict):
+            raise _fail(problem, key, "expected a table (guess, positive, bounds, smoothness, hidden)")
+        extra = set(opts) - _FIELD_KEYS
+        if extra:
+            raise _fail(problem, f"{key}.{sorted(extra)[0]}", f"unknown key (expected {', '.join(sorted(_FIELD_KEYS))})")
+        positive = opts.get("positive", False)
+        if not isinstance(positive, bool):
+            raise _fail(problem, f"{key}.positive", f"expected true or false, got {positive!r}")
+        bounds = opts.get("bounds")
+        if bounds is not None:
+            if not (isinstance(bounds, list) and len(bounds) == 2):
+                raise _fail(problem, f"{key}.bounds", "expected [lower, upper]")
+            bounds = (_number(problem, f"{key}.bounds", bounds[0]), _number(problem, f"{key}.bounds", bounds[1]))
+            if not bounds[0] < bounds[1]:
+                raise _fail(problem, f"{key}.bounds", f"lower must be below upper, got {list(bounds)}")
+        if bounds is not None and positive:
+            raise _fail(problem, f"{key}.positive", "give positive or bounds, not both")
+        default = 1.0 if positive else (0.5 * (bounds[0] + bounds[1]) if bounds else 0.0)
+        guess = _number(problem, f"{key}.guess", opts.get("guess", default))
+        if positive and guess <= 0:
+            raise _fail(problem, f"{key}.guess", f"a positive unknown needs a positive guess, got {guess}")
+        if bounds is not None and not bounds[0] < guess < bounds[1]:
+            raise _fail(problem, f"{key}.guess", f"the guess must lie strictly within the bounds {list(bounds)}")
+        smooth = _number(problem, f"{key}.smoothness", opts.get("smoothness", 1e-3))
+        if smooth < 0:
+            raise _fail(problem, f"{key}.smoothness", f"expected a non-negative number, got {smooth}")
+        hidden = opts.get("hidden", [32, 32])
+        if not (isinstance(hidden, list) and hidden and all(isinstance(h, int) and not isinstance(h, bool)
+                                                            and h > 0 for h in hidden)):
+            raise _fail(problem, f"{key}.hidden", f"expected a list of positive widths, got {hidden!r}")
+        out[name] = FieldSpec(name, guess, positive, bounds, smooth, tuple(hidden))
+    return out
 
 
 def _observations(problem: Problem, obs: Any) -> tuple[np.ndarray | None, np.ndarray | None, int]:
@@ -151,3 +252,28 @@ def _read(problem: Problem, name: Any) -> tuple[np.ndarray, np.ndarray]:
                 raise _fail(problem, "observations.file", "expected datasets 'points' and 'values'")
             return np.asarray(f["points"], dtype=float), np.asarray(f["values"], dtype=float)
     raise _fail(problem, "observations.file", "expected a .npy or .h5 file")
+
+
+def at_guess(problem: Problem, spec: InverseSpec) -> Problem:
+    """``problem`` as a solver may see it before it has identified anything: every scalar
+    unknown at its guess and every unknown coefficient function at its constant guess (what
+    solvers derive from the data, scales say, must not use the true values)."""
+    import dataclasses
+
+    from .expr import Expr
+
+    def rebind(obj: Any) -> Any:
+        if isinstance(obj, Expr):
+            hit = {k: v for k, v in spec.unknowns.items() if k in obj.used}
+            return obj.bind(**hit) if hit else obj
+        if isinstance(obj, tuple):
+            return tuple(rebind(o) for o in obj)
+        return obj
+
+    coefs = {}
+    for name, value in problem.pde.coefs.items():
+        if name in spec.fields:
+            value = Expr.of(repr(spec.fields[name].guess), value.names, value.bound)
+        coefs[name] = rebind(value)
+    pde = dataclasses.replace(problem.pde, coefs=coefs)
+    return dataclasses.replace(problem, pde=pde)

@@ -124,14 +124,24 @@ class PhysicsInformedSolver(TrainedSolver):
     def describe(self, model: Any, cfg: Any) -> dict[str, Any]:
         return {}
 
+    reads_inverse: ClassVar[bool] = True
+
     def solve(self, problem: Problem) -> Solution:
         from ..nn.fit import fit_physics, network_solution, physics_model
 
         check_supported(self, problem)
         cfg = self.config(problem)
         net = self.build(problem, cfg)
-        model, exact, features = physics_model(problem, net, cfg)
-        result = fit_physics(problem, model, cfg, self.callback, exact)
-        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device, "features": features,
+        built = physics_model(problem, net, cfg)
+        result = fit_physics(problem, built, cfg, self.callback)
+        info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device, "features": built.features,
                 **self.describe(net, cfg)}
-        return network_solution(problem, model, self.name, info)
+        inverse = built.inverse
+        if inverse is not None:
+            info.update(inverse.info())
+            if inverse.spec.fields:
+                info["inverse_fields"] = inverse.field_errors()
+        sol = network_solution(problem, built.model, self.name, info)
+        if inverse is not None and inverse.spec.fields:
+            sol.coefficients = inverse.coefficient_values(sol.points)
+        return sol

@@ -35,6 +35,7 @@ from ..nn.layers import valid_widths
 from ..nn.sparse import DualNorm, torch_sparse
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
+from ..nn.inverse import ScalarUnknowns
 from ..problems.inverse import InverseSpec, inverse_spec
 from ..reference import reference_mesh
 from ..reference.system import LinearSystem, assemble
@@ -191,7 +192,7 @@ def observations(spec: InverseSpec, problem: Problem, mesh: Mesh, system: Linear
         points, values = mesh.points[nodes], truth[nodes]
     else:
         points, values = spec.points, spec.values
-    values = values * (1 + spec.noise * rng.standard_normal(values.shape))
+    values = spec.noisy(values, rng)
     if spec.mode == "hard":
         dist, nodes = cKDTree(mesh.points).query(points)
         size = float(np.linalg.norm(mesh.points.max(0) - mesh.points.min(0)))
@@ -256,10 +257,8 @@ class GalerkinObjective(nn.Module):
         self.register_buffer("dF", torch.as_tensor(np.array([f[rows] for f in ps.dF]).reshape(len(ps.dF), len(rows)),
                                                    **kw))
         self.dual = dual
-        self.register_buffer("guess", torch.as_tensor(guesses, **kw))
-        self.p = nn.Parameter(torch.zeros(len(guesses), **kw)) if guesses else None
-        if self.p is not None:
-            self.p.lr_scale = lr_scale
+        self.unknowns = ScalarUnknowns([str(i) for i in range(len(guesses))], guesses, lr_scale, kw["dtype"]) \
+            if guesses else None
         self.interp = torch_sparse(obs.interp, **kw) if obs is not None and obs.interp is not None else None
         self.register_buffer("data", torch.as_tensor(obs.data if obs is not None else np.zeros(0), **kw))
         with torch.no_grad():
@@ -286,7 +285,9 @@ class GalerkinObjective(nn.Module):
         return torch.where(self.mask, self.values, torch.zeros_like(self.values))
 
     def theta(self) -> torch.Tensor:
-        return self.guess if self.p is None else self.guess * torch.exp(self.p)
+        if self.unknowns is None:
+            return torch.zeros(0, dtype=self.values.dtype, device=self.values.device)
+        return self.unknowns.theta()
 
     def field(self) -> torch.Tensor:
         """Nodal values, flat and interleaved, with the constrained dofs imposed exactly."""
@@ -339,6 +340,10 @@ class GGNSolver(TrainedSolver):
             raise ProblemError("ggn solves steady problems", problem.source, "time")
         cfg = self.config(problem)
         spec = inverse_spec(problem)
+        if spec and spec.fields:
+            raise ProblemError("ggn identifies scalar unknowns (assembled as affine terms); unknown "
+                               "coefficient functions need a physics-informed solver (pinn, pig)",
+                               problem.source, f"inverse.fields.{next(iter(spec.fields))}")
         if spec and any(g == 0 for g in spec.unknowns.values()):
             raise ProblemError("initial guesses must be non-zero (an unknown is trained as guess x exp(p) "
                                "and keeps its sign)", problem.source, "inverse.unknowns")
