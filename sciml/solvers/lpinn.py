@@ -32,12 +32,14 @@ from torch import nn
 
 from ..errors import ProblemError
 from ..nn import distributed
-from ..nn.fit import RunConfig, network_solution, place
+from ..nn.fit import DTYPES, RunConfig, network_solution, place
+from ..nn.inverse import InverseSetup
 from ..nn.jet import ExplicitJet, mlp_jet
 from ..nn.layers import MLP, PeriodicEncoding, valid_widths
 from ..pdes.burgers import flux_speed
 from ..nn.trainer import Trainer
 from ..problems import Problem
+from ..problems.inverse import inverse_spec
 from ..solution import Solution
 from .base import TrainedSolver, check_supported
 from .registry import register
@@ -75,11 +77,14 @@ class LPINNConfig(RunConfig):
         the paper's balance between the terms (0: the whole grid every step, as the paper).
     eval_labels
         Labels per time slice when mapping back to the Eulerian grid.
+    unknown_lr
+        Learning rate of the logarithm of each scalar ``[inverse]`` unknown (:mod:`sciml.nn.inverse`).
 
     The optimiser defaults are the released code's (Adam with AMSGrad, learning rate 0.01, then
     L-BFGS) with 2,000 Adam and 50 L-BFGS steps, about a minute on one CPU core.
     """
 
+    unknown_lr: float = 1e-2
     state_hidden: list = field(default_factory=lambda: [50, 50, 50, 50, 50])
     char_hidden: list = field(default_factory=lambda: [50, 50])
     characteristics: Literal["displacement", "soft"] = "displacement"
@@ -118,14 +123,26 @@ class Transport:
     ``g = f_src - c w``; ``burgers`` gives ``f = F'(w)`` for its flux ``F`` and ``g = 0``.
     """
 
-    def __init__(self, problem: Problem):
-        self.problem = problem
+    def __init__(self, problem: Problem, unknowns: Any = None):
+        self.problem, self.unknowns = problem, unknowns  # scalar unknowns of an inverse problem
         check_transport(problem)
         pde = problem.pde
         (a,), (b,) = problem.domain.bounds
         self.a, self.length = float(a), float(b - a)
         self.t0, self.duration = problem.time.start, problem.time.length
-        self.nu = float((pde.eps if pde.type == "convection_diffusion" else pde.nu).numpy())
+        self._nu = pde.eps if pde.type == "convection_diffusion" else pde.nu
+
+    def theta(self) -> dict[str, torch.Tensor]:
+        """The current values of the scalar unknowns (none for a forward problem)."""
+        return self.unknowns.scalar_values() if self.unknowns is not None else {}
+
+    @property
+    def nu(self) -> Any:
+        """The diffusivity (a tensor with gradient when it is an unknown)."""
+        theta = self.theta()
+        if self._nu.used & set(theta):
+            return self._nu.torch(**theta)
+        return float(self._nu.numpy())
 
     def wrap(self, x: Any) -> Any:
         """Positions mapped into the period ``[a, a + L)``."""
@@ -137,14 +154,15 @@ class Transport:
         pde = self.problem.pde
         if pde.type == "burgers":
             return flux_speed(pde.flux, w)
-        return pde.b[0].torch(x=self.wrap(X), t=t)
+        return pde.b[0].torch(x=self.wrap(X), t=t, **self.theta())
 
     def source(self, X: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         pde = self.problem.pde
         if pde.type == "burgers":
             return torch.zeros_like(w)
         x = self.wrap(X)
-        return pde.f.torch(x=x, t=t) - pde.c.torch(x=x, t=t) * w
+        theta = self.theta()
+        return pde.f.torch(x=x, t=t, **theta) - pde.c.torch(x=x, t=t, **theta) * w
 
     def initial(self, xi: np.ndarray) -> np.ndarray:
         return self.problem.initial["u"](xi[:, None], self.t0)
@@ -239,11 +257,17 @@ class LagrangianObjective(nn.Module):
     """``forward(step) -> (total, terms)``: the LPINN loss on the label-time grid (or a random
     batch of it), the :class:`~sciml.nn.trainer.Trainer`'s objective contract."""
 
-    def __init__(self, net: LagrangianNet, transport: Transport, cfg: LPINNConfig):
+    def __init__(self, net: LagrangianNet, transport: Transport, cfg: LPINNConfig,
+                 inverse: InverseSetup | None = None):
         super().__init__()
         self.net, self.transport, self.cfg = net, transport, cfg
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
+        self.unknowns = inverse.unknowns if inverse is not None else None  # trained beside the branches
+        self.observed = None if inverse is None else tuple(
+            torch.as_tensor(a, **kw) for a in (inverse.points[:, 0], inverse.points[:, 1], inverse.values[:, 0]))
+        # observations are values of w like the initial data: they weigh like them (times [inverse] weight)
+        self.data_weight = cfg.w_ic * inverse.spec.weight if inverse is not None else 0.0
         tr = transport
         xi = tr.a + tr.length * np.arange(cfg.n_labels) / cfg.n_labels
         times = np.linspace(tr.t0, tr.t0 + tr.duration, cfg.n_times)
@@ -290,7 +314,34 @@ class LagrangianObjective(nn.Module):
         terms = {"char": factor * measure(r_char), "state": factor * measure(r_state), "ic": ic}
         cfg = self.cfg
         total = cfg.w_char * terms["char"] + cfg.w_state * terms["state"] + cfg.w_ic * terms["ic"]
+        if self.observed is not None:
+            terms["data"] = measure(self.observed_values() - self.observed[2])
+            total = total + self.data_weight * terms["data"]
         return total, {k: v.detach() for k, v in terms.items()}
+
+    def observed_values(self) -> torch.Tensor:
+        x, t, _ = self.observed
+        return values_at(self.net, self.transport, x, t, self.cfg.min_stretch)
+
+
+def values_at(net: Any, transport: Transport, x: torch.Tensor, t: torch.Tensor, min_stretch: float = 1e-3,
+              newton_steps: int = 4) -> torch.Tensor:
+    """The state at Eulerian points ``(x_k, t_k)``, differentiable: the label whose characteristic
+    passes through ``x_k`` at ``t_k`` is found by Newton's method (no gradient), then ``w`` is
+    corrected to first order, ``w - w_xi (X - x) / X_xi``, which carries the gradient to both
+    branches (implicit differentiation of ``X(xi, t) = x``)."""
+    tr = transport
+
+    def gap(X: torch.Tensor) -> torch.Tensor:  # X - x, periodic, in [-L/2, L/2)
+        return torch.remainder(X - x + tr.length / 2, tr.length) - tr.length / 2
+
+    with torch.no_grad():
+        xi = x - net.speed0 * (t - tr.t0)
+        for _ in range(newton_steps):
+            j = net.jets(xi, t)
+            xi = xi - gap(j["X"]) / j["X_xi"].clamp_min(min_stretch)
+    j = net.jets(xi, t)
+    return j["w"] - j["w_xi"] * gap(j["X"]) / j["X_xi"].clamp_min(min_stretch)
 
 
 def eulerian_evaluator(net: LagrangianNet, transport: Transport, n_labels: int,
@@ -341,17 +392,25 @@ class LPINNSolver(TrainedSolver):
     supports: ClassVar[frozenset[str]] = frozenset({"convection_diffusion", "burgers"})
     description: ClassVar[str] = "Lagrangian PINN: characteristics + state branches (Mojgani et al. 2023)"
     config_class: ClassVar[type] = LPINNConfig
+    reads_inverse: ClassVar[bool] = True
 
     def solve(self, problem: Problem) -> Solution:
         check_supported(self, problem)
         cfg = self.config(problem)
-        transport = Transport(problem)
+        spec = inverse_spec(problem)
+        if spec is not None and (spec.fields or spec.mode != "soft"):
+            raise ProblemError("lpinn identifies scalar unknowns from observations fitted as a data term: "
+                               "use mode = 'soft' and no [inverse.fields] (the Lagrangian state lives on "
+                               "moving labels, so values cannot be imposed at Eulerian points)",
+                               problem.source, "inverse.fields" if spec.fields else "inverse.mode")
+        inverse = InverseSetup(problem, spec, cfg.unknown_lr / cfg.lr, DTYPES[cfg.dtype]) if spec else None
+        transport = Transport(problem, inverse.unknowns if inverse is not None else None)
         speed0, state0 = transport.offsets() if cfg.offsets else (0.0, 0.0)
         encoding = PeriodicEncoding(transport.a, transport.length, transport.t0, transport.duration)
         net = place(LagrangianNet(encoding, cfg.state_hidden, cfg.char_hidden, speed0, state0,
                                   cfg.characteristics), cfg)
         distributed.init_from_env(cfg.device)
-        objective = LagrangianObjective(net, transport, cfg)
+        objective = LagrangianObjective(net, transport, cfg, inverse)
         hook = (lambda step, result: self.callback(step, net)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
         info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
@@ -359,5 +418,7 @@ class LPINNSolver(TrainedSolver):
                                 f"{list(net.char.sizes)} tanh, {cfg.characteristics} X, "
                                 f"{cfg.diffusion} diffusion, {cfg.loss} loss",
                 "offsets": {"speed": speed0, "state": state0}}
+        if inverse is not None:
+            info.update(inverse.info())
         return network_solution(problem, net, self.name, info,
                                 evaluate=eulerian_evaluator(net, transport, cfg.eval_labels))
