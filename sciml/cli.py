@@ -402,9 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="robust: a solver option for every case, e.g. --set hard_bc=false (repeatable)")
     b.add_argument("--only", action="append", default=[], metavar="PROBLEM",
-                   help="robust: run only this development-set problem (repeatable)")
-    b.add_argument("--jobs", type=_count(1), default=1, help="robust: cases run at once, one thread each")
-    b.add_argument("--tag", help="robust: name of the written files (default robust)")
+                   help="robust, inverse: run only this problem / case (repeatable)")
+    b.add_argument("--jobs", type=_count(1), default=1, help="robust, inverse: cases run at once, one thread each")
+    b.add_argument("--tag", help="robust, inverse: name of the written files (default: the benchmark's name)")
     b.set_defaults(func=cmd_benchmark)
 
     m = sub.add_parser("simulate", help="simulation loops with a chosen pressure solver",

@@ -23,6 +23,8 @@ BENCHMARKS: dict[str, str] = {
     "peers": "side by side with DeepXDE (PINN, DeepONet), SciPy-style CG / IC(0)-PCG, pyamg; ratios at equal time and error",
     "robust": "pinn and pig with default settings on the development set of untuned problems (benchmarks/robust)",
     "mgno": "MgNO on Darcy flow (1,000/200 at 64^2) vs neuraloperator's FNO, inference vs the FD reference, 128^2 inputs",
+    "inverse": "scalar and field unknowns from observations (source, Lame, viscosity, speed, conductivity), "
+               "every solver that reads [inverse] vs DeepXDE's dde.Variable, noise-free and 1% noise",
 }
 
 
@@ -31,12 +33,19 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
     read by ``robust`` alone."""
     if name not in BENCHMARKS:
         raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
-    if extra and name != "robust":
-        raise ProblemError(f"--set, --only, --jobs and --tag apply to the robust benchmark, not to {name!r}")
+    if extra and name not in ("robust", "inverse"):
+        raise ProblemError(f"--set, --only, --jobs and --tag apply to the robust and inverse benchmarks, "
+                           f"not to {name!r}")
     if name == "robust":
         from .robust import run as robust
 
         return robust(out, budget_s, quiet, **extra)
+    if name == "inverse":
+        if extra.get("options"):
+            raise ProblemError("--set applies to the robust benchmark (inverse runs default settings)")
+        from .inverse import run as inverse
+
+        return inverse(out, budget_s, quiet, **{k: v for k, v in extra.items() if k != "options"})
     runner: Callable[..., int]
     if name == "pig":
         from .pig import run as runner

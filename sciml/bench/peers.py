@@ -80,9 +80,12 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
                  curve.samples)
 
 
-def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
+def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
+                   theta: dict[str, Any] | None = None, extra: tuple = (), anchors: Any = None) -> Any:
     """DeepXDE's ``data.PDE`` for a steady Poisson/Helmholtz problem (with ``dde = None``: only
-    the checks)."""
+    the checks); ``theta``: unknowns bound into the source, ``extra``: more conditions (the
+    observations of an inverse problem), ``anchors``: extra residual points."""
+    theta = theta or {}
     pde_type = problem.pde.type
     if pde_type not in ("poisson", "helmholtz") or problem.transient:
         raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz and burgers, not {pde_type}")
@@ -108,15 +111,19 @@ def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -
 
     def residual(x: Any, u: Any) -> Any:
         lap = dde.grad.hessian(u, x, i=0, j=0) + dde.grad.hessian(u, x, i=1, j=1)
-        source = f.torch(**coords(x))
+        source = f.torch(**coords(x), **theta)
         return (-c * lap - source) if pde_type == "poisson" else (-lap - c * c * u - source)
 
     bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(**coords(x)), lambda x, on: on)
-    return dde.data.PDE(geom, residual, [bc], num_domain=n_domain, num_boundary=n_boundary)
+    return dde.data.PDE(geom, residual, [bc, *extra], num_domain=n_domain, num_boundary=n_boundary,
+                        anchors=anchors)
 
 
-def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) -> Any:
-    """DeepXDE's ``data.TimePDE`` for 1D viscous Burgers (with ``dde = None``: only the checks)."""
+def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
+                  theta: dict[str, Any] | None = None, extra: tuple = (), anchors: Any = None) -> Any:
+    """DeepXDE's ``data.TimePDE`` for 1D viscous Burgers (with ``dde = None``: only the checks);
+    ``theta``, ``extra``, ``anchors`` as for :func:`_elliptic_data`."""
+    theta = theta or {}
     pde = problem.pde
     if problem.dim != 1 or not problem.transient or not pde.nu.is_constant or pde.flux.source.replace(" ", "") != "u**2/2":
         raise ProblemError("the DeepXDE adapter handles 1D Burgers with a constant nu and the flux u**2/2")
@@ -127,7 +134,8 @@ def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) ->
     (lo,), (hi,) = problem.domain.bounds
     geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
                                       dde.geometry.TimeDomain(problem.time.start, problem.time.end))
-    nu, g, u0 = float(pde.nu.numpy()), problem.boundaries[0].value[0], problem.initial["u"]
+    nu = pde.nu.torch(**theta) if pde.nu.used & set(theta) else float(pde.nu.numpy())
+    g, u0 = problem.boundaries[0].value[0], problem.initial["u"]
 
     def residual(x: Any, u: Any) -> Any:
         u_x, u_t = dde.grad.jacobian(u, x, i=0, j=0), dde.grad.jacobian(u, x, i=0, j=1)
@@ -135,5 +143,97 @@ def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int) ->
 
     bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(x=x[:, 0:1], t=x[:, 1:2]), lambda x, on: on)
     ic = dde.icbc.IC(geom, lambda x: u0.numpy(x=x[:, 0:1]), lambda x, on: on)
-    return dde.data.TimePDE(geom, residual, [bc, ic], num_domain=n_domain, num_boundary=n_boundary // 2,
-                            num_initial=n_boundary // 2)
+    return dde.data.TimePDE(geom, residual, [bc, ic, *extra], num_domain=n_domain, num_boundary=n_boundary // 2,
+                            num_initial=n_boundary // 2, anchors=anchors)
+
+
+def _convection_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
+                     theta: dict[str, Any] | None = None, extra: tuple = (), anchors: Any = None) -> Any:
+    """DeepXDE's ``data.TimePDE`` for periodic 1D convection-diffusion ``u_t + b u_x = eps u_xx``
+    with constant ``b`` and ``eps`` (with ``dde = None``: only the checks)."""
+    theta = theta or {}
+    pde = problem.pde
+    periodic = problem.boundaries and all(bc.type == "periodic" for bc in problem.boundaries)
+    if problem.dim != 1 or not problem.transient or not periodic or pde.f.source != "0" or pde.c.source != "0":
+        raise ProblemError("the DeepXDE adapter handles periodic 1D convection-diffusion without source or reaction")
+    if not (pde.b[0].is_constant and pde.eps.is_constant):
+        raise ProblemError("the DeepXDE adapter needs a constant speed and diffusivity")
+    if dde is None:
+        return None
+    (lo,), (hi,) = problem.domain.bounds
+    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
+                                      dde.geometry.TimeDomain(problem.time.start, problem.time.end))
+
+    def value(expr: Any) -> Any:
+        return expr.torch(**theta) if expr.used & set(theta) else float(expr.numpy())
+
+    b, eps, u0 = value(pde.b[0]), value(pde.eps), problem.initial["u"]
+
+    def residual(x: Any, u: Any) -> Any:
+        u_x, u_t = dde.grad.jacobian(u, x, i=0, j=0), dde.grad.jacobian(u, x, i=0, j=1)
+        out = u_t + b * u_x
+        return out - eps * dde.grad.hessian(u, x, i=0, j=0) if not (isinstance(eps, float) and eps == 0) else out
+
+    on_edge = lambda x, on: on  # noqa: E731 - DeepXDE's boundary predicate
+    bcs = [dde.icbc.PeriodicBC(geom, 0, on_edge), dde.icbc.IC(geom, lambda x: u0.numpy(x=x[:, 0:1]), on_edge)]
+    return dde.data.TimePDE(geom, residual, [*bcs, *extra], num_domain=n_domain, num_boundary=n_boundary // 2,
+                            num_initial=n_boundary // 2, anchors=anchors)
+
+
+_MAKERS = {"poisson": _elliptic_data, "helmholtz": _elliptic_data, "burgers": _burgers_data,
+           "convection_diffusion": _convection_data}
+
+
+def deepxde_inverse(problem: Problem, points: np.ndarray, values: np.ndarray, unknowns: dict[str, float],
+                    budget_s: float, hidden: tuple[int, ...] = (50, 50, 50, 50), lr: float = 1e-3,
+                    adam_steps: int = 10000, n_domain: int = 2000, n_boundary: int = 400,
+                    seed: int = 0) -> dict[str, Any]:
+    """DeepXDE's way of identifying scalar parameters: each unknown a ``dde.Variable`` (its raw
+    value, started at the guess) trained with the network (``external_trainable_variables``),
+    the observations a ``PointSetBC`` whose points also serve as residual anchors, Adam then
+    L-BFGS within ``budget_s`` seconds of training. Returns the recovered values, their history
+    ``[(t, {name: value})]``, the steps and the wall time."""
+    import time
+
+    maker = _MAKERS.get(problem.pde.type)
+    if maker is None:
+        raise ProblemError(f"the DeepXDE adapter does not handle {problem.pde.type} problems")
+    maker(problem, None, n_domain, n_boundary)  # refuses what it cannot translate before DeepXDE loads
+    dde = import_deepxde()
+    dde.config.set_random_seed(seed)
+    variables = {name: dde.Variable(float(guess)) for name, guess in unknowns.items()}
+    real = dde.config.real(np)
+    observed = dde.icbc.PointSetBC(points.astype(real), values.astype(real), component=0)
+    data = maker(problem, dde, n_domain, n_boundary, variables, (observed,), points.astype(real))
+    for name in ("train_x_all", "train_x", "train_x_bc", "test_x"):
+        arr = getattr(data, name, None)
+        if isinstance(arr, np.ndarray):
+            setattr(data, name, arr.astype(real))
+    net = dde.nn.FNN([points.shape[1], *hidden, 1], "tanh", "Glorot normal")
+    model = dde.Model(data, net)
+    trainable = list(variables.values())
+    start = time.perf_counter()
+    history: list[tuple[float, dict[str, float]]] = []
+    steps = 0
+
+    class Budget(dde.callbacks.Callback):
+        def on_epoch_end(self) -> None:
+            nonlocal steps
+            steps += 1
+            t = time.perf_counter() - start
+            if steps % 100 == 0:
+                history.append((t, {n: float(v.detach()) for n, v in variables.items()}))
+            if t >= budget_s:
+                self.model.stop_training = True
+
+    model.compile("adam", lr=lr, external_trainable_variables=trainable)
+    model.train(iterations=adam_steps, callbacks=[Budget()], display_every=10**8, verbose=0)
+    if time.perf_counter() - start < budget_s:
+        model.compile("L-BFGS", external_trainable_variables=trainable)
+        model.train(callbacks=[Budget()], display_every=10**8, verbose=0)
+    wall = time.perf_counter() - start
+    recovered = {n: float(v.detach()) for n, v in variables.items()}
+    history.append((wall, recovered))
+    return {"recovered": recovered, "history": history, "steps": steps, "wall_s": wall,
+            "notes": f"DeepXDE {dde.__version__}, {len(hidden)}x{hidden[0]} tanh, dde.Variable, "
+                     f"Adam {lr:g} x {adam_steps} + L-BFGS"}
