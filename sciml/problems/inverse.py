@@ -223,12 +223,33 @@ def _observations(problem: Problem, obs: Any) -> tuple[np.ndarray | None, np.nda
             raise _fail(problem, "observations", "points and values must be arrays of numbers") from None
     points = np.atleast_2d(points)
     values = values.reshape(len(points), -1) if values.size == len(points) * n_comp else values
-    if points.shape[1:] != (problem.dim,) or values.shape != (len(points), n_comp):
-        raise _fail(problem, "observations", f"expected {problem.dim} coordinates and {n_comp} value(s) "
+    width = problem.input_dim  # the coordinates, then t for a time-dependent problem
+    if points.shape[1:] != (width,) or values.shape != (len(points), n_comp):
+        raise _fail(problem, "observations", f"expected {width} coordinates{' (space, then t)' if problem.transient else ''} "
+                                             f"and {n_comp} value(s) "
                                              f"per point, got shapes {points.shape} and {values.shape}")
     if not (np.all(np.isfinite(points)) and np.all(np.isfinite(values))):
         raise _fail(problem, "observations", "observations contain NaN or inf")
+    _check_inside(problem, points)
     return points, values, 0
+
+
+def _check_inside(problem: Problem, points: np.ndarray) -> None:
+    """Refuse observations outside the domain or the time span (they would be fitted to a field
+    that is not defined there)."""
+    if problem.dim:
+        lo, hi = problem.domain.bounds
+        tol = 1e-9 * max(1.0, float(np.max(np.asarray(hi) - np.asarray(lo))))
+        outside = np.flatnonzero(~problem.domain.contains(points[:, : problem.dim], tol=tol))
+        if len(outside):
+            raise _fail(problem, "observations", f"observation {outside[0]} at {points[outside[0]].tolist()} lies "
+                                                 f"outside the domain ({len(outside)} of {len(points)} do)")
+    if problem.transient:
+        t = points[:, -1]
+        late = np.flatnonzero((t < problem.time.start - 1e-12) | (t > problem.time.end + 1e-12))
+        if len(late):
+            raise _fail(problem, "observations", f"observation {late[0]} at t = {t[late[0]]:g} lies outside "
+                                                 f"[{problem.time.start:g}, {problem.time.end:g}]")
 
 
 def _read(problem: Problem, name: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -241,9 +262,10 @@ def _read(problem: Problem, name: Any) -> tuple[np.ndarray, np.ndarray]:
         raise _fail(problem, "observations.file", f"file not found: {path}")
     if path.suffix == ".npy":
         data = np.load(path)
-        if data.ndim != 2 or data.shape[1] <= problem.dim:
-            raise _fail(problem, "observations.file", f"expected columns x[, y, z] then values, got {data.shape}")
-        return data[:, :problem.dim], data[:, problem.dim:]
+        width = problem.input_dim
+        if data.ndim != 2 or data.shape[1] <= width:
+            raise _fail(problem, "observations.file", f"expected columns x[, y, z][, t] then values, got {data.shape}")
+        return data[:, :width], data[:, width:]
     if path.suffix in (".h5", ".hdf5"):
         import h5py
 

@@ -151,3 +151,34 @@ def test_pinn_identifies_an_ode_rate_from_observations():
     rec = summary["info"]["inverse"]["a"]
     assert rec["rel_error"] < 1e-2, rec
     assert summary["info"]["features"]["inverse"].startswith("15 observations, soft")
+
+
+@pytest.mark.parametrize("obs, match", [
+    ({"points": [[0.5, 1.5]], "values": [0.1]}, "outside the domain"),
+    ({"points": [[0.5, 0.5, 0.2]], "values": [0.1]}, "expected 2 coordinates"),
+    ({"points": [[0.5, 0.5]], "values": [float("nan")]}, "NaN"),
+])
+def test_bad_observations_are_refused(obs, match):
+    p = problem_from_dict({"name": "o", "parameters": {"s": 1.0}, "pde": {"type": "poisson", "f": "s"},
+                           "domain": SQUARE, "boundary": DIRICHLET,
+                           "inverse": {"unknowns": {"s": 0.5}, "observations": obs}})
+    with pytest.raises(ProblemError, match=match) as err:
+        inverse_spec(p)
+    assert err.value.key == "inverse.observations"
+
+
+def test_transient_observations_carry_their_time_from_a_file(tmp_path):
+    data = np.array([[0.1, 0.5, 0.3], [0.7, 0.25, -0.2]])  # x, t, u
+    np.save(tmp_path / "obs.npy", data)
+    problem = {"name": "h", "parameters": {"a": 1.0},
+               "pde": {"type": "convection_diffusion", "eps": "a"}, "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+               "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "sin(pi*x)"}, "boundary": DIRICHLET,
+               "inverse": {"unknowns": {"a": 0.5}, "observations": {"file": "obs.npy"}}}
+    p = problem_from_dict(problem, source=tmp_path / "p.toml", base=tmp_path)
+    spec = inverse_spec(p)
+    np.testing.assert_array_equal(spec.points, data[:, :2])
+    np.testing.assert_array_equal(spec.values, data[:, 2:])
+    data[1, 1] = 1.5
+    np.save(tmp_path / "obs.npy", data)
+    with pytest.raises(ProblemError, match="outside"):
+        inverse_spec(problem_from_dict(problem, source=tmp_path / "p.toml", base=tmp_path))
