@@ -157,9 +157,12 @@ class PhysicsLoss:
         env = {name: pts[:, i] for i, name in enumerate(space_names(self.dim))}
         if self.tcol is not None:
             env["t"] = pts[:, self.tcol]
-        if self.unknowns is not None:  # the current values of the scalar unknowns
-            env.update(self.unknowns.scalar_values())
+        env.update(self.unknown_values())
         return env
+
+    def unknown_values(self) -> dict[str, torch.Tensor]:
+        """The current values of the scalar unknowns of an inverse problem (none otherwise)."""
+        return self.unknowns.scalar_values() if self.unknowns is not None else {}
 
     def _eval(self, expr: Expr | None, pts: torch.Tensor, grad: bool = False) -> dict[str, torch.Tensor]:
         """Value (and spatial gradient) of a coefficient at points, detached from any graph."""

@@ -73,6 +73,19 @@ class ScalarForm:
     tensor: tuple[tuple[Expr, ...], ...] | None = None  # a full diffusion tensor (replaces diffusion A)
 
 
+@dataclass(frozen=True)
+class TransportForm:
+    """A 1D problem as transport along characteristics, ``w_t + speed(x, t, w) w_x = diffusivity
+    w_xx + source(x, t, w) + reaction(w)``, the form the Lagrangian PINN trains on. ``speed`` and
+    ``source`` take torch tensors and ``env``, the values of unknown parameters (inverse
+    problems); ``reaction`` is a nonlinear reaction expression or None."""
+
+    speed: Callable[..., Any]
+    source: Callable[..., Any]
+    diffusivity: Expr
+    reaction: Expr | None = None
+
+
 def coef(name: str) -> Callable[["PDE"], tuple[str, tuple[Expr, ...]] | None]:
     """``Constraint.exprs`` of one coefficient (when the problem gives it)."""
     return lambda pde: (name, (pde.coefs[name],)) if pde.coefs.get(name) is not None else None
@@ -84,8 +97,10 @@ class PDEType:
 
     Traits (:attr:`traits`) are what solvers select on: ``steady`` and/or ``transient``,
     ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim3`` (the space
-    dimensions allowed) and ``residual`` (a pointwise residual the physics-informed solvers
-    train on) and ``reference`` (a SciPy reference solves it).
+    dimensions allowed), ``residual`` (a pointwise residual the physics-informed solvers
+    train on), ``reference`` (a SciPy reference solves it), ``incompressible`` (a
+    divergence-free velocity with a pressure) and ``transport`` (a 1D transport form along
+    characteristics, :meth:`transport_form`).
     """
 
     name: ClassVar[str]
@@ -99,6 +114,7 @@ class PDEType:
     constraints: ClassVar[tuple[Constraint, ...]] = ()
     components: ClassVar[int | None] = 1  # None: given by the problem (an ODE system's variables)
     linear: ClassVar[bool] = True
+    incompressible: ClassVar[bool] = False  # a velocity field with div u = 0 and a pressure
     has_residual: ClassVar[bool] = True
     has_reference: ClassVar[bool] = False  # a SciPy reference in sciml.reference solves it
 
@@ -119,6 +135,10 @@ class PDEType:
             out.add("residual")
         if self.has_reference:
             out.add("reference")
+        if self.incompressible:
+            out.add("incompressible")
+        if type(self).transport_form is not PDEType.transport_form:
+            out.add("transport")
         return frozenset(out)
 
     def check(self, coefs: Mapping[str, Any], transient: bool) -> tuple[str, str] | None:
@@ -168,6 +188,26 @@ class PDEType:
         """The problem as a :class:`ScalarForm` the FEM and fd references assemble, or None
         (not a scalar second-order problem)."""
         return None
+
+    def transport_form(self, problem: Any) -> TransportForm | None:
+        """The problem as a :class:`TransportForm` (1D transport along characteristics), or None."""
+        return None
+
+    def linear_system(self, problem: Any, mesh: Any) -> Any:
+        """The steady problem's P1 :class:`~sciml.reference.system.LinearSystem` on ``mesh``
+        (``ggn`` and the parametric assembly of inverse problems use it); by default the scalar
+        FEM of :meth:`scalar_form`, refused without one or with a nonlinear term."""
+        from ..errors import ProblemError
+
+        form = self.scalar_form(problem)
+        if form is None:
+            raise ProblemError(f"{self.name!r} problems do not assemble into a linear system",
+                               problem.source, "pde.type")
+        if form.nonlinear is not None:
+            raise ProblemError("a nonlinear reaction does not assemble into a linear system", problem.source, "pde.r")
+        from ..reference.system import scalar_system
+
+        return scalar_system(problem, mesh)
 
     def reference(self, problem: Any, cfg: Any) -> Any:
         """The SciPy reference :class:`~sciml.solution.Solution` (``cfg`` is

@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import register
-from .base import Coef, Constraint, PDEType, coef
+from .base import Coef, Constraint, PDEType, TransportForm, coef
 
 
-def flux_speed(flux: Any, u: Any) -> Any:
+def flux_speed(flux: Any, u: Any, env: Mapping[str, Any] | None = None) -> Any:
     """The characteristic speed ``F'(u)`` of a conservation law's flux (``u`` for Burgers'
-    ``u**2/2``), by autograd and differentiable in ``u``."""
+    ``u**2/2``), by autograd and differentiable in ``u``; ``env``: values of unknown parameters."""
     import torch
 
     if not u.requires_grad:
         u = u.detach().requires_grad_(True)
-    (speed,) = torch.autograd.grad(flux.torch(u=u).sum(), u, create_graph=True)
+    (speed,) = torch.autograd.grad(flux.torch(u=u, **(env or {})).sum(), u, create_graph=True)
     return speed
 
 
@@ -44,8 +44,15 @@ class Burgers(PDEType):
     def data(self, pde: Any) -> list[tuple[str, Any, bool]]:
         return [("nu", pde.nu, False)]
 
+    def transport_form(self, problem: Any) -> TransportForm:
+        import torch
+
+        flux = problem.pde.flux
+        return TransportForm(speed=lambda x, t, w, env: flux_speed(flux, w, env),
+                             source=lambda x, t, w, env: torch.zeros_like(w), diffusivity=problem.pde.nu)
+
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:
-        speed = flux_speed(loss.problem.pde.flux, jet.value)
+        speed = flux_speed(loss.problem.pde.flux, jet.value, loss.unknown_values())
         return self.time_derivative(loss, jet) + speed * jet.d(0) - c["nu"][:, None] * jet.dd(0, 0)
 
 

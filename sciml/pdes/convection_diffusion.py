@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import register
-from .base import Coef, Constraint, PDEType, ScalarForm, coef
+from .base import Coef, Constraint, PDEType, ScalarForm, TransportForm, coef
 
 
 def reaction(coefs: Mapping[str, Any]) -> Any:
@@ -42,6 +42,18 @@ class ConvectionDiffusion(PDEType):
     def scalar_form(self, problem: Any) -> ScalarForm:
         pde = problem.pde
         return ScalarForm(pde.eps, pde.b, pde.c, pde.f, nonlinear=reaction(pde.coefs))
+
+    def transport_form(self, problem: Any) -> TransportForm | None:
+        pde = problem.pde
+        if len(pde.b) != 1:
+            return None  # transport along characteristics in one space dimension
+        (b,) = pde.b
+
+        def source(x: Any, t: Any, w: Any, env: Mapping[str, Any]) -> Any:
+            return pde.f.torch(x=x, t=t, **env) - pde.c.torch(x=x, t=t, **env) * w
+
+        return TransportForm(speed=lambda x, t, w, env: b.torch(x=x, t=t, **env), source=source,
+                             diffusivity=pde.eps, reaction=reaction(pde.coefs))
 
     def data(self, pde: Any) -> list[tuple[str, Any, bool]]:
         return [("eps", pde.eps, True), ("c", pde.c, False), ("f", pde.f, False),

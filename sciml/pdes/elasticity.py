@@ -95,6 +95,11 @@ class Elasticity(PDEType):
         return torch.stack([s[0] * nx + s[2] * ny, s[2] * nx + s[1] * ny], dim=1)
 
 
+    def linear_system(self, problem: Any, mesh: Any) -> Any:
+        from ..reference.elasticity import elasticity_system
+
+        return elasticity_system(problem, mesh)
+
     def reference(self, problem: Any, cfg: Any) -> Any:
         from ..reference import elasticity_reference
 

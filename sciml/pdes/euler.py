@@ -12,6 +12,7 @@ from .base import PDEType
 
 class Euler(PDEType):
     name = "euler"
+    incompressible = True
     equation = "u_t + (u.grad)u + grad p = 0, div u = 0 (inviscid, incompressible, unit density)"
     coefs: dict = {}
     dims = (2,)

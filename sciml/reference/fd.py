@@ -17,6 +17,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import ProblemError, SolverError
 from ..geometry import Box, Interval
+from ..pdes.base import ScalarForm
 from ..problems import Problem
 
 
@@ -109,16 +110,24 @@ def _sparse_lu(A: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
     return spla.spsolve(A.tocsc(), rhs)
 
 
+def _plain(form: ScalarForm) -> bool:
+    """Whether a scalar form is ``-div(k grad u) + c u = f`` with a scalar ``k``."""
+    still = form.velocity is None or all(v.is_constant and float(v.numpy()) == 0.0 for v in form.velocity)
+    return still and form.nonlinear is None and form.axes is None and form.tensor is None
+
+
 def solve_grid(problem: Problem, axes: list[np.ndarray],
                linear_solver: Callable[[sp.csr_matrix, np.ndarray], np.ndarray] = _sparse_lu) -> np.ndarray:
-    """Solve a steady ``poisson`` or ``helmholtz`` problem with Dirichlet boundaries on a box
-    by second-order finite differences on the grid ``axes``; returns nodal values, shape
-    ``(n_1, ..., n_d)``. ``linear_solver(A, rhs)`` solves the interior system (default: sparse
-    LU)."""
-    pde = problem.pde
+    """Solve a steady scalar problem ``-div(k grad u) + c u = f`` (the PDE type's
+    :class:`~sciml.pdes.base.ScalarForm` without transport, anisotropy or nonlinearity: poisson,
+    helmholtz, reaction-diffusion) with Dirichlet boundaries on a box by second-order finite
+    differences on the grid ``axes``; returns nodal values, shape ``(n_1, ..., n_d)``.
+    ``linear_solver(A, rhs)`` solves the interior system (default: sparse LU)."""
     where = "reference.method"
-    if pde.type not in ("poisson", "helmholtz") or problem.transient:
-        raise ProblemError(f"the fd reference solves steady poisson and helmholtz problems, not {pde.type}",
+    form = problem.pde.spec.scalar_form(problem)
+    if form is None or problem.transient or not _plain(form):
+        raise ProblemError("the fd reference solves steady -div(k grad u) + c u = f (isotropic k, no transport or "
+                           f"nonlinear term), not this {problem.pde.type} problem; use method = \"fem\"",
                            problem.source, where)
     if not isinstance(problem.domain, (Box, Interval)):
         raise ProblemError("the fd reference needs an interval or box domain; use method = \"fem\"",
@@ -145,13 +154,13 @@ def solve_grid(problem: Problem, axes: list[np.ndarray],
         edge_values[hit] = problem.boundaries[i].values(edge_pts[hit])[:, 0]
     g[on_edge] = edge_values
     h = tuple(float(a[1] - a[0]) for a in axes)
-    k = np.broadcast_to(pde.k(pts), len(pts)).reshape(shape) if pde.type == "poisson" else np.ones(shape)
+    k = np.broadcast_to(form.diffusion(pts), len(pts)).reshape(shape)
     A = diffusion_operator(k, h)
     inner = tuple(slice(1, -1) for _ in shape)
-    if pde.type == "helmholtz":
-        kappa = np.broadcast_to(pde.kappa(pts), len(pts)).reshape(shape)[inner]
-        A = A - sp.diags(kappa.ravel() ** 2)
-    rhs = np.broadcast_to(pde.f(pts), len(pts)).reshape(shape)[inner] + boundary_lift(k, h, g)
+    if not (form.reaction.is_constant and float(form.reaction.numpy()) == 0.0):
+        c = np.broadcast_to(form.reaction(pts), len(pts)).reshape(shape)[inner]
+        A = A + sp.diags(c.ravel())
+    rhs = np.broadcast_to(form.source(pts), len(pts)).reshape(shape)[inner] + boundary_lift(k, h, g)
     u = g.copy()
     u[inner] = linear_solver(A.tocsr(), rhs.ravel()).reshape(rhs.shape)
     if not np.isfinite(u).all():

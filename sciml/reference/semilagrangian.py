@@ -27,28 +27,31 @@ from scipy.ndimage import map_coordinates
 
 from ..errors import ProblemError
 from ..geometry import Box, Interval
+from ..pdes.base import ScalarForm
 from ..problems import Problem
 from ..solution import Solution
 from .fd import laplacian
 
 
-def _check(problem: Problem) -> None:
-    pde = problem.pde
-    if pde.type != "convection_diffusion" or not problem.transient:
-        raise ProblemError("the semi-Lagrangian scheme solves transient convection_diffusion problems")
+def _check(problem: Problem) -> ScalarForm:
+    """The problem's transport form ``u_t + b.grad u = eps lap u`` (its PDE type's scalar form),
+    refused, saying why, when the scheme does not cover it."""
+    form = problem.pde.spec.scalar_form(problem)
+    if form is None or form.velocity is None or not problem.transient:
+        raise ProblemError("the semi-Lagrangian scheme solves transient transport u_t + b.grad u = eps lap u")
     if not isinstance(problem.domain, (Interval, Box)):
         raise ProblemError("the semi-Lagrangian scheme needs an interval or a box")
     if any(bc.type != "dirichlet" for bc in problem.boundaries) or not problem.boundaries:
         raise ProblemError("the semi-Lagrangian scheme needs Dirichlet conditions on the whole boundary")
     space = ("x", "y", "z")[: problem.dim]
-    if pde.eps.depends_on(*space, "t"):
-        raise ProblemError("the semi-Lagrangian scheme needs a constant eps")
-    if pde.reaction is not None:
+    if form.diffusion.depends_on(*space, "t") or form.axes is not None or form.tensor is not None:
+        raise ProblemError("the semi-Lagrangian scheme needs a constant, isotropic eps")
+    if form.nonlinear is not None:
         raise ProblemError("the semi-Lagrangian scheme has no nonlinear reaction")
-    for name in ("c", "f"):
-        expr = pde.coefs.get(name)
-        if expr is not None and not (expr.is_constant and float(_constant(expr)) == 0.0):
+    for name, expr in (("c", form.reaction), ("f", form.source)):
+        if not (expr.is_constant and float(_constant(expr)) == 0.0):
             raise ProblemError(f"the semi-Lagrangian scheme has no {name} term")
+    return form
 
 
 def _constant(expr: Any) -> float:
@@ -62,11 +65,11 @@ def semi_lagrangian(problem: Problem, n: int, dt: float, n_out: int = 51) -> Sol
     Returns a ``grid`` :class:`~sciml.solution.Solution` at about ``n_out`` kept times;
     ``info`` holds the unknown count, the step and the wall time.
     """
-    _check(problem)
+    form = _check(problem)
     if n < 3:
         raise ProblemError(f"the grid needs at least 3 nodes per axis, got {n}")
     start = _time.perf_counter()
-    dim, pde = problem.dim, problem.pde
+    dim = problem.dim
     axes, _ = problem.domain.grid(n)
     lo, hi = problem.domain.bounds
     h = (hi - lo) / (n - 1)
@@ -76,14 +79,14 @@ def semi_lagrangian(problem: Problem, n: int, dt: float, n_out: int = 51) -> Sol
     t0, t1 = problem.time.start, problem.time.end
     steps = max(1, int(np.ceil((t1 - t0) / dt - 1e-9)))
     dt = (t1 - t0) / steps
-    eps = _constant(pde.eps)
+    eps = _constant(form.diffusion)
     solve_diffusion = None
     if eps > 0:
         A = sp.identity(int(inner.sum())) + dt * eps * laplacian(tuple([n - 1] * dim), tuple(h))
         solve_diffusion = spla.factorized(A.tocsc())
 
     def velocity(x: np.ndarray, t: float) -> np.ndarray:
-        return np.stack([np.broadcast_to(b(x, t), (len(x),)) for b in pde.b], axis=1)
+        return np.stack([np.broadcast_to(b(x, t), (len(x),)) for b in form.velocity], axis=1)
 
     def boundary(x: np.ndarray, t: float) -> np.ndarray:
         pieces = problem.domain.pieces

@@ -59,21 +59,18 @@ class LinearSystem:
 
 
 def assemble(problem: Problem, mesh: Mesh) -> LinearSystem:
-    """The P1 system of a steady ``poisson``, ``helmholtz``, ``convection_diffusion`` or 2D
-    ``elasticity`` problem without periodic boundaries."""
+    """The P1 system of a steady problem without periodic boundaries, as its PDE type assembles
+    it (:meth:`sciml.pdes.base.PDEType.linear_system`: the scalar FEM of its scalar form, or
+    its own, as elasticity's)."""
     if problem.transient:
         raise ProblemError("only steady problems assemble into one linear system", problem.source, "time")
     if any(bc.type == "periodic" for bc in problem.boundaries):
         raise ProblemError("periodic boundaries are not supported here", problem.source, "boundary")
-    if problem.pde.type == "elasticity":
-        from .elasticity import elasticity_system
+    return problem.pde.spec.linear_system(problem, mesh)
 
-        return elasticity_system(problem, mesh)
-    if problem.pde.type == "convection_diffusion" and problem.pde.reaction is not None:
-        raise ProblemError("a nonlinear reaction does not assemble into a linear system", problem.source, "pde.r")
-    if problem.pde.type not in ("poisson", "helmholtz", "convection_diffusion"):
-        raise ProblemError(f"{problem.pde.type!r} problems do not assemble into a linear system",
-                           problem.source, "pde.type")
+
+def scalar_system(problem: Problem, mesh: Mesh) -> LinearSystem:
+    """The P1 system of a steady scalar problem (its PDE type's scalar form)."""
     from .scalar import ScalarFEM
 
     fem = ScalarFEM(problem, mesh)

@@ -149,8 +149,10 @@ class INSRConfig(DeviceConfig):
 
 
 def has_diffusion(problem: Problem) -> bool:
-    """Whether the PDE has a second-order term (a diffusivity not identically zero)."""
-    expr = problem.pde.coefs.get({"convection_diffusion": "eps", "burgers": "nu"}.get(problem.pde.type, ""))
+    """Whether the PDE has a second-order term (the coefficient of its flux, ``eps`` or ``nu``,
+    not identically zero)."""
+    name = problem.pde.spec.flux_coef
+    expr = problem.pde.coefs.get(name) if name else None
     if expr is None:
         return False
     if not expr.is_constant:
@@ -352,7 +354,7 @@ class INSRSolver(TrainedSolver):
             net = Scaled(net, cfg.output_scale, mean)
             arch += f", output {', '.join(f'{m:.3g}' for m in mean or [0])} + {cfg.output_scale:g} x SIREN"
         net = place(net, cfg)
-        if problem.pde.type == "euler":
+        if "incompressible" in problem.pde.spec.traits:  # velocity and pressure: Chorin splitting
             p_omega = cfg.omega or 10.0
             pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg)
             with torch.no_grad():  # p = 0 until fitted: the first projection subtracts no noise

@@ -36,7 +36,7 @@ from ..nn.fit import DTYPES, RunConfig, network_solution, place
 from ..nn.inverse import InverseSetup
 from ..nn.jet import ExplicitJet, mlp_jet
 from ..nn.layers import MLP, PeriodicEncoding, valid_widths
-from ..pdes.burgers import flux_speed
+from ..pdes.base import TransportForm
 from ..nn.trainer import Trainer
 from ..problems import Problem
 from ..problems.inverse import inverse_spec
@@ -117,20 +117,17 @@ class LPINNConfig(RunConfig):
 
 
 class Transport:
-    """``w_t + f(x, t, w) w_x = nu w_xx + g(x, t, w)`` read from a periodic 1D problem.
-
-    ``convection_diffusion`` gives ``f = b(x, t)``, ``nu = eps`` (a constant) and
-    ``g = f_src - c w``; ``burgers`` gives ``f = F'(w)`` for its flux ``F`` and ``g = 0``.
+    """``w_t + f(x, t, w) w_x = nu w_xx + g(x, t, w)`` read from a periodic 1D problem through
+    its PDE type's :class:`~sciml.pdes.base.TransportForm` (``convection_diffusion``: ``f = b``,
+    ``nu = eps``, ``g = f_src - c w``; ``burgers``: ``f = F'(w)`` for its flux ``F``, ``g = 0``).
     """
 
     def __init__(self, problem: Problem, unknowns: Any = None):
         self.problem, self.unknowns = problem, unknowns  # scalar unknowns of an inverse problem
-        check_transport(problem)
-        pde = problem.pde
+        self.form = check_transport(problem)
         (a,), (b,) = problem.domain.bounds
         self.a, self.length = float(a), float(b - a)
         self.t0, self.duration = problem.time.start, problem.time.length
-        self._nu = pde.eps if pde.type == "convection_diffusion" else pde.nu
 
     def theta(self) -> dict[str, torch.Tensor]:
         """The current values of the scalar unknowns (none for a forward problem)."""
@@ -140,9 +137,9 @@ class Transport:
     def nu(self) -> Any:
         """The diffusivity (a tensor with gradient when it is an unknown)."""
         theta = self.theta()
-        if self._nu.used & set(theta):
-            return self._nu.torch(**theta)
-        return float(self._nu.numpy())
+        if self.form.diffusivity.used & set(theta):
+            return self.form.diffusivity.torch(**theta)
+        return float(self.form.diffusivity.numpy())
 
     def wrap(self, x: Any) -> Any:
         """Positions mapped into the period ``[a, a + L)``."""
@@ -151,18 +148,10 @@ class Transport:
         return np.mod(x - self.a, self.length) + self.a
 
     def speed(self, X: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        pde = self.problem.pde
-        if pde.type == "burgers":
-            return flux_speed(pde.flux, w)
-        return pde.b[0].torch(x=self.wrap(X), t=t, **self.theta())
+        return self.form.speed(self.wrap(X), t, w, self.theta())
 
     def source(self, X: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        pde = self.problem.pde
-        if pde.type == "burgers":
-            return torch.zeros_like(w)
-        x = self.wrap(X)
-        theta = self.theta()
-        return pde.f.torch(x=x, t=t, **theta) - pde.c.torch(x=x, t=t, **theta) * w
+        return self.form.source(self.wrap(X), t, w, self.theta())
 
     def initial(self, xi: np.ndarray) -> np.ndarray:
         return self.problem.initial["u"](xi[:, None], self.t0)
@@ -175,8 +164,9 @@ class Transport:
         return float(s.detach().mean()), float(u0.mean())
 
 
-def check_transport(problem: Problem) -> None:
-    """Refuse what the Lagrangian formulation here does not cover, saying why."""
+def check_transport(problem: Problem) -> TransportForm:
+    """The problem's transport form, refused, saying why, where the Lagrangian formulation here
+    does not cover it."""
     if problem.dim != 1 or not problem.transient:
         raise ProblemError("lpinn solves time-dependent problems in one space dimension",
                            problem.source, "domain")
@@ -185,11 +175,16 @@ def check_transport(problem: Problem) -> None:
                            "Lagrangian labels of a bounded interval leave through outflow boundaries "
                            "and inflow boundaries need new labels, which this formulation does not "
                            "provide", problem.source, "boundary")
-    pde = problem.pde
-    if pde.type == "convection_diffusion" and pde.reaction is not None:
+    form = problem.pde.spec.transport_form(problem)
+    if form is None:
+        raise ProblemError(f"{problem.pde.type} problems have no transport form along characteristics",
+                           problem.source, "pde.type")
+    if form.reaction is not None:
         raise ProblemError("lpinn does not take a nonlinear reaction r(u)", problem.source, "pde.r")
-    if pde.type == "convection_diffusion" and pde.eps.free:
-        raise ProblemError("lpinn needs a constant diffusivity eps", problem.source, "pde.eps")
+    if form.diffusivity.free:
+        raise ProblemError(f"lpinn needs a constant diffusivity {problem.pde.spec.flux_coef or ''}".rstrip(),
+                           problem.source, f"pde.{problem.pde.spec.flux_coef or 'type'}")
+    return form
 
 
 class LagrangianNet(nn.Module):
@@ -389,7 +384,7 @@ class LPINNSolver(TrainedSolver):
     problems; ``callback(step, net)`` is called after every training step."""
 
     name: ClassVar[str] = "lpinn"
-    supports: ClassVar[frozenset[str]] = frozenset({"convection_diffusion", "burgers"})
+    needs: ClassVar[frozenset[str]] = frozenset({"transport", "transient", "dim1"})
     description: ClassVar[str] = "Lagrangian PINN: characteristics + state branches (Mojgani et al. 2023)"
     config_class: ClassVar[type] = LPINNConfig
     reads_inverse: ClassVar[bool] = True
