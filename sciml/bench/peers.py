@@ -45,7 +45,7 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
     boundary/initial term."""
     from .curves import Entry
 
-    maker = _burgers_data if problem.pde.type == "burgers" else _elliptic_data
+    maker = _MAKERS.get(problem.pde.type, _elliptic_data)
     maker(problem, None, n_domain, n_boundary)  # refuses what it cannot translate before DeepXDE loads
     dde = import_deepxde()
     dde.config.set_random_seed(seed)
@@ -82,19 +82,23 @@ def deepxde_pinn(problem: Problem, budget_s: float, curve: "Curve",
 
 def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
                    theta: dict[str, Any] | None = None, extra: tuple = (), anchors: Any = None) -> Any:
-    """DeepXDE's ``data.PDE`` for a steady Poisson/Helmholtz problem (with ``dde = None``: only
-    the checks); ``theta``: unknowns bound into the source, ``extra``: more conditions (the
-    observations of an inverse problem), ``anchors``: extra residual points."""
+    """DeepXDE's ``data.PDE`` for a steady ``-k lap u + c u = f`` with constant ``k`` and ``c``
+    (the PDE type's scalar form: poisson, helmholtz, reaction-diffusion) with Dirichlet data
+    (with ``dde = None``: only the checks); ``theta``: unknowns bound into the source,
+    ``extra``: more conditions (the observations of an inverse problem), ``anchors``: extra
+    residual points."""
     theta = theta or {}
-    pde_type = problem.pde.type
-    if pde_type not in ("poisson", "helmholtz") or problem.transient:
-        raise ProblemError(f"the DeepXDE adapter handles steady poisson/helmholtz and burgers, not {pde_type}")
+    form = problem.pde.spec.scalar_form(problem)
+    still = form is not None and (form.velocity is None or all(v.is_constant and float(v.numpy()) == 0
+                                                                 for v in form.velocity))
+    if not still or problem.transient or form.nonlinear is not None or form.tensor is not None or form.axes is not None:
+        raise ProblemError(f"the DeepXDE adapter handles steady -k lap u + c u = f, burgers and periodic "
+                           f"convection, not this {problem.pde.type} problem")
     if any(bc.type != "dirichlet" for bc in problem.boundaries):
         raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
-    coef = problem.pde.k if pde_type == "poisson" else problem.pde.kappa
-    if not coef.is_constant:
-        raise ProblemError("the DeepXDE adapter needs a constant k / kappa")
-    c = float(coef.numpy())
+    if not (form.diffusion.is_constant and form.reaction.is_constant):
+        raise ProblemError("the DeepXDE adapter needs constant coefficients (k, kappa, c)")
+    k, c = float(form.diffusion.numpy()), float(form.reaction.numpy())
     dom = problem.domain
     if not isinstance(dom, (Box, Polygon)) or dom.dim != 2:
         raise ProblemError("the DeepXDE adapter handles 2D box and polygon domains")
@@ -104,15 +108,14 @@ def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
         geom = dde.geometry.Rectangle(list(dom.bounds[0]), list(dom.bounds[1]))
     else:
         geom = dde.geometry.Polygon(np.asarray(dom.vertices, dtype=float).tolist())
-    f, g = problem.pde.f, problem.boundaries[0].value[0]
+    f, g = form.source, problem.boundaries[0].value[0]
 
     def coords(x: Any) -> dict[str, Any]:
         return {"x": x[:, 0:1], "y": x[:, 1:2]}
 
     def residual(x: Any, u: Any) -> Any:
         lap = dde.grad.hessian(u, x, i=0, j=0) + dde.grad.hessian(u, x, i=1, j=1)
-        source = f.torch(**coords(x), **theta)
-        return (-c * lap - source) if pde_type == "poisson" else (-lap - c * c * u - source)
+        return -k * lap + c * u - f.torch(**coords(x), **theta)
 
     bc = dde.icbc.DirichletBC(geom, lambda x: g.numpy(**coords(x)), lambda x, on: on)
     return dde.data.PDE(geom, residual, [bc, *extra], num_domain=n_domain, num_boundary=n_boundary,
@@ -180,8 +183,8 @@ def _convection_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
                             num_initial=n_boundary // 2, anchors=anchors)
 
 
-_MAKERS = {"poisson": _elliptic_data, "helmholtz": _elliptic_data, "burgers": _burgers_data,
-           "convection_diffusion": _convection_data}
+#: adapters of the PDE types DeepXDE's examples translate by hand (the rest: the scalar form)
+_MAKERS = {"burgers": _burgers_data, "convection_diffusion": _convection_data}
 
 
 def deepxde_inverse(problem: Problem, points: np.ndarray, values: np.ndarray, unknowns: dict[str, float],
@@ -195,9 +198,7 @@ def deepxde_inverse(problem: Problem, points: np.ndarray, values: np.ndarray, un
     ``[(t, {name: value})]``, the steps and the wall time."""
     import time
 
-    maker = _MAKERS.get(problem.pde.type)
-    if maker is None:
-        raise ProblemError(f"the DeepXDE adapter does not handle {problem.pde.type} problems")
+    maker = _MAKERS.get(problem.pde.type, _elliptic_data)
     maker(problem, None, n_domain, n_boundary)  # refuses what it cannot translate before DeepXDE loads
     dde = import_deepxde()
     dde.config.set_random_seed(seed)
