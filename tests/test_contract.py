@@ -95,7 +95,7 @@ CASES = {
     "negative steps": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.adam_steps=-5"), 2, "must be at least 0"),
     # 7. input that would be ignored
     "inverse section to hypino": (INVERSE, ("--solver", "hypino"), 2,
-                                  "does not read [inverse] (solvers that do: ggn, pig, pinn)"),
+                                  "does not read [inverse] (solvers that do: ggn, lpinn, pig, pinn)"),
     "cuda to the reference": (POISSON, ("--device", "cuda"), 2, "--device cuda"),
     "cuda to hypino": (POISSON, ("--solver", "hypino", "--device", "cuda"), 2, "--device cuda"),
     # geometry and boundaries that would hang, crash or be ignored

@@ -99,8 +99,9 @@ class PDEType:
     ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim3`` (the space
     dimensions allowed), ``residual`` (a pointwise residual the physics-informed solvers
     train on), ``reference`` (a SciPy reference solves it), ``incompressible`` (a
-    divergence-free velocity with a pressure) and ``transport`` (a 1D transport form along
-    characteristics, :meth:`transport_form`).
+    divergence-free velocity with a pressure), ``transport`` (a 1D transport form along
+    characteristics, :meth:`transport_form`) and ``operator2d`` (may have a constant 2D
+    operator, :meth:`operator_coefficients`).
     """
 
     name: ClassVar[str]
@@ -137,6 +138,9 @@ class PDEType:
             out.add("reference")
         if self.incompressible:
             out.add("incompressible")
+        if type(self).operator_coefficients is not PDEType.operator_coefficients or \
+                type(self).scalar_form is not PDEType.scalar_form:
+            out.add("operator2d")
         if type(self).transport_form is not PDEType.transport_form:
             out.add("transport")
         return frozenset(out)
@@ -188,6 +192,31 @@ class PDEType:
         """The problem as a :class:`ScalarForm` the FEM and fd references assemble, or None
         (not a scalar second-order problem)."""
         return None
+
+    def operator_coefficients(self, problem: Any) -> np.ndarray | None:
+        """``(c_u, c_x, c_y, c_xx, c_yy)`` of a steady 2D problem as the constant operator
+        ``c_u u + c_x u_x + c_y u_y + c_xx u_xx + c_yy u_yy = f`` (the HyPINO input and the
+        space-time reference), or None when the type has no such form. By default from the
+        scalar form ``-k lap u + b.grad u + c u = f``: ``(c, b_x, b_y, -k, -k)``; a coefficient
+        that is not constant is refused, naming it."""
+        from ..errors import ProblemError
+
+        form = self.scalar_form(problem)
+        if form is None or form.axes is not None or form.tensor is not None:
+            return None
+        if form.nonlinear is not None:
+            raise ProblemError("a nonlinear reaction does not map onto the linear operator", problem.source, "pde.r")
+        velocity = form.velocity or (Expr("0"), Expr("0"))
+        values = []
+        for key, expr in (("reaction", form.reaction), ("velocity", velocity[0]), ("velocity", velocity[1]),
+                          (self.flux_coef or "diffusion", form.diffusion)):
+            if not expr.is_constant:
+                where = f"pde.{key}" if key in problem.pde.coefs else "pde"
+                raise ProblemError(f"the {key} term must be a constant to map onto the linear operator, got "
+                                   f"{expr.source!r}", problem.source, where)
+            values.append(float(np.ravel(expr.numpy())[0]))
+        c, bx, by, k = values
+        return np.array([c, bx, by, -k, -k])
 
     def transport_form(self, problem: Any) -> TransportForm | None:
         """The problem as a :class:`TransportForm` (1D transport along characteristics), or None."""

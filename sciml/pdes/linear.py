@@ -41,6 +41,12 @@ class Linear(PDEType):
         return (cu * jet.value + cx * jet.d(0) + cy * jet.d(1) + cxx * jet.dd(0, 0) + cyy * jet.dd(1, 1)
                 - c["f"][:, None])
 
+    def operator_coefficients(self, problem: Any) -> np.ndarray:
+        """The file's constants ``c_u, c_x, c_y, c_xx, c_yy`` as given."""
+        from ..problems.linear import COEFFICIENTS, constant_coefficient
+
+        return np.array([constant_coefficient(problem, n) for n in COEFFICIENTS])
+
     def scalar_form(self, problem: Any) -> ScalarForm:
         """An elliptic operator as ``-a div(A grad u) + b.grad u + c u = f'``: the equation
         times ``s = -sign(c_xx)``, ``A = diag(1, c_yy / c_xx)``; Neumann data ``du/dn`` become the

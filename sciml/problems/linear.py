@@ -38,7 +38,7 @@ def apply(c, derivs):
     return sum(c[k] * derivs[name] for k, name in enumerate(TERMS))
 
 
-def _constant(problem: Problem, name: str) -> float:
+def constant_coefficient(problem: Problem, name: str) -> float:
     expr = problem.pde.coefs.get(name)
     if expr is None:
         return 0.0
@@ -49,41 +49,26 @@ def _constant(problem: Problem, name: str) -> float:
 
 
 def coefficients(problem: Problem) -> np.ndarray:
-    """``(c_u, c_x, c_y, c_xx, c_yy)`` of a steady 2D scalar problem with constant coefficients.
-
-    ``poisson``: ``-k (u_xx + u_yy)``; ``helmholtz``: ``-(u_xx + u_yy) - kappa^2 u``;
+    """``(c_u, c_x, c_y, c_xx, c_yy)`` of a steady 2D scalar problem with constant coefficients
+    (its PDE type's :meth:`~sciml.pdes.base.PDEType.operator_coefficients`): ``poisson``:
+    ``-k (u_xx + u_yy)``; ``helmholtz``: ``-(u_xx + u_yy) - kappa^2 u``;
     ``convection_diffusion``: ``b . grad u - eps (u_xx + u_yy) + c u``; ``linear``: as given.
     """
     t = problem.pde.type
-    if problem.dim != 2 or problem.transient or t not in ("linear", "poisson", "helmholtz", "convection_diffusion"):
-        raise ProblemError(f"the linear operator covers steady 2D scalar problems (linear, poisson, helmholtz, "
-                           f"convection_diffusion), not a {problem.dim}D{' transient' if problem.transient else ''} "
-                           f"{t} problem", problem.source, "pde.type")
-    if t == "linear":
-        return np.array([_constant(problem, n) for n in COEFFICIENTS])
-    if t == "poisson":
-        k = _constant(problem, "k")
-        return np.array([0.0, 0.0, 0.0, -k, -k])
-    if t == "helmholtz":
-        kappa = _constant(problem, "kappa")
-        return np.array([-kappa**2, 0.0, 0.0, -1.0, -1.0])
-    if problem.pde.reaction is not None:
-        raise ProblemError("a nonlinear reaction does not map onto the linear operator", problem.source, "pde.r")
-    eps, c = _constant(problem, "eps"), _constant(problem, "c")
-    b = []
-    for i, e in enumerate(problem.pde.b):
-        if not e.is_constant:
-            raise ProblemError(f"convection_diffusion.b must be constant to map onto the linear operator, got "
-                               f"{e.source!r}", problem.source, f"pde.b.{i}")
-        b.append(float(e(np.zeros((1, 2))).reshape(-1)[0]))
-    return np.array([c, b[0], b[1], -eps, -eps])
+    c = problem.pde.spec.operator_coefficients(problem) if problem.dim == 2 and not problem.transient else None
+    if c is None:
+        raise ProblemError(f"the linear operator covers steady 2D scalar problems with a constant operator "
+                           f"(linear, poisson, helmholtz, convection_diffusion), not a {problem.dim}D"
+                           f"{' transient' if problem.transient else ''} {t} problem", problem.source, "pde.type")
+    return c
 
 
 def neumann_factor(problem: Problem) -> float:
-    """The factor between a problem file's Neumann data and ``du/dn``: the file gives
-    ``k du/dn`` (poisson), ``eps du/dn`` (convection_diffusion) or ``du/dn`` (helmholtz, linear)."""
-    name = {"poisson": "k", "convection_diffusion": "eps"}.get(problem.pde.type)
-    return _constant(problem, name) if name else 1.0
+    """The factor between a problem file's Neumann data and ``du/dn``: the coefficient of the
+    PDE type's flux (``k du/dn`` for poisson, ``eps du/dn`` for convection_diffusion; 1 for
+    helmholtz and linear)."""
+    name = problem.pde.spec.flux_coef
+    return constant_coefficient(problem, name) if name else 1.0
 
 
 def kind_of(problem: Problem) -> str:

@@ -44,7 +44,6 @@ from .registry import register
 
 MODEL_VERSION = 1
 DEFAULT_MODEL = WEIGHTS / "hypino.pt"
-SUPPORTS = frozenset({"linear", "poisson", "helmholtz", "convection_diffusion"})
 
 
 @dataclass
@@ -323,7 +322,7 @@ class HyPINOSolver(GeneratesOwnData, TrainedSolver):
     delta-PINN refinement and fine-tuning."""
 
     name: ClassVar[str] = "hypino"
-    supports: ClassVar[frozenset[str]] = SUPPORTS
+    needs: ClassVar[frozenset[str]] = frozenset({"operator2d", "dim2", "steady"})
     description: ClassVar[str] = "hypernetwork-emitted PINNs with delta refinement (Bischof et al. 2025)"
     config_class: ClassVar[type] = HyPINOSolverConfig
     train_config_class: ClassVar[type] = HyPINOConfig
