@@ -100,8 +100,9 @@ class PDEType:
     dimensions allowed), ``residual`` (a pointwise residual the physics-informed solvers
     train on), ``reference`` (a SciPy reference solves it), ``incompressible`` (a
     divergence-free velocity with a pressure), ``transport`` (a 1D transport form along
-    characteristics, :meth:`transport_form`) and ``operator2d`` (may have a constant 2D
-    operator, :meth:`operator_coefficients`).
+    characteristics, :meth:`transport_form`), ``operator2d`` (may have a constant 2D
+    operator, :meth:`operator_coefficients`) and ``assembles`` (a steady problem of the type is
+    a P1 linear system, :meth:`linear_system`).
     """
 
     name: ClassVar[str]
@@ -141,6 +142,8 @@ class PDEType:
         if type(self).operator_coefficients is not PDEType.operator_coefficients or \
                 type(self).scalar_form is not PDEType.scalar_form:
             out.add("operator2d")
+        if type(self).linear_system is not PDEType.linear_system or type(self).scalar_form is not PDEType.scalar_form:
+            out.add("assembles")
         if type(self).transport_form is not PDEType.transport_form:
             out.add("transport")
         return frozenset(out)

@@ -330,7 +330,7 @@ class GGNSolver(TrainedSolver):
 
     name: ClassVar[str] = "ggn"
     reads_inverse: ClassVar[bool] = True
-    supports: ClassVar[frozenset[str]] = frozenset({"poisson", "helmholtz", "convection_diffusion", "elasticity"})
+    needs: ClassVar[frozenset[str]] = frozenset({"assembles", "steady"})
     description: ClassVar[str] = "graph neural Galerkin network on the FE mesh, weak-form residual (Gao et al. 2022)"
     config_class: ClassVar[type] = GGNConfig
 
