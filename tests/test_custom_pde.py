@@ -87,3 +87,47 @@ def test_the_reference_refuses_a_custom_pde_and_pinn_solves_it(tmp_path, capsys)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["compared_to"] == "exact" and summary["rel_l2"] < 0.5
     assert np.isfinite(summary["rel_l2"])
+
+
+def _with_boundary_residual(value):
+    return problem_from_dict({
+        "name": "bres", "pde": {"type": "custom", "residual": "u_xx + pi**2*sin(pi*x)"},
+        "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+        "boundary": [{"where": "left", "type": "dirichlet", "value": "0"},
+                     {"where": "right", "type": "residual", "value": value}],
+        "exact": {"u": "sin(pi*x) + x"}})
+
+
+def test_a_boundary_residual_vanishes_at_the_exact_solution_and_a_pinn_meets_it():
+    p = _with_boundary_residual("u_x*n_x - (pi*cos(pi*x) + 1)")  # a flux condition written out
+    loss = PhysicsLoss(p, dtype=torch.float64)
+    batch = loss.prepare(PointSampler(p, 50, 20, 1, seed=0).sample())
+    terms = loss.boundary_terms(Exact(p).double(), batch)
+    assert set(terms) == {"bc", "bc_residual"} and float(terms["bc_residual"]) < 1e-20
+    wrong = _with_boundary_residual("u_x*n_x")
+    terms = PhysicsLoss(wrong, dtype=torch.float64).boundary_terms(Exact(wrong).double(), batch)
+    assert float(terms["bc_residual"]) == pytest.approx((1 - np.pi) ** 2)
+    from sciml.runner import run
+
+    _, summary = run(p, "pinn", {"hidden": [20, 20], "adam_steps": 1500, "lbfgs_steps": 50, "progress": False,
+                                 "n_interior": 200, "rar_every": 0})
+    assert summary["rel_l2"] < 1e-2, summary["rel_l2"]
+
+
+@pytest.mark.parametrize("value, words", [
+    ("u_xxx", "unknown name 'u_xxx'"),
+    ("v_x", "unknown name 'v_x'"),
+    ("lap(q)", "lap() takes field names"),
+    (["u_x", 3], "expected an expression string"),
+])
+def test_bad_boundary_residuals_name_the_key(value, words):
+    with pytest.raises(ProblemError, match=words.replace("(", r"\(").replace(")", r"\)")) as err:
+        _with_boundary_residual(value)
+    assert err.value.key.startswith("boundary.1.value")
+
+
+def test_a_boundary_residual_belongs_to_custom_pdes():
+    with pytest.raises(ProblemError, match="not residual"):
+        problem_from_dict({"name": "p", "pde": {"type": "poisson", "f": "1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "boundary": [{"where": "all", "type": "residual", "value": "u_x"}]})

@@ -32,6 +32,8 @@ class ReadContext:
     domain: Any
     exprs: Callable[..., tuple]
     expr: Callable[..., Any]
+    variables: tuple[str, ...] = ()  # the coordinates, then t for a time-dependent problem
+    parse: Callable[..., Any] | None = None  # parse(text, key, extra_names): an expression at sec's key
 
 
 class BoundaryKind:
@@ -42,6 +44,7 @@ class BoundaryKind:
     doc: ClassVar[str]
     covers_points: ClassVar[bool] = True  # False: it pairs faces (periodic) and takes no points
     prescribes_values: ClassVar[bool] = False  # True: its value is the field itself (exact imposition, scales)
+    data_values: ClassVar[bool] = True  # False: its expressions read the fields (not data to tabulate)
     types: ClassVar[tuple[str, ...] | None] = None  # the PDE types it belongs to (None: any)
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

@@ -226,8 +226,10 @@ class PhysicsLoss:
             bc = p.boundaries[group.index] if group.index >= 0 else None
             kind = bc.type if bc is not None else "natural"
             space, t = p.split(group.points)
-            if bc is not None:
+            if bc is not None and bcs.get(bc.type).data_values:
                 target = self.tensor(bc.values(space, t))
+            elif bc is not None:  # the kind reads its expressions itself (they use the fields)
+                target = torch.zeros(len(pts), len(bc.value), dtype=self.dtype, device=self.device)
             else:
                 target = torch.zeros(len(pts), self.ncomp, dtype=self.dtype, device=self.device)
             alpha = self.tensor(bc.alpha(space, t)) if bc is not None and bc.alpha is not None else None

@@ -169,6 +169,8 @@ def _expressions(problem: Problem, samples: _Samples
     for i, bc in enumerate(p.boundaries):
         if bc.predicate is not None:
             yield f"boundary.{i}.where", bc.predicate, samples.boundary_points
+        if not bcs.get(bc.type).data_values:  # expressions in the fields: checked as the loss evaluates them
+            continue
         for key, expr in _named(f"boundary.{i}", {"value": bc.value, "alpha": bc.alpha}):
             yield key, expr, functools.partial(samples.covered, bc)
 

@@ -431,6 +431,14 @@ def _tensor(sec: _Section, name: str, dim: int, names: tuple[str, ...], params: 
     return rows
 
 
+def _parse_at(sec: _Section, key: str, text: Any, names: tuple[str, ...], params: dict[str, float]) -> Expr:
+    """An expression given as ``text`` at ``key`` of ``sec`` (errors name that key)."""
+    try:
+        return _make(text, names, params)
+    except ProblemError as exc:
+        raise exc.located(sec.source, sec.path(key)) from None
+
+
 def _equations(sec: _Section, name: str, fields: tuple[str, ...], names: tuple[str, ...],
                params: dict[str, float]) -> tuple[Expr, ...]:
     """One residual expression per field, in the fields and their derivatives."""
@@ -515,7 +523,10 @@ def _boundaries(top: _Section, source: Any, domain: Domain | None, space: tuple[
         allowed = names + tuple(params)
         context = bcs.ReadContext(fields, space, domain,
                                   exprs=lambda s, key, n, default=_REQUIRED: s.exprs(key, n, allowed, params, default),
-                                  expr=lambda s, key: s.expr(key, allowed, params))
+                                  expr=lambda s, key: s.expr(key, allowed, params),
+                                  variables=tuple(n for n in names if is_coordinate(n)),
+                                  parse=lambda text, key, extra, s=sec: _parse_at(s, key, text, allowed + tuple(extra),
+                                                                                   params))
         entry = bcs.get(kind).read(sec, context)
         sec.done()
         out.append(BoundaryCondition(where, kind, entry.value, entry.alpha, predicate, entry.components, entry.axis))
