@@ -45,6 +45,7 @@ class BoundaryKind:
     covers_points: ClassVar[bool] = True  # False: it pairs faces (periodic) and takes no points
     prescribes_values: ClassVar[bool] = False  # True: its value is the field itself (exact imposition, scales)
     data_values: ClassVar[bool] = True  # False: its expressions read the fields (not data to tabulate)
+    prescribes_flux: ClassVar[bool] = False  # True: its value is the boundary flux (a load: scales)
     types: ClassVar[tuple[str, ...] | None] = None  # the PDE types it belongs to (None: any)
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

@@ -11,6 +11,7 @@ from .base import BoundaryKind
 
 class Neumann(BoundaryKind):
     name = "neumann"
+    prescribes_flux = True
     doc = "flux . n = value (the PDE type's flux)"
 
     def terms(self, loss: Any, model: Any, g: Any) -> list[Any]:

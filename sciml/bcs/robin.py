@@ -10,6 +10,7 @@ from .base import BoundaryKind, Entry, ReadContext
 
 class Robin(BoundaryKind):
     name = "robin"
+    prescribes_flux = True
     doc = "flux . n + alpha u = value"
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

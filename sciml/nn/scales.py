@@ -10,8 +10,10 @@ axis, time included, by :class:`~sciml.nn.layers.Normalize`):
 * the source gives a second scale through the PDE's own residual ``R``: a small Galerkin
   estimate of the field it drives (:func:`source_scale`, bumps vanishing on the bounding box
   times Legendre polynomials, exact for a linear operator and a field in their span);
+* a boundary load (Neumann or Robin data, a traction) gives a third, ``|g| L / stiffness``
+  (:func:`flux_scale`: a plate of modulus 1000 pulled by a unit traction moves by about 1e-3);
 
-``scale`` is the larger of the two (1 when the problem has neither), so the same defaults serve
+``scale`` is the largest of them (1 when the problem has none), so the same defaults serve
 a problem of size 1 and one of size 500.
 """
 
@@ -96,6 +98,54 @@ def data_range(problem: Problem, n: int = 2000, seed: int = 0) -> tuple[np.ndarr
     return np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 0.0)
 
 
+class _Linear(Field):
+    """``u_comp = x_axis``, the other components zero: a unit slope to measure a flux with."""
+
+    def __init__(self, axis: int, comp: int, n_out: int):
+        super().__init__()
+        self.axis, self.comp, self.n_out = axis, comp, n_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
+        out[:, self.comp] = x[:, self.axis]
+        return out
+
+
+def flux_scale(problem: Problem, n: int = 400, seed: int = 0) -> float:
+    """The size of the field a boundary load drives (0 without one): ``|g| L / s`` for the
+    largest flux data ``|g|`` (Neumann or Robin values, a traction), the domain's extent ``L``
+    and the stiffness ``s`` the PDE's own flux gives a unit slope (``k`` for ``k du/dn``,
+    ``lam + 2 mu`` for a traction), taken where the load acts."""
+    from .. import bcs
+    from .physics import PhysicsLoss
+
+    if problem.dim == 0 or "residual" not in problem.pde.spec.traits:
+        return 0.0
+    loss = PhysicsLoss(problem, dtype=torch.float64)
+    batch = loss.prepare(PointSampler(problem, 1, n, 1, "random", seed).sample())
+    lo, hi = problem.domain.bounds
+    extent = float(np.max(np.asarray(hi) - np.asarray(lo)))
+    ncomp, best = len(problem.fields), 0.0
+    for g in batch.boundary:
+        if g.index < 0 or not bcs.get(g.kind).prescribes_flux:
+            continue
+        load = float(g.target.abs().max()) if len(g.target) else 0.0
+        if not load > 0:
+            continue
+        stiffness = 0.0
+        for axis in range(problem.dim):
+            normal = torch.zeros_like(g.normals)
+            normal[:, axis] = 1.0
+            for comp in range(ncomp):
+                x = g.points.detach().clone().requires_grad_(True)
+                jet = _Linear(axis, comp, ncomp).jet(x, 1, ())
+                flux = loss.flux(jet, normal, g.coef, g.points).detach()
+                stiffness = max(stiffness, float(flux[:, comp].abs().mean()))
+        if stiffness > 0 and math.isfinite(stiffness):
+            best = max(best, load * extent / stiffness)
+    return best if math.isfinite(best) else 0.0
+
+
 def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
     """The largest value of a small Galerkin estimate of the field the source drives (0 without
     a source or a residual): ``u ~ sum_j c_j phi_j`` over bumps times Legendre polynomials of
@@ -148,7 +198,7 @@ def output_scaling(problem: Problem) -> tuple[float, list[float] | None]:
         scale = float(np.max((hi - lo) / 2))
         if np.any(mid != 0):
             shift = [float(m) for m in mid]
-    scale = max(scale, source_scale(problem))
+    scale = max(scale, source_scale(problem), flux_scale(problem))
     if not math.isfinite(scale) or scale <= 0:
         scale = 1.0
     if shift is not None:  # a field that is nearly constant still needs room to move

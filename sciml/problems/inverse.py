@@ -285,8 +285,8 @@ def at_guess(problem: Problem, spec: InverseSpec) -> Problem:
     from .expr import Expr
 
     def rebind(obj: Any) -> Any:
-        if isinstance(obj, Expr):
-            hit = {k: v for k, v in spec.unknowns.items() if k in obj.used}
+        if isinstance(obj, Expr):  # every unknown: expressions built from others keep their bound values
+            hit = {k: v for k, v in spec.unknowns.items() if k in obj.names}
             return obj.bind(**hit) if hit else obj
         if isinstance(obj, tuple):
             return tuple(rebind(o) for o in obj)

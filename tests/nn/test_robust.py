@@ -244,3 +244,20 @@ def test_the_development_set_loads():
     problems = [load_problem(f) for f in files]
     assert not any(p.solver_options for p in problems)  # default settings: no tuned sections
     assert sum(p.transient for p in problems) >= 4 and any(p.dim == 3 for p in problems)
+
+
+def test_a_boundary_load_sets_the_scale_through_the_flux_stiffness():
+    from sciml.nn.scales import flux_scale
+
+    plate = _problem([{"where": "left", "type": "dirichlet", "value": ["0", "0"]},
+                      {"where": "right", "type": "neumann", "value": ["1", "0"]}],
+                     pde={"type": "elasticity", "E": "1000", "nu": "0.3", "plane": "stress"},
+                     domain={"type": "box", "lo": [0.0, 0.0], "hi": [2.0, 1.0]})
+    lam, mu = 1000 * 0.3 / (1 - 0.09), 1000 / 2.6  # plane stress
+    assert flux_scale(plate) == pytest.approx(1 * 2 / (lam + 2 * mu), rel=1e-6)
+    rod = _problem([{"where": "left", "type": "dirichlet", "value": "0"},
+                    {"where": "right", "type": "neumann", "value": "2"}],
+                   pde={"type": "poisson", "k": "4", "f": "0"}, domain={"type": "box", "lo": [0.0, 0.0], "hi": [3.0, 1.0]})
+    assert flux_scale(rod) == pytest.approx(2 * 3 / 4)
+    assert output_scaling(rod)[0] == pytest.approx(1.5)  # the true field reaches 2 * 3 / 4 = 1.5 too
+    assert flux_scale(_problem([{"where": "all", "type": "dirichlet", "value": "0"}])) == 0.0
