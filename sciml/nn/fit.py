@@ -85,9 +85,10 @@ class PhysicsConfig(RunConfig):
         data and source (:mod:`sciml.nn.scales`); a number fixes the scale (no offset).
     residual_on_boundary
         Also require the PDE at the boundary points (DeepXDE does).
-    balance, balance_every
+    balance, balance_every, balance_max
         ``gradnorm`` (default): adaptive term weights by gradient-norm balancing every
-        ``balance_every`` Adam steps (:mod:`sciml.nn.balance`); ``none``: fixed weights.
+        ``balance_every`` Adam steps, each at most ``balance_max`` times the smallest
+        (:mod:`sciml.nn.balance`); ``none``: fixed weights.
     hard_bc, hard_ic
         Impose Dirichlet data through approximate distance functions where the geometry allows,
         and initial data through ``u = u0 + tau N`` (:mod:`sciml.nn.constraints`).
@@ -115,6 +116,7 @@ class PhysicsConfig(RunConfig):
     residual_on_boundary: bool = False
     balance: Literal["gradnorm", "none"] = "gradnorm"
     balance_every: int = 100
+    balance_max: float = 1e4
     hard_bc: bool = True
     hard_ic: bool = True
     causal: bool = True
@@ -131,8 +133,10 @@ class PhysicsConfig(RunConfig):
             raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
         if not self.unknown_lr > 0:
             raise ProblemError(f"unknown_lr must be positive, got {self.unknown_lr}")
-        if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1:
-            raise ProblemError("balance_every, causal_chunks, rar_points and rar_candidates must be at least 1")
+        if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1 \
+                or not self.balance_max >= 1:
+            raise ProblemError("balance_every, balance_max, causal_chunks, rar_points and rar_candidates must be "
+                               "at least 1")
 
 
 def torch_device(name: str) -> torch.device:
@@ -195,7 +199,8 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
     model = place(model, cfg)
     transient = problem.transient and problem.dim > 0
     features = {"boundary_terms": "one per condition kind, measure-weighted",
-                "balance": cfg.balance if cfg.balance == "none" else f"gradnorm every {cfg.balance_every}",
+                "balance": cfg.balance if cfg.balance == "none" else
+                f"gradnorm every {cfg.balance_every}" + (f", at most {cfg.balance_max:g}x" if cfg.balance_max != 1e4 else ""),
                 "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
                 "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
                 else "on" if not exact.notes else "partly",
@@ -257,7 +262,7 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        observed=(inverse.points, inverse.values) if soft else None,
                        data_weight=inverse.spec.weight if inverse is not None else 1.0)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
-    balance = GradNormBalance(cfg.balance_every) if cfg.balance == "gradnorm" else None
+    balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max) if cfg.balance == "gradnorm" else None
     refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None
     objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
                                  inverse.unknowns if inverse is not None else None)
