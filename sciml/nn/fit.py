@@ -116,7 +116,7 @@ class PhysicsConfig(RunConfig):
     residual_on_boundary: bool = False
     balance: Literal["gradnorm", "none"] = "gradnorm"
     balance_every: int = 100
-    balance_max: float = 1e4
+    balance_max: float = 100.0
     hard_bc: bool = True
     hard_ic: bool = True
     causal: bool = True
@@ -200,7 +200,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
     transient = problem.transient and problem.dim > 0
     features = {"boundary_terms": "one per condition kind, measure-weighted",
                 "balance": cfg.balance if cfg.balance == "none" else
-                f"gradnorm every {cfg.balance_every}" + (f", at most {cfg.balance_max:g}x" if cfg.balance_max != 1e4 else ""),
+                f"gradnorm every {cfg.balance_every}, at most {cfg.balance_max:g}x",
                 "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
                 "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
                 else "on" if not exact.notes else "partly",
