@@ -2,7 +2,7 @@
 
 >>> from sciml import bcs
 >>> list(bcs.available())
-['cauchy', 'dirichlet', 'natural', 'neumann', 'periodic', 'robin', 'slip']
+['cauchy', 'dirichlet', 'natural', 'neumann', 'periodic', 'residual', 'robin', 'slip']
 
 A new kind is one module of this package (its keys, how they are read, and its loss terms),
 its test and its row in docs/problem-files.md. The SciPy references still read the kinds they

@@ -74,7 +74,7 @@ def test_conditions_of_different_kinds_are_separate_terms():
 
 def test_gradient_norm_balancing_equalises_the_pulls():
     w = nn.Parameter(torch.tensor([1.0, -2.0]))
-    balance = GradNormBalance(every=1, alpha=0.0)
+    balance = GradNormBalance(every=1, alpha=0.0, max_weight=1e4)
     terms = {"a": (w ** 2).sum(), "b": 1e3 * (w - 1).pow(2).sum()}
     weights = balance.update(0, terms, [w])
     pulls = []
@@ -82,6 +82,8 @@ def test_gradient_norm_balancing_equalises_the_pulls():
         (g,) = torch.autograd.grad(weights[name] * value, [w], retain_graph=True)
         pulls.append(float(g.norm()))
     assert pulls[0] == pytest.approx(pulls[1], rel=1e-6)
+    capped = GradNormBalance(every=1, alpha=0.0).update(0, terms, [w])  # the default cap: 100x
+    assert capped["a"] / capped["b"] == pytest.approx(100.0)
     assert GradNormBalance(every=10).due(0) and not _after_first(GradNormBalance(every=10)).due(5)
 
 
