@@ -122,6 +122,18 @@ def _elliptic_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
                         anchors=anchors)
 
 
+def _interval_in_time(dde: Any, problem: Problem) -> Any:
+    """DeepXDE's space-time geometry of a 1D time-dependent problem."""
+    (lo,), (hi,) = problem.domain.bounds
+    return dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
+                                      dde.geometry.TimeDomain(problem.time.start, problem.time.end))
+
+
+def _value(expr: Any, theta: dict[str, Any]) -> Any:
+    """A constant coefficient: a number, or a tensor of the unknowns ``theta`` it uses."""
+    return expr.torch(**theta) if expr.used & set(theta) else float(expr.numpy())
+
+
 def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
                   theta: dict[str, Any] | None = None, extra: tuple = (), anchors: Any = None) -> Any:
     """DeepXDE's ``data.TimePDE`` for 1D viscous Burgers (with ``dde = None``: only the checks);
@@ -134,10 +146,8 @@ def _burgers_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
         raise ProblemError("the DeepXDE adapter handles Dirichlet boundaries only")
     if dde is None:
         return None
-    (lo,), (hi,) = problem.domain.bounds
-    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
-                                      dde.geometry.TimeDomain(problem.time.start, problem.time.end))
-    nu = pde.nu.torch(**theta) if pde.nu.used & set(theta) else float(pde.nu.numpy())
+    geom = _interval_in_time(dde, problem)
+    nu = _value(pde.nu, theta)
     g, u0 = problem.boundaries[0].value[0], problem.initial["u"]
 
     def residual(x: Any, u: Any) -> Any:
@@ -163,14 +173,9 @@ def _convection_data(problem: Problem, dde: Any, n_domain: int, n_boundary: int,
         raise ProblemError("the DeepXDE adapter needs a constant speed and diffusivity")
     if dde is None:
         return None
-    (lo,), (hi,) = problem.domain.bounds
-    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(float(lo), float(hi)),
-                                      dde.geometry.TimeDomain(problem.time.start, problem.time.end))
+    geom = _interval_in_time(dde, problem)
 
-    def value(expr: Any) -> Any:
-        return expr.torch(**theta) if expr.used & set(theta) else float(expr.numpy())
-
-    b, eps, u0 = value(pde.b[0]), value(pde.eps), problem.initial["u"]
+    b, eps, u0 = _value(pde.b[0], theta), _value(pde.eps, theta), problem.initial["u"]
 
     def residual(x: Any, u: Any) -> Any:
         u_x, u_t = dde.grad.jacobian(u, x, i=0, j=0), dde.grad.jacobian(u, x, i=0, j=1)

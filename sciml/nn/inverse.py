@@ -119,12 +119,17 @@ class Unknowns(nn.Module):
         return {n: float(v.detach()) for n, v in self.scalar_values().items()}
 
 
-def check_unknowns(spec: InverseSpec, problem: Problem) -> None:
-    """Refuse what the physics-informed solvers cannot identify: zero guesses, and unknowns in
-    boundary or initial data (they must appear in the PDE's coefficients)."""
+def check_guesses(spec: InverseSpec, problem: Problem) -> None:
+    """Refuse a zero guess: an unknown is trained as ``guess exp(p)`` and keeps its sign."""
     if any(g == 0 for g in spec.unknowns.values()):
         raise ProblemError("initial guesses must be non-zero (an unknown is trained as guess x exp(p) "
                            "and keeps its sign)", problem.source, "inverse.unknowns")
+
+
+def check_unknowns(spec: InverseSpec, problem: Problem) -> None:
+    """Refuse what the physics-informed solvers cannot identify: zero guesses, and unknowns in
+    boundary or initial data (they must appear in the PDE's coefficients)."""
+    check_guesses(spec, problem)
     names = set(spec.unknowns)
     for i, bc in enumerate(problem.boundaries):
         used = set().union(*(e.used for e in bc.value)) if bc.value else set()

@@ -35,7 +35,7 @@ from ..nn.layers import valid_widths
 from ..nn.sparse import DualNorm, torch_sparse
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
-from ..nn.inverse import ScalarUnknowns
+from ..nn.inverse import ScalarUnknowns, check_guesses
 from ..problems.inverse import InverseSpec, inverse_spec
 from ..reference import reference_mesh
 from ..reference.system import LinearSystem, assemble
@@ -344,9 +344,8 @@ class GGNSolver(TrainedSolver):
             raise ProblemError("ggn identifies scalar unknowns (assembled as affine terms); unknown "
                                "coefficient functions need a physics-informed solver (pinn, pig)",
                                problem.source, f"inverse.fields.{next(iter(spec.fields))}")
-        if spec and any(g == 0 for g in spec.unknowns.values()):
-            raise ProblemError("initial guesses must be non-zero (an unknown is trained as guess x exp(p) "
-                               "and keeps its sign)", problem.source, "inverse.unknowns")
+        if spec:
+            check_guesses(spec, problem)
         mesh = reference_mesh(problem, cfg.h)
         start = time.perf_counter()
         names = list(spec.unknowns) if spec else []
