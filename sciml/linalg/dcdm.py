@@ -55,8 +55,19 @@ class DCDMConfig(RunConfig):
     filters
         Convolution channels (the paper: 16).
     fine_pairs, coarse_pairs, up_pairs
-        Residual pairs of convolutions before pooling, on the coarse level and after upsampling
-        (the paper's 64 model: 1, 3, 2; its 128 model: 2, 5, 3).
+        Residual pairs of convolutions before pooling, on the coarsest level and after each
+        upsampling (the paper's 64 model: 1, 3, 2; its 128 model: 2, 5, 3).
+    levels
+        Pooling levels. 1 is the paper's network (one average pooling, so its reach is a fixed
+        number of cells); ``L > 1`` stacks ``L`` pool / upsample levels with ``down_pairs`` pairs
+        on the way down and ``up_pairs`` on the way up of each; 0 is "as many as the grid
+        allows": the levels are chosen per call so that the coarsest grid has at most
+        ``coarsest`` cells per axis, and the intermediate levels share one set of weights (a
+        recursive, multigrid-like U-Net whose reach grows with the grid, so one model serves
+        every size).
+    down_pairs, coarsest
+        Pairs on each intermediate level on the way down (``levels != 1``), and the largest
+        coarsest grid of ``levels = 0``.
     mask_input
         Give the network the fluid mask as a second channel (the paper reads the residual only).
     layouts
@@ -81,6 +92,9 @@ class DCDMConfig(RunConfig):
     fine_pairs: int = 1
     coarse_pairs: int = 3
     up_pairs: int = 2
+    levels: int = 1
+    down_pairs: int = 1
+    coarsest: int = 8
     mask_input: bool = True
     layouts: int = 16
     ritz: int = 10000
@@ -97,7 +111,10 @@ class DCDMConfig(RunConfig):
         super().__post_init__()
         if self.dim not in (2, 3) or self.n < 4 or self.filters < 1:
             raise ProblemError("dcdm: dim must be 2 or 3, n >= 4, filters >= 1")
-        if min(self.fine_pairs, self.coarse_pairs, self.up_pairs, self.layouts) < 0 or self.samples < 1 \
+        if self.levels < 0 or self.coarsest < 2:
+            raise ProblemError("dcdm: levels >= 0 (0: as many as the grid allows) and coarsest >= 2")
+        if min(self.fine_pairs, self.coarse_pairs, self.up_pairs, self.down_pairs, self.layouts) < 0 \
+                or self.samples < 1 \
                 or self.epochs < 1 or self.batch_size < 1 or self.ritz < 2 or not 0 <= self.theta < 0.5:
             raise ProblemError("dcdm: pair counts and layouts >= 0, samples, epochs, batch_size >= 1, "
                                "ritz >= 2, 0 <= theta < 0.5")
@@ -106,23 +123,35 @@ class DCDMConfig(RunConfig):
 class DCDMNet(nn.Module):
     """The DCDM network (Kaneda et al. 2023, ``src/train.py``) in ``dim`` dimensions: input
     ``(N, c, *grid)`` (the residual, then the mask when ``mask_input``), output ``(N, *grid)``,
-    zero on solid cells. Any grid size works (odd sizes pool with ceil and crop the upsampling)."""
+    zero on solid cells. Any grid size works (odd sizes pool with ceil and crop the upsampling).
+
+    With ``levels = 1`` it is the paper's network; deeper variants (``levels``) repeat the pool /
+    upsample step so the receptive field spans the grid (see :class:`DCDMConfig`).
+    """
 
     def __init__(self, cfg: DCDMConfig):
         super().__init__()
         conv = nn.Conv2d if cfg.dim == 2 else nn.Conv3d
         f = cfg.filters
-        self.dim, self.mask_input = cfg.dim, cfg.mask_input
+        self.dim, self.mask_input, self.levels, self.coarsest = cfg.dim, cfg.mask_input, cfg.levels, cfg.coarsest
 
         def c(a: int = f) -> nn.Module:
             return conv(a, f, 3, padding=1)
 
+        def pairs(count: int) -> nn.ModuleList:
+            return nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(count))
+
         self.first = c(2 if cfg.mask_input else 1)
         self.fine_in = c()
-        self.fine = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.fine_pairs))
+        self.fine = pairs(cfg.fine_pairs)
         self.fine_out = c()
-        self.coarse = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.coarse_pairs))
-        self.up = nn.ModuleList(nn.ModuleList([c(), c()]) for _ in range(cfg.up_pairs))
+        # intermediate levels (between the fine and the coarsest one): one set per level, or one
+        # shared set when the depth follows the grid (levels = 0)
+        inner = 1 if cfg.levels == 0 else cfg.levels - 1
+        self.down = nn.ModuleList(pairs(cfg.down_pairs) for _ in range(inner))
+        self.rise = nn.ModuleList(pairs(cfg.up_pairs) for _ in range(inner))
+        self.coarse = pairs(cfg.coarse_pairs)
+        self.up = pairs(cfg.up_pairs)
         self.last = conv(f, 1, 1)
 
     @staticmethod
@@ -131,16 +160,35 @@ class DCDMNet(nn.Module):
             a = F.relu(second(F.relu(first(a)))) + a
         return a
 
+    def depth(self, shape: tuple[int, ...]) -> int:
+        """Pooling levels used on a grid of this shape."""
+        if self.levels:
+            return self.levels
+        size, depth = max(shape), 1
+        while -(-size // 2) > self.coarsest:
+            size, depth = -(-size // 2), depth + 1
+        return depth
+
+    def _level(self, a: torch.Tensor, level: int, depth: int) -> torch.Tensor:
+        """The U below the skip ``a`` at ``level`` (1-based): pool, the pairs of this level (the
+        coarsest one's, or the down pairs, the level below and the up pairs), upsample."""
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        b = pool(a, 2, ceil_mode=True)
+        if level == depth:
+            b = self._pairs(b, self.coarse)
+        else:
+            i = 0 if self.levels == 0 else level - 1
+            b = self._pairs(b, self.down[i])
+            b = self._pairs(self._level(b, level + 1, depth), self.rise[i])
+        up = F.interpolate(b, scale_factor=2, mode="nearest")
+        return up[(...,) + tuple(slice(0, s) for s in a.shape[2:])] + a
+
     def forward(self, r: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = torch.stack([r, mask], 1) if self.mask_input else r.unsqueeze(1)
         la = F.relu(self.fine_in(self.first(x)))
         la = self._pairs(la, self.fine)
         lb = F.relu(self.fine_out(la))
-        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
-        coarse = self._pairs(pool(lb, 2, ceil_mode=True), self.coarse)
-        up = F.interpolate(coarse, scale_factor=2, mode="nearest")
-        up = up[(...,) + tuple(slice(0, s) for s in lb.shape[2:])] + lb
-        up = self._pairs(up, self.up)
+        up = self._pairs(self._level(lb, 1, self.depth(tuple(lb.shape[2:]))), self.up)
         return self.last(up)[:, 0] * mask
 
 
