@@ -1,4 +1,4 @@
-"""The ``sciml`` command: solve, list, validate, benchmark, simulate, train and data generate.
+"""The ``sciml`` command: solve, eval, list, validate, benchmark, simulate, train and data generate.
 
 Exit codes: 0 success, 2 bad input (one line naming the file and key), 1 solver failure.
 """
@@ -20,7 +20,6 @@ import numpy as np
 from .errors import OutsideDomainWarning, ProblemError, SciMLError
 from .io import atomic_write, check_writable, staged_folder, write_json
 
-SHIPPED = Path(__file__).resolve().parent.parent / "problems"
 TRAINABLE = ("deeponet", "mgno", "dcdm", "hypino")  # `sciml train NAME`
 
 
@@ -77,6 +76,12 @@ def _runtime_options(args: argparse.Namespace, problem: Any, out: Path) -> dict[
         options["resume"] = args.resume
     elif args.resume:
         raise ProblemError(f"solver {args.solver!r} does not train; --resume does not apply")
+    if "metrics" in known and "metrics" not in problem.options_for(args.solver):
+        options["metrics"] = str(out / "metrics.jsonl")
+    if args.log == "tensorboard":
+        if "tensorboard" not in known:
+            raise ProblemError(f"--log tensorboard: solver {args.solver!r} does not train")
+        options["tensorboard"] = str(out / "tensorboard")
     return options
 
 
@@ -113,11 +118,39 @@ def cmd_solve(args: argparse.Namespace) -> int:
         files = sol.write_files(tmp, png=not args.no_png)
         if values is not None:
             files.append(atomic_write(tmp / "values.npy", lambda f: np.save(f, values)))
-        summary["files"] = [p.name for p in files] + ["summary.json"]
+        tops = [p.relative_to(tmp).parts for p in files]  # a time series' steps/ is listed once
+        summary["files"] = list(dict.fromkeys(t[0] + ("/" if len(t) > 1 else "") for t in tops)) + ["summary.json"]
+        if "metrics" in options:  # written step by step during training, beside the checkpoint
+            summary["files"].append("metrics.jsonl")
         write_json(tmp / "summary.json", summary)
     if not args.quiet:
         print(summary_line(summary))
         print(f"wrote {out}/ ({', '.join(summary['files'])})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .solution import Solution
+
+    folder = Path(args.folder)
+    if not (folder / "solution.h5").is_file():
+        raise ProblemError("not a results folder (no solution.h5 in it)", folder)
+    sol = Solution.load(folder)
+    points = _load_points(args.points, sol.dim + (1 if sol.transient else 0))
+    out = Path(args.out) if args.out else folder / "values.npy"
+    check_writable(out.parent)
+    outside = sol.outside(points)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutsideDomainWarning)
+        values = sol(points)
+    if outside.any():
+        warnings.warn(f"{int(outside.sum())} of {len(points)} points of {args.points} lie outside the domain"
+                      f"{' or the time interval' if sol.transient else ''}; their values are NaN",
+                      OutsideDomainWarning)
+    atomic_write(out, lambda f: np.save(f, values))
+    if not args.quiet:
+        how = "the saved network" if (folder / "network.pt").is_file() else "interpolation of the stored values"
+        print(f"wrote {out} ({values.shape[0]} x {values.shape[1]}: {', '.join(sol.fields)}; by {how})")
     return 0
 
 
@@ -132,13 +165,14 @@ def _check_device(device: str) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .problems import load_problem
+    from .shipped import problems_folder
     from .solvers import available
     from .solvers.base import accepted_types
 
     print("solvers:")
     for name, cls in available().items():
         print(f"  {name:<12} {cls.description}  [{', '.join(accepted_types(cls))}]")
-    folder = Path(args.problems) if args.problems else SHIPPED
+    folder = Path(args.problems) if args.problems else problems_folder()
     if not folder.is_dir():
         raise ProblemError("--problems: no such folder", folder)
     print(f"problems ({folder}):")
@@ -231,6 +265,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import build_config
     from .problems import load_problem
+    from .shipped import find_problem
     from .solvers import get_class
 
     solver = get_class(args.method)
@@ -249,7 +284,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if getattr(solver, "trains_on_data", True):
             raise ProblemError(f"sciml train {args.method} needs a data set or a family file")
         data = None
-    elif source.suffix == ".toml":
+    elif source.suffix == ".toml" or (not source.exists() and find_problem(str(source)) is not None):
         family = load_problem(source)
         if family.family is None:
             raise ProblemError("not a problem family (no [family] section)", source)
@@ -264,7 +299,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         data = source
     options.update(_key_values(args.set))
-    options.update({"checkpoint": str(checkpoint), "resume": args.resume})
+    options.update({"checkpoint": str(checkpoint), "resume": args.resume,
+                    "metrics": str(out.with_name(out.stem + ".metrics.jsonl"))})
+    if args.log == "tensorboard":
+        options["tensorboard"] = str(out.with_name(out.stem + ".tensorboard"))
     if args.device:
         _check_device(args.device)
         options["device"] = args.device
@@ -319,15 +357,14 @@ def _positive(text: str) -> float:
 
 
 def _version() -> str:
-    from importlib import metadata
+    from . import __version__
 
-    try:
-        return metadata.version("sciml")
-    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-        return "unknown (not installed)"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .shipped import suite_file
+
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the traceback of an error")
@@ -344,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = with_common  # type: ignore[method-assign]
 
     s = sub.add_parser("solve", help="solve a problem file")
-    s.add_argument("problem", help="problem file (TOML)")
+    s.add_argument("problem", help="problem file (TOML), or the name of a shipped problem (`sciml list`)")
     s.add_argument("--solver", default="reference", help="solver name (see `sciml list`)")
     s.add_argument("--out", help="output folder (default out/<problem>/<solver>)")
     s.add_argument("--points", help=".npy array of points (n, d[+1]) to evaluate at -> values.npy")
@@ -357,9 +394,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue training from DIR/checkpoint.pt (written by every training run)")
     s.add_argument("--model", help="a trained model file (deeponet, mgno, hypino, dcdm)")
     s.add_argument("--no-png", action="store_true", help="skip the picture")
+    s.add_argument("--log", choices=("tensorboard",),
+                   help="also log every training step for TensorBoard into OUT/tensorboard (every step always goes "
+                        "to OUT/metrics.jsonl); needs the tensorboard extra")
     s.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     s.add_argument("--quiet", action="store_true", help="print nothing on success")
     s.set_defaults(func=cmd_solve)
+
+    e = sub.add_parser("eval", help="evaluate a saved solution at points, without solving again",
+                       description="Evaluate the solution in FOLDER (written by `sciml solve`) at the points of a "
+                                   ".npy array: a network solver's saved network (network.pt) itself, otherwise "
+                                   "the stored values interpolated. Points outside the domain get NaN.")
+    e.add_argument("folder", help="results folder of `sciml solve` (holds solution.h5)")
+    e.add_argument("--points", required=True,
+                   help=".npy array (n, d) of points, a last column t for time-dependent problems")
+    e.add_argument("--out", help=".npy file for the values (n, fields) (default FOLDER/values.npy)")
+    e.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
+    e.add_argument("--quiet", action="store_true", help="print nothing on success")
+    e.set_defaults(func=cmd_eval)
 
     ls = sub.add_parser("list", help="list solvers and shipped problems")
     ls.add_argument("--problems", help="folder of problem files (default: the shipped ones)")
@@ -372,17 +424,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--problem", action="append",
                    help="only cases of this problem, by file stem (repeatable); other rows of an "
                         "earlier run of the suite are kept")
-    v.add_argument("--suite-file", default=str(SHIPPED.parent / "validation" / "suite.toml"),
+    v.add_argument("--suite-file", default=str(suite_file("validation")),
                    help="the TOML file of cases (default: the shipped suite)")
-    v.add_argument("--out", default=str(SHIPPED.parent / "validation"),
-                   help="folder for REPORT.md and results.json")
+    v.add_argument("--out", default=str(Path("out") / "validation"),
+                   help="folder for REPORT.md and results.json (default ./out/validation; the committed "
+                        "report is written with --out validation)")
     v.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     v.add_argument("--device", choices=("cpu", "cuda"), help="device of the torch solvers (the report says where it ran)")
     v.add_argument("--jobs", type=_count(1), default=1,
                    help="cases run at a time, each in its own process (at most cores / threads)")
-    v.add_argument("--peers", default=str(SHIPPED.parent / "docs" / "benchmarks" / "peers.json"),
+    v.add_argument("--peers", default="",
                    help="JSON of `sciml benchmark peers` whose peer curves join the accuracy-vs-time panels "
-                        "('' for none)")
+                        "(the committed report uses docs/benchmarks/peers.json; default: none)")
     v.add_argument("--report-only", action="store_true",
                    help="run nothing: write REPORT.md and pareto.png again from OUT/results.json "
                         "(notes from the suite file, curves from --peers)")
@@ -395,8 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="benchmarks: " + "; ".join(f"{k}: {v}" for k, v in BENCHMARKS.items()))
     b.add_argument("name", help=f"benchmark ({', '.join(BENCHMARKS)})")
     b.add_argument("--budget", type=_positive, help="wall-clock seconds per solver (default: the benchmark's)")
-    b.add_argument("--out", default=str(SHIPPED.parent / "docs" / "benchmarks"),
-                   help="folder for the page, JSON and plot")
+    b.add_argument("--out", default=str(Path("out") / "benchmarks"),
+                   help="folder for the page, JSON and plot (default ./out/benchmarks; the committed pages are "
+                        "written with --out docs/benchmarks)")
     b.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -431,12 +485,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "whose data are generated first into OUT's folder (--n); dcdm builds its own data "
                                    "from the pressure matrix and takes none.")
     t.add_argument("method", choices=TRAINABLE, help="what to train")
-    t.add_argument("data", nargs="?", help="data set (.h5) or family file (.toml); none for dcdm")
+    t.add_argument("data", nargs="?", help="data set (.h5), family file (.toml) or shipped family name; none for dcdm")
     t.add_argument("--out", required=True, help="model file to write (checkpoints beside it)")
     t.add_argument("--n", type=_count(1), help="samples to generate from a family file")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a training option, e.g. adam_steps=50000 (see docs/solvers/NAME.md)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside OUT")
+    t.add_argument("--log", choices=("tensorboard",),
+                   help="also log every step for TensorBoard into OUT's stem + .tensorboard/ (every step always goes "
+                        "to OUT's stem + .metrics.jsonl); needs the tensorboard extra")
     t.add_argument("--device", choices=("cpu", "cuda"), help="where to train (cuda: refused without a GPU)")
     t.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     t.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
@@ -448,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Draw N members of a problem family ([family] section), solve each with "
                                     "the SciPy reference in parallel processes and write HDF5 (docs/data.md). "
                                     "An interrupted run resumes from OUT.partial.")
-    g.add_argument("family", help="family file (TOML with [family.inputs.NAME] tables)")
+    g.add_argument("family", help="family file (TOML with [family.inputs.NAME] tables) or shipped family name")
     g.add_argument("--n", type=_count(1), required=True, help="number of samples")
     g.add_argument("--out", required=True, help="HDF5 file to write")
     g.add_argument("--seed", type=_seed, help="seed (default: the family's)")

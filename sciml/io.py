@@ -95,6 +95,8 @@ def staged_folder(target: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         target.mkdir(exist_ok=True)
         for path in sorted(tmp.iterdir()):
+            if path.is_dir() and (target / path.name).is_dir():  # a folder of results (a time
+                shutil.rmtree(target / path.name)  # series' steps) replaces the earlier run's whole
             os.replace(path, target / path.name)
     except OSError as exc:
         raise SciMLError(f"cannot write the results to {target}: {exc.strerror or exc}; nothing was written") from None

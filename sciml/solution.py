@@ -7,7 +7,6 @@ as the last column. ODE solutions take ``t`` alone.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -18,7 +17,12 @@ import numpy as np
 
 from .errors import OutsideDomainWarning, ProblemError, SolverError
 from .geometry import Mesh
-from .io import atomic_write, staged_folder, strict
+from .io import atomic_write, staged_folder
+from .netcdf import axis_names
+from .solution_h5 import read_h5, write_h5
+from .network_file import NAME as NETWORK
+from .network_file import write_network
+from .vtk import write_vtk
 
 if TYPE_CHECKING:
     from .problems import Problem
@@ -52,6 +56,11 @@ class Solution:
     coefficients
         Coefficient functions an inverse problem identified, at the spatial nodes ``(n,)``
         (``NAME`` recovered, ``NAME_true`` the truth of ``[pde]``); written beside the solution.
+    axis_names
+        Names of the space axes in the output files (default ``x, y, z``; an ODE's is ``t``).
+    network
+        The trained network of a network solver (:func:`sciml.network_file.network_payload`),
+        saved as ``network.pt`` so that :meth:`load` evaluates it again.
     domain, span
         Where the solution is defined: a :class:`sciml.geometry.Domain` (for ODE solutions the
         time interval) and, for transient problems, the time interval. Set by
@@ -72,6 +81,8 @@ class Solution:
     domain: Any = field(default=None, repr=False)
     span: tuple[float, float] | None = None
     coefficients: dict[str, np.ndarray] = field(default_factory=dict)
+    axis_names: tuple[str, ...] | None = None
+    network: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -83,6 +94,10 @@ class Solution:
                 or self.values.shape[-2] != len(self.points):
             raise ValueError(f"values of shape {self.values.shape} do not match {len(self.points)} "
                              f"points and fields {self.fields}")
+        if self.axis_names is None:
+            self.axis_names = axis_names(self.points.shape[1])
+        elif len(self.axis_names) != self.points.shape[1]:
+            raise ValueError(f"axis names {self.axis_names} for {self.points.shape[1]}D points")
         self._locator: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -177,21 +192,21 @@ class Solution:
 
     # -- output -------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, png: bool = True) -> list[Path]:
-        """Write ``solution.h5``, ``solution.vtu`` and ``solution.png`` into ``directory``, all
+        """Write ``solution.h5``, ``solution.vtu`` (with ``solution.pvd`` and ``steps/`` when
+        transient; :mod:`sciml.vtk`) and ``solution.png`` into ``directory``, all
         at once: into a temporary folder beside it, moved into place when every file is
         written, so a failure (a full disk included) leaves no new file."""
         directory = Path(directory)
         with staged_folder(directory) as tmp:
-            names = [p.name for p in self.write_files(tmp, png)]
+            names = [p.relative_to(tmp) for p in self.write_files(tmp, png)]
         return [directory / name for name in names]
 
     def write_files(self, directory: Path, png: bool = True) -> list[Path]:
         """Write the solution's files into the existing folder ``directory`` (the staging
         folder of :meth:`save` or of ``sciml solve``)."""
-        written = [self._write_h5(directory / "solution.h5")]
-        vtu = self._write_vtu(directory / "solution.vtu")
-        if vtu is not None:
-            written.append(vtu)
+        written = [self._write_h5(directory / "solution.h5"), *write_vtk(self, directory)]
+        if self.network is not None:
+            written.append(write_network(self.network, directory / NETWORK))
         if png and self.dim <= 3:  # no picture of a solution in more than three dimensions
             from .plotting import plot_solution
 
@@ -204,58 +219,40 @@ class Solution:
         return written
 
     def _write_h5(self, path: Path) -> Path:
-        import h5py
-
-        def write(tmp: Path) -> None:
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset("points", data=self.points)
-                f.create_dataset("values", data=self.values)
-                if self.cells is not None:
-                    f.create_dataset("cells", data=self.cells)
-                if self.times is not None:
-                    f.create_dataset("times", data=self.times)
-                for i, ax in enumerate(self.axes or ()):
-                    f.create_dataset(f"axes/{i}", data=ax)
-                for name, values in self.coefficients.items():
-                    f.create_dataset(f"coefficients/{name}", data=values)
-                f.attrs.update({"problem": self.problem, "solver": self.solver, "kind": self.kind,
-                                "fields": json.dumps(list(self.fields)),
-                                "info": json.dumps(strict(self.info), default=str)})
-
-        return atomic_write(path, write)
-
-    def _write_vtu(self, path: Path) -> Path | None:
-        import meshio
-
-        cells, pts, data = _vtk_cells(self)
-        if cells is None:
-            return None
-        pts3 = np.pad(pts, ((0, 0), (0, 3 - pts.shape[1])))
-        mesh = meshio.Mesh(pts3, [cells], point_data=data)
-        return atomic_write(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+        return atomic_write(path, lambda tmp: write_h5(self, tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Solution":
-        """Read a ``solution.h5`` written by :meth:`save`."""
-        import h5py
+        """Read a ``solution.h5`` written by :meth:`save` (or the folder holding it). When the
+        folder holds the solver's ``network.pt``, the solution evaluates the rebuilt network
+        (checked against the stored values) on the problem's own domain, as it did when solved.
 
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sciml.problems import load_problem
+        >>> from sciml.runner import run
+        >>> sol, _ = run(load_problem("poisson-square", ["reference.h=0.2"]))
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = sol.save(folder, png=False)
+        >>> back = Solution.load(folder)
+        >>> bool(abs(back([[0.5, 0.5]])[0, 0] - sol([[0.5, 0.5]])[0, 0]) < 1e-12)
+        True
+        """
         path = Path(path)
         if path.is_dir():
             path = path / "solution.h5"
         if not path.is_file():
             raise ProblemError(f"solution file not found: {path}")
-        with h5py.File(path, "r") as f:
-            axes = [f[f"axes/{i}"][()] for i in range(len(f["axes"]))] if "axes" in f else None
-            sol = cls(problem=str(f.attrs["problem"]), solver=str(f.attrs["solver"]),
-                      fields=tuple(json.loads(f.attrs["fields"])), kind=str(f.attrs["kind"]),
-                      points=f["points"][()], values=f["values"][()],
-                      cells=f["cells"][()] if "cells" in f else None, axes=axes,
-                      times=f["times"][()] if "times" in f else None,
-                      info=json.loads(f.attrs["info"]),
-                      coefficients={k: v[()] for k, v in f["coefficients"].items()} if "coefficients" in f else {})
+        sol = cls(**read_h5(path))
         sol.domain = _stored_domain(sol)
         if sol.times is not None:
             sol.span = (float(sol.times[0]), float(sol.times[-1]))
+        if (path.parent / NETWORK).is_file():
+            from .network_file import restore
+
+            sol.evaluator, problem = restore(path.parent, sol)
+            sol.attach(problem)
         return sol
 
 
@@ -311,45 +308,6 @@ def _scattered_weights(nodes: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, 
         idx[out] = near[:, None]
         w[out] = 1.0 / idx.shape[1]
     return idx, w
-
-
-def _vtk_cells(sol: Solution) -> tuple[tuple[str, np.ndarray] | None, np.ndarray, dict[str, np.ndarray]]:
-    """Cells, points and point data for ParaView. 1D transient solutions become a space-time
-    mesh (x, t); other transient solutions show their final time."""
-    def data(values: np.ndarray, order: Any = slice(None), repeat: int = 1) -> dict[str, np.ndarray]:
-        out = {name: values[..., i].ravel() for i, name in enumerate(sol.fields)}
-        if len(sol.fields) > 1 and sol.fields[0].startswith("u"):
-            out["displacement"] = values.reshape(-1, len(sol.fields))
-        out.update({name: np.tile(v[order], repeat) for name, v in sol.coefficients.items()})
-        return out
-
-    if sol.transient and sol.dim == 1:
-        order = np.argsort(sol.points[:, 0])
-        x, nt = sol.points[order, 0], len(sol.times)
-        pts = np.stack(np.meshgrid(x, sol.times, indexing="xy"), axis=-1).reshape(-1, 2)
-        cells = _quad_cells(len(x), nt)
-        return ("quad", cells), pts, data(sol.values[:, order, :].reshape(-1, len(sol.fields)), order, nt)
-    values = sol.final()
-    if sol.kind == "mesh":
-        return ({1: "line", 2: "triangle", 3: "tetra"}[sol.dim], sol.cells), sol.points, data(values)
-    if sol.kind == "grid":
-        sizes = [len(a) for a in sol.axes]
-        if len(sizes) == 1:
-            n = sizes[0]
-            return ("line", np.stack([np.arange(n - 1), np.arange(1, n)], 1)), sol.points, data(values)
-        if len(sizes) == 2:
-            # ij ordering: index = i * ny + j; build quads over (i, j)
-            i, j = np.meshgrid(np.arange(sizes[0] - 1), np.arange(sizes[1] - 1), indexing="ij")
-            a = (i * sizes[1] + j).ravel()
-            return ("quad", np.stack([a, a + sizes[1], a + sizes[1] + 1, a + 1], 1)), sol.points, data(values)
-    return None, sol.points, {}
-
-
-def _quad_cells(nx: int, nt: int) -> np.ndarray:
-    """Quads of an x-major (row = time) structured grid."""
-    i, j = np.meshgrid(np.arange(nx - 1), np.arange(nt - 1), indexing="xy")
-    a = (j * nx + i).ravel()
-    return np.stack([a, a + 1, a + nx + 1, a + nx], axis=1)
 
 
 def relative_l2(u: np.ndarray, ref: np.ndarray) -> float:

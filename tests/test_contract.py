@@ -202,12 +202,10 @@ def test_out_is_checked_before_any_work(target, words, tmp_path, capsys):
 
 
 def test_a_full_disk_leaves_no_new_file(tmp_path, capsys, monkeypatch):
-    from sciml.solution import Solution
-
-    def full(self, path):
+    def full(sol, directory):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Solution, "_write_vtu", full)
+    monkeypatch.setattr("sciml.solution.write_vtk", full)
     code, err, new = _run(tmp_path, capsys, POISSON, out="deep/er/out")
     assert code == 1 and "No space left on device" in err
     _one_line(err)

@@ -4,11 +4,13 @@ have an exact solution); exact ones within 1e-2."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sciml.errors import ProblemError
 from sciml.problems import SPECS, load_problem
 from sciml.runner import run
+from sciml.shipped import suite_file
 from sciml.validation import read_suite, rewrite_report, run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +23,7 @@ def test_shipped_problems_cover_every_pde_type():
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
-def test_reference_solves_shipped_problem(path):
+def test_reference_solves_shipped_problem(path, tmp_path):
     problem = load_problem(path)
     if "reference" not in problem.pde.spec.traits:  # a custom PDE: refused, measured against [exact]
         assert problem.has_exact
@@ -33,6 +35,14 @@ def test_reference_solves_shipped_problem(path):
     if problem.has_exact:
         assert summary["compared_to"] == "exact"
         assert summary["rel_l2"] < 1e-2
+    if sol.kind == "grid" or sol.transient:  # xarray sees named dimensions and one variable per field
+        xr = pytest.importorskip("xarray")
+        sol.save(tmp_path, png=False)
+        with xr.open_dataset(tmp_path / "solution.h5", engine="h5netcdf") as ds:
+            space = sol.axis_names if sol.kind == "grid" else ("node",)
+            for i, name in enumerate(sol.fields):
+                assert ds[name].dims == (("t",) if sol.transient else ()) + space
+                assert np.allclose(ds[name].values.reshape(sol.values[..., i].shape), sol.values[..., i])
 
 
 def test_validation_suite_writes_report(tmp_path):
@@ -40,9 +50,9 @@ def test_validation_suite_writes_report(tmp_path):
     suite.parent.mkdir()
     (tmp_path / "problems").mkdir()
     (tmp_path / "problems" / "sq.toml").write_text((ROOT / "problems" / "poisson-square.toml").read_text())
-    suite.write_text('[[case]]\nproblem = "problems/sq.toml"\nsolver = "reference"\nsuites = ["quick"]\n'
+    suite.write_text('[[case]]\nproblem = "../problems/sq.toml"\nsolver = "reference"\nsuites = ["quick"]\n'
                      'set = ["reference.h=0.05"]\nmax_rel_l2 = 1e-2\n\n'
-                     '[[case]]\nproblem = "problems/sq.toml"\nsolver = "reference"\nsuites = ["quick"]\n'
+                     '[[case]]\nproblem = "../problems/sq.toml"\nsolver = "reference"\nsuites = ["quick"]\n'
                      'set = ["reference.h=0.5"]\nmax_rel_l2 = 1e-6\n')
     failed = run_suite(suite, "quick", None, tmp_path / "report", quiet=True)
     assert failed == 1
@@ -52,7 +62,7 @@ def test_validation_suite_writes_report(tmp_path):
 
 
 def test_shipped_suite_is_valid():
-    cases = read_suite(ROOT / "validation" / "suite.toml")
+    cases = read_suite(suite_file("validation"))
     assert cases and all(c.problem.is_file() for c in cases)
 
 
@@ -64,10 +74,10 @@ def _tiny_suite(root: Path, *pinn_steps: int) -> Path:
     (root / "problems" / "p.toml").write_text(
         'name = "p"\n[pde]\ntype = "poisson"\nf = "pi**2*sin(pi*x)"\n[domain]\ntype = "interval"\n'
         'bounds = [0.0, 1.0]\n[[boundary]]\ntype = "dirichlet"\nvalue = "0"\n[exact]\nu = "sin(pi*x)"\n')
-    pinn = ('[[case]]\nproblem = "problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
+    pinn = ('[[case]]\nproblem = "../problems/p.toml"\nsolver = "pinn"\nsuites = ["quick"]\n'
             'set = ["solver.pinn.hidden=[8]", "solver.pinn.adam_steps={}", "solver.pinn.lbfgs_steps=0",'
             ' "solver.pinn.n_interior=16", "solver.pinn.n_boundary=2"]\n\n')
-    suite.write_text('[[case]]\nproblem = "problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
+    suite.write_text('[[case]]\nproblem = "../problems/p.toml"\nsolver = "reference"\nsuites = ["quick"]\n\n'
                      + "".join(pinn.format(n) for n in pinn_steps))
     return suite
 

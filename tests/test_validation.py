@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sciml.solvers.reference import ReferenceSolver
+from sciml.shipped import suite_file
 from sciml.validation import run_suite
 from sciml.validation.harness import Case, run_case
 
@@ -44,7 +45,7 @@ def test_the_same_seed_gives_the_same_numbers():
 
 @pytest.mark.skipif(os.environ.get("SCIML_SKIP_QUICK_SUITE") == "1", reason="quick suite skipped on request")
 def test_the_shipped_quick_suite_passes(tmp_path):
-    failed = run_suite(ROOT / "validation" / "suite.toml", "quick", None, tmp_path, quiet=True)
+    failed = run_suite(suite_file("validation"), "quick", None, tmp_path, quiet=True)
     results = json.loads((tmp_path / "results.json").read_text())
     bad = [(r["problem"], r["solver"], r.get("rel_l2"), r.get("error")) for r in results["results"]
            if r["status"] in ("fail", "error")]

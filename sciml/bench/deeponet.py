@@ -35,12 +35,13 @@ from torch import nn
 from ..data.dataset import generate
 from ..nn.layers import MLP
 from ..nn.trainer import TrainConfig, Trainer
+from ..shipped import problems_folder
 from ..solvers.deeponet import DeepONetConfig, evaluate, train
 from ..solvers.operator import OperatorData, error_metrics, load_split
 from .curves import environment, save_page
 from .peers import import_deepxde
 
-FAMILIES = Path(__file__).resolve().parents[2] / "problems" / "families"
+FAMILIES = problems_folder() / "families"
 N_TRAIN, N_TEST_FUNCTIONS, TEST_POINTS = 10000, 1000, 100
 SHORT, LONG = 10000, 50000
 DR_FUNCTIONS = 1000  # diffusion-reaction: 1,000 training functions x 100 random (x, t) each

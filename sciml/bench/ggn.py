@@ -29,10 +29,11 @@ from ..nn.trainer import Trainer
 from ..problems import load_problem
 from ..reference import reference_mesh, solve_reference
 from ..runner import run as run_solver
+from ..shipped import problems_folder
 from ..solvers.ggn import GalerkinNet, GGNSolver, graph_inputs, parametric_system
 from .curves import environment, save_page
 
-SHIPPED = Path(__file__).resolve().parents[2] / "problems"
+SHIPPED = problems_folder()
 PAPER_LOSS = {"loss": "residual", "adam_steps": 500, "lbfgs_steps": 50}  # the solver's defaults
 FORWARD = (("poisson-lshape", {"h": 0.04, **PAPER_LOSS}), ("poisson-lshape", {"h": 0.04}),
            ("poisson-disk", {}), ("elasticity-plate-hole", {}))
@@ -59,8 +60,7 @@ def _row(case: str, summary: dict[str, Any], vs_truth: float | None, truth: str)
     info = summary["info"]
     train = info["train"]
     steps = train["adam_steps"] + train["lbfgs_steps"]
-    adam = [h for h in train.get("history", []) if h["phase"] == "adam"]
-    per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else 0.0
+    per_step = train["s_per_adam_step"] or 0.0
     inverse = "; ".join(f"{k} = {v['recovered']:.5g} (true {v['true']:.5g}, error {100 * v['rel_error']:.2f}%)"
                         for k, v in info.get("inverse", {}).items())
     return Row(case, info["n_nodes"], train["train_s"], steps, info.get("rel_l2_vs_fem"), vs_truth, truth,
@@ -134,8 +134,7 @@ def _supervised_fit(name: str, options: dict[str, Any]) -> Row:
     result = Trainer(objective, cfg).fit()
     with torch.no_grad():
         u = objective.net(objective.x, objective.laplacian).numpy() * scale
-    adam = [h for h in result.history if h["phase"] == "adam"]
-    per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else 0.0
+    per_step = result.summary()["s_per_adam_step"] or 0.0
     return Row(f"{name}: same network regressed onto the FEM values", len(mesh.points), result.seconds,
                result.adam_steps + result.lbfgs_steps, float(np.linalg.norm(u - fem) / np.linalg.norm(fem)),
                None, "", "", per_step)

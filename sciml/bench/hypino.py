@@ -20,15 +20,22 @@ import torch
 from ..nn.fit import fit_physics
 from ..nn.hyper import GeneratedField
 from ..problems import load_problem
-from ..reference import solve_reference
 from ..problems.raster import rasterize
-from ..solvers.hypino import DEFAULT_MODEL, Ensemble, HyPINOSolverConfig, load_model, refine
+from ..reference import solve_reference
+from ..shipped import problems_folder
+from ..solvers.hypino import (
+    DEFAULT_MODEL,
+    Ensemble,
+    HyPINOSolverConfig,
+    load_model,
+    refine,
+)
 from .curves import environment, save_page
 
 PROBLEMS = ("heat", "helmholtz", "helmholtz-holes", "poisson-holes", "poisson-lshape", "poisson-gauss", "wave")
 REFINE = (1, 3, 10)
 ADAM, LBFGS, EVERY = 1000, 50, 25
-ROOT = Path(__file__).resolve().parents[2] / "problems"
+ROOT = problems_folder()
 
 
 def _rel(u: np.ndarray, ref: np.ndarray) -> float:

@@ -28,11 +28,12 @@ import torch
 
 from ..problems import Problem, load_problem
 from ..reference.semilagrangian import semi_lagrangian
+from ..shipped import problems_folder
 from ..solution import relative_l2
 from ..solvers.insr import INSRSolver
 from .curves import environment, save_page
 
-SHIPPED = Path(__file__).resolve().parents[2] / "problems"
+SHIPPED = problems_folder()
 ADVECTION_TIMES = (0.5, 2.0, 12.0)
 GRIDS_2D = (33, 47, 57, 65, 81, 129)
 ITERS_2D = (300, 1000)

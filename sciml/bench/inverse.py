@@ -21,9 +21,10 @@ from typing import Any
 
 from ..errors import ProblemError, SciMLError
 from ..io import write_json, write_text
+from ..shipped import problems_folder
 from .curves import environment
 
-PROBLEMS = Path(__file__).resolve().parents[2] / "problems"
+PROBLEMS = problems_folder()
 #: case -> (problem file, solvers that read [inverse] and take it, whether DeepXDE's adapter does)
 CASES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "source": ("poisson-source-inverse.toml", ("pinn", "pig", "ggn"), True),

@@ -29,11 +29,12 @@ import numpy as np
 from ..problems import Problem, load_problem
 from ..reference import solve_reference
 from ..runner import run as run_solver
+from ..shipped import problems_folder
 from ..solution import Solution, relative_l2
 from ..solvers.lpinn import LPINNConfig
 from .curves import environment, save_page
 
-SHIPPED = Path(__file__).resolve().parents[2] / "problems"
+SHIPPED = problems_folder()
 BETAS = (1, 10, 20, 30, 40, 50)
 
 

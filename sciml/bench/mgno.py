@@ -36,11 +36,12 @@ from ..data.dataset import generate
 from ..problems import load_problem
 from ..problems.family import member
 from ..reference import solve_reference
+from ..shipped import problems_folder
 from ..solvers.mgno import MgNOConfig, as_images, evaluate, predict, train
 from ..solvers.operator import error_metrics, load_split
 from .curves import environment, save_page
 
-FAMILY = Path(__file__).resolve().parents[2] / "problems" / "families" / "darcy-pwc.toml"
+FAMILY = problems_folder() / "families" / "darcy-pwc.toml"
 N_TRAIN, N_TEST, EPOCHS = 1000, 200, 25
 FINE = ["family.output.points=128", "family.inputs.a.sensors=128"]
 

@@ -16,11 +16,12 @@ from typing import Any
 from ..nn.fit import evaluator
 from ..problems import load_problem
 from ..runner import run as run_solver
+from ..shipped import problems_folder
 from ..solution import relative_l2
 from .curves import Curve, Entry, table, write_outputs
 from .peers import deepxde_pinn
 
-SHIPPED = Path(__file__).resolve().parents[2] / "problems"
+SHIPPED = problems_folder()
 
 
 def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:

@@ -23,9 +23,10 @@ from typing import Any, Mapping
 
 from ..errors import ProblemError, SciMLError
 from ..io import write_json, write_text
+from ..shipped import suite_folder
 from .curves import environment
 
-DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "robust"
+DEV_SET = suite_folder("robust")
 SOLVERS = ("pinn", "pig")
 BUDGET_S = 180.0
 

@@ -37,7 +37,6 @@ from ..solution import relative_l2
 from .curves import Curve, Entry, best_by, environment, save_page
 from .peers import deepxde_pinn
 
-ROOT = Path(__file__).resolve().parents[2]
 PINN_PROBLEMS = {"poisson-lshape": ("pinn", "pig", "hypino"), "helmholtz-square": ("pinn", "pig", "hypino"),
                  "burgers": ("pinn", "pig")}
 OPERATOR_FAMILIES = ("antiderivative", "pendulum")
@@ -62,7 +61,7 @@ def ratios(ours: Entry, peer: Entry) -> dict[str, float | None]:
 
 
 def _pinn_problem(name: str, solvers: tuple[str, ...], budget: float, quiet: bool) -> dict[str, Any]:
-    problem = load_problem(ROOT / "problems" / f"{name}.toml")
+    problem = load_problem(name)
     points = problem.evaluation_points()
     if problem.has_exact:
         truth = problem.exact_values(points)
@@ -157,9 +156,10 @@ def _linear_systems(n: int, quiet: bool) -> dict[str, Any]:
             "ratios": rows}
 
 
-def _darcy_from_mgno_benchmark() -> dict[str, Any] | None:
-    """MgNO vs FNO from ``sciml benchmark mgno``'s JSON: per-epoch test error against time."""
-    path = ROOT / "docs" / "benchmarks" / "mgno.json"
+def _darcy_from_mgno_benchmark(out: Path) -> dict[str, Any] | None:
+    """MgNO vs FNO from the JSON of ``sciml benchmark mgno`` written to the same folder ``out``:
+    per-epoch test error against time."""
+    path = out / "mgno.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
@@ -182,7 +182,7 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
     budget = float(budget_s or 120.0)
     results = [_pinn_problem(name, solvers, budget, quiet) for name, solvers in PINN_PROBLEMS.items()]
     results += [_operator(family, 5000, quiet) for family in OPERATOR_FAMILIES]
-    darcy = _darcy_from_mgno_benchmark()
+    darcy = _darcy_from_mgno_benchmark(out)
     if darcy is not None:
         results.append(darcy)
     results.append(_linear_systems(128, quiet))

@@ -22,9 +22,11 @@ import numpy as np
 from ..errors import ProblemError
 from ..io import check_writable
 from ..problems import Problem, load_problem
+from ..problems.loader import resolve_problem
+from ..netcdf import axis_names, dimension, variable
 from ..problems.family import sample_member
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: netCDF dimension scales, grid outputs shaped (sample, *grid, field)
 CHUNK = 64
 
 
@@ -37,12 +39,22 @@ class Member:
     outputs: np.ndarray
 
 
-def output_grid(problem: Problem, n: int) -> np.ndarray:
-    """The shared output locations of the ``grid`` layout: ``n`` points per axis of the input box
-    (space, then time)."""
+def output_axes(problem: Problem, n: int) -> list[np.ndarray]:
+    """The axes of the ``grid`` layout: ``n`` points per axis of the input box (space, then
+    time)."""
     lo, hi = _box(problem)
-    axes = [np.linspace(a, b, n) for a, b in zip(lo, hi)]
-    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(lo))
+    return [np.linspace(a, b, n) for a, b in zip(lo, hi)]
+
+
+def output_grid(problem: Problem, n: int) -> np.ndarray:
+    """The shared output locations of the ``grid`` layout (``ij`` order of :func:`output_axes`)."""
+    axes = output_axes(problem, n)
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
+
+
+def input_axis_names(problem: Problem) -> tuple[str, ...]:
+    """Names of the input axes: the space axes, then ``t`` (an ODE's only axis is ``t``)."""
+    return axis_names(problem.dim) + (("t",) if problem.transient or problem.dim == 0 else ())
 
 
 def _box(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +114,7 @@ def generate(path: str | Path, n: int, out: str | Path, seed: int | None = None,
 
     from ..nn.trainer import show_progress
 
+    path = resolve_problem(path)  # a shipped family by name too
     problem = load_problem(path, overrides)
     if problem.family is None:
         raise ProblemError("not a problem family: add [family.inputs.NAME] tables", problem.source, "family")
@@ -168,18 +181,39 @@ def _prepare(f: Any, problem: Problem, first: Member, n: int, seed: int, family_
                     "fields": json.dumps(list(problem.fields)), "layout": problem.family.layout,
                     "input_dim": problem.input_dim, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
                     "periodic_axes": json.dumps(sorted({b.axis for b in problem.boundaries if b.type == "periodic"}))})
-    for spec in problem.family.inputs:
-        f.create_dataset(f"sensors/{spec.name}", data=spec.sensor_points())
-        f.create_dataset(f"inputs/{spec.name}", shape=(n, len(first.inputs[spec.name])), dtype="f8",
-                         chunks=(min(n, CHUNK), len(first.inputs[spec.name])))
+    # named dimensions (sciml.netcdf): xarray.open_dataset(path, engine="h5netcdf") shows the
+    # outputs of the grid layout on (sample, x, y, t, field)
     p, d = first.points.shape
     c = first.outputs.shape[1]
+    dimension(f, "sample", n)
+    import h5py
+
+    dimension(f, "field", np.array(problem.fields, dtype=h5py.string_dtype())).attrs["long_name"] = "output field"
+    dimension(f, "coord", d)
+    f["coord"].attrs["names"] = json.dumps(list(input_axis_names(problem)))
+    for spec in problem.family.inputs:
+        sensors = spec.sensor_points()
+        dimension(f, f"sensor_{spec.name}", len(sensors))
+        dimension(f, f"sensor_{spec.name}_coord", sensors.shape[1])
+        variable(f, f"sensors/{spec.name}", sensors, (f"sensor_{spec.name}", f"sensor_{spec.name}_coord"))
+        variable(f, f"inputs/{spec.name}", None, ("sample", f"sensor_{spec.name}"), shape=(n, len(sensors)),
+                 dtype="f8", chunks=(min(n, CHUNK), len(sensors)))
+    dimension(f, "point", p)
     if problem.family.layout == "grid":
-        f.create_dataset("points", data=first.points)
+        axes = output_axes(problem, problem.family.points)
+        names = input_axis_names(problem)
+        for name, ax in zip(names, axes):
+            dimension(f, name, ax)
+        variable(f, "points", first.points, ("point", "coord"))
+        grid = tuple(len(a) for a in axes)
+        variable(f, "outputs", None, ("sample", *names, "field"), shape=(n, *grid, c), dtype="f8",
+                 chunks=(min(n, CHUNK), *grid, c))
     else:
-        f.create_dataset("points", shape=(n, p, d), dtype="f8", chunks=(min(n, CHUNK), p, d))
-    f.create_dataset("outputs", shape=(n, p, c), dtype="f8", chunks=(min(n, CHUNK), p, c))
-    f.create_dataset("done", shape=(n,), dtype=bool)
+        variable(f, "points", None, ("sample", "point", "coord"), shape=(n, p, d), dtype="f8",
+                 chunks=(min(n, CHUNK), p, d))
+        variable(f, "outputs", None, ("sample", "point", "field"), shape=(n, p, c), dtype="f8",
+                 chunks=(min(n, CHUNK), p, c))
+    variable(f, "done", None, ("sample",), shape=(n,), dtype=bool)
 
 
 def _write(f: Any, start: int, members: list[Member], layout: str) -> None:
@@ -188,7 +222,7 @@ def _write(f: Any, start: int, members: list[Member], layout: str) -> None:
         f["inputs"][name][start:stop] = np.stack([m.inputs[name] for m in members])
     if layout == "random":
         f["points"][start:stop] = np.stack([m.points for m in members])
-    f["outputs"][start:stop] = np.stack([m.outputs for m in members])
+    f["outputs"][start:stop] = np.stack([m.outputs for m in members]).reshape((stop - start,) + f["outputs"].shape[1:])
     f["done"][start:stop] = True
     f.flush()
 
@@ -214,9 +248,11 @@ class DatasetReader:
             self.layout = str(self.attrs["layout"])
         except (OSError, KeyError) as exc:
             raise ProblemError(f"{self.path} is not a sciml data set: {exc}") from None
-        if int(self.attrs.get("generator_version", -1)) > GENERATOR_VERSION:
-            raise ProblemError(f"{self.path} was written by a newer sciml (generator version "
-                               f"{self.attrs['generator_version']})")
+        version = int(self.attrs.get("generator_version", -1))
+        if version != GENERATOR_VERSION:
+            raise ProblemError(f"{self.path} was written by {'a newer' if version > GENERATOR_VERSION else 'an older'} "
+                               f"sciml (generator version {version}, this one reads {GENERATOR_VERSION}): "
+                               "generate it again with `sciml data generate`")
 
     def __len__(self) -> int:
         return int(self.file["outputs"].shape[0])
@@ -238,9 +274,11 @@ class DatasetReader:
                     "points": got["points"] if self.layout == "grid" else got["points"][inverse],
                     "outputs": got["outputs"][inverse]}
         points = self.file["points"]
+        outputs = self.file["outputs"][idx]  # the grid layout's (k, *grid, c) flattened to (k, P, c)
+        spatial = self.file["outputs"].ndim - 2  # grid axes, or the one point axis
         return {"inputs": {k: self.file["inputs"][k][idx] for k in self.names},
                 "points": points[:] if self.layout == "grid" else points[idx],
-                "outputs": self.file["outputs"][idx]}
+                "outputs": outputs.reshape(outputs.shape[:outputs.ndim - spatial - 1] + (-1, outputs.shape[-1]))}
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None,
                 subset: np.ndarray | None = None) -> Iterator[dict[str, Any]]:

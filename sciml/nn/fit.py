@@ -326,7 +326,8 @@ def network_solution(problem: Problem, model: nn.Module, solver: str, info: dict
     common = dict(problem=problem.name, solver=solver, fields=problem.fields, evaluator=evaluate, info=info)
     if problem.dim == 0:
         t = np.linspace(problem.time.start, problem.time.end, 2001)
-        return Solution(**common, kind="grid", points=t[:, None], values=evaluate(t[:, None]), axes=[t])
+        return Solution(**common, kind="grid", points=t[:, None], values=evaluate(t[:, None]), axes=[t],
+                        axis_names=("t",))
     nodes = _output_nodes(problem)
     space = nodes["points"]
     if not problem.transient:

@@ -82,6 +82,11 @@ class TrainConfig:
     bfgs_steps
         Iterations of BFGS (dense inverse Hessian, strong-Wolfe line search) after
         Adam and L-BFGS, for networks of at most 20,000 parameters (:mod:`sciml.nn.bfgs`).
+    metrics
+        A JSON-lines file that receives every step's record (phase, step, loss, each term,
+        learning rate, training seconds; :mod:`sciml.nn.metrics`); a resumed run continues it.
+    tensorboard
+        A folder for TensorBoard event files of the same scalars (the ``tensorboard`` extra).
     keep
         Which state training ends in: ``best`` (lowest loss seen; right for full-batch and
         physics losses) or ``last`` (right for minibatch epochs, whose per-batch losses are
@@ -115,6 +120,8 @@ class TrainConfig:
     bfgs_steps: int = 0
     keep: Literal["best", "last"] = "best"
     progress: bool | None = None
+    metrics: str | None = None
+    tensorboard: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("adam_steps", "lbfgs_steps", "bfgs_steps", "max_recoveries"):
@@ -146,12 +153,14 @@ class TrainResult:
     bfgs_steps: int = 0
 
     def summary(self) -> dict[str, Any]:
-        """JSON-friendly digest (history thinned to at most 200 records)."""
-        stride = max(1, len(self.history) // 200)
+        """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
+        per Adam step (the history itself is ``history``, every step in the metrics file)."""
+        adam = [h for h in self.history if h["phase"] == "adam"]
+        per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else None
         return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps, "bfgs_steps": self.bfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
                 "stopped": self.stopped, "recoveries": self.recoveries, "train_s": self.seconds,
-                "history": self.history[::stride]}
+                "s_per_adam_step": per_step}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:
@@ -174,6 +183,38 @@ def show_progress(flag: bool | None) -> bool:
     if flag is not None:
         return flag
     return sys.stderr.isatty() and not os.environ.get("CI") and distributed.rank() == 0
+
+
+class _Progress:
+    """One progress bar per phase, named after it (Adam, L-BFGS, BFGS), with its own count and
+    ETA, and the loss terms beside it."""
+
+    NAMES = {"adam": "Adam", "lbfgs": "L-BFGS", "bfgs": "BFGS"}
+
+    def __init__(self, cfg: TrainConfig, result: TrainResult):
+        self.cfg, self.result = cfg, result
+        self.phase: str | None = None
+        self.bar: Any = None
+
+    def step(self, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+        if phase != self.phase:
+            from tqdm import tqdm
+
+            self.close()
+            total = {"adam": self.cfg.adam_steps, "lbfgs": self.cfg.lbfgs_steps, "bfgs": self.cfg.bfgs_steps}[phase]
+            done = {"adam": self.result.adam_steps, "lbfgs": self.result.lbfgs_steps,
+                    "bfgs": self.result.bfgs_steps}[phase]
+            self.phase = phase
+            self.bar = tqdm(total=total, initial=max(done - 1, 0), desc=self.NAMES[phase], leave=False,
+                            dynamic_ncols=True)
+        self.bar.update(1)
+        self.bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
+                             refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class Trainer:
@@ -211,6 +252,7 @@ class Trainer:
         self.best_state: dict[str, torch.Tensor] | None = None
         self._elapsed_before = 0.0
         self.lr_factor = 1.0
+        self._sinks: list[Any] = []
 
     # -- optimisers ----------------------------------------------------------------------------
     def _adam(self, offset: int = 0) -> tuple[torch.optim.Optimizer, Any]:
@@ -259,9 +301,11 @@ class Trainer:
             r.best_loss = loss
             if snapshot is not None:
                 self.best_state = snapshot
-        if step % self.cfg.log_every == 0 or phase == "lbfgs":
-            r.history.append({"step": step, "phase": phase, "loss": loss, "lr": lr,
-                              "t": self._elapsed(), **vals})
+        record = {"step": step, "phase": phase, "loss": loss, "lr": lr, "t": self._elapsed(), **vals}
+        for sink in self._sinks:
+            sink.write(record)
+        if step % self.cfg.log_every == 0 or phase != "adam":
+            r.history.append(record)
 
     def _check(self, step: int, phase: str, loss: float, terms: Mapping[str, torch.Tensor]) -> bool:
         """False when the loss is sound; True after a roll-back (the caller restarts its
@@ -298,11 +342,9 @@ class Trainer:
     def _elapsed(self) -> float:
         return self._elapsed_before + time.perf_counter() - self._start - self._callback_s
 
-    def _after_step(self, step: int, bar: Any, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
+    def _after_step(self, step: int, phase: str, bar: Any, loss: float, terms: Mapping[str, torch.Tensor]) -> None:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"loss": f"{loss:.3e}", **{k: f"{float(v):.2e}" for k, v in terms.items()}},
-                            refresh=False)
+            bar.step(phase, loss, terms)
         if self.callback is not None:
             self.result.seconds = self._elapsed()  # the training time so far, for the callback
             start = time.perf_counter()
@@ -356,24 +398,30 @@ class Trainer:
         cfg = self.cfg
         self._start = time.perf_counter()
         resumed = self._load(cfg.checkpoint) if cfg.resume else None
-        total = cfg.adam_steps + cfg.lbfgs_steps
+        self._open_sinks(resumed is not None)
         bar = None
-        if show_progress(cfg.progress):
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, initial=self.result.adam_steps + self.result.lbfgs_steps,
-                       desc="train", leave=False, dynamic_ncols=True)
         try:
+            bar = _Progress(cfg, self.result) if show_progress(cfg.progress) else None
             self._run_adam(resumed, bar)
             self._run_lbfgs(resumed, bar)
             self._run_bfgs(bar)
         finally:
             if bar is not None:
                 bar.close()
+            for sink in self._sinks:
+                sink.close()
+            self._sinks = []
         if self.best_state is not None:
             self.objective.load_state_dict(self.best_state)
         self.result.seconds = self._elapsed()
         return self.result
+
+    def _open_sinks(self, resumed: bool) -> None:
+        """The metrics file and TensorBoard writer of the config (rank 0 only)."""
+        from .metrics import open_sinks
+
+        done = self.result.adam_steps + self.result.lbfgs_steps + self.result.bfgs_steps
+        self._sinks = open_sinks(self.cfg.metrics, self.cfg.tensorboard, keep_below=done if resumed else None)
 
     def _run_adam(self, resumed: dict[str, Any] | None, bar: Any) -> None:
         cfg, r = self.cfg, self.result
@@ -401,7 +449,7 @@ class Trainer:
             sched.step()
             r.adam_steps = step + 1
             self._record(step, "adam", loss, terms, snapshot, lr)
-            self._after_step(step, bar, loss, terms)
+            self._after_step(step, "adam", bar, loss, terms)
             if cfg.checkpoint and (r.adam_steps % cfg.checkpoint_every == 0 or r.adam_steps == cfg.adam_steps):
                 self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
 
@@ -435,7 +483,7 @@ class Trainer:
                 continue
             r.lbfgs_steps = k + 1
             self._record(step, "lbfgs", loss, first["terms"], snapshot, cfg.lbfgs_lr)
-            self._after_step(step, bar, loss, first["terms"])
+            self._after_step(step, "lbfgs", bar, loss, first["terms"])
             if cfg.checkpoint and (r.lbfgs_steps % cfg.checkpoint_every == 0 or r.lbfgs_steps == cfg.lbfgs_steps):
                 self._save(cfg.checkpoint, "lbfgs", r.lbfgs_steps, opt)
 
@@ -457,7 +505,7 @@ class Trainer:
                 return False
             r.bfgs_steps = k + 1
             self._record(step0 + k, "bfgs", loss, terms, self._maybe_snapshot(loss), 1.0)
-            self._after_step(step0 + k, bar, loss, terms)
+            self._after_step(step0 + k, "bfgs", bar, loss, terms)
             return not self._out_of_time()
 
         dense_bfgs(self.params, evaluate, cfg.bfgs_steps, after)

@@ -170,7 +170,8 @@ def load_problem(path: str | Path, overrides: Iterable[str] = ()) -> Problem:
     Parameters
     ----------
     path
-        The TOML file.
+        The TOML file, or the name of a shipped problem or family (``poisson-lshape``; a file of
+        that name in the working folder comes first).
     overrides
         ``KEY=VALUE`` strings applied before validation (the CLI's ``--set``).
 
@@ -178,16 +179,34 @@ def load_problem(path: str | Path, overrides: Iterable[str] = ()) -> Problem:
     ------
     ProblemError
         For any malformed, unknown or inconsistent input, naming the file and key.
+
+    Examples
+    --------
+    >>> load_problem("poisson-lshape").pde.type
+    'poisson'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ProblemError("problem file not found", path)
+    path = resolve_problem(path)
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProblemError(f"malformed TOML: {exc}", path) from None
     apply_overrides(data, overrides, path)
     return problem_from_dict(data, source=path, base=path.parent)
+
+
+def resolve_problem(path: str | Path) -> Path:
+    """``path`` when it is a file, else the shipped problem or family of that name; a clear
+    error when it is neither."""
+    from ..shipped import find_problem
+
+    path = Path(path)
+    if path.is_file():
+        return path
+    shipped = find_problem(str(path))
+    if shipped is None:
+        raise ProblemError("problem file not found (nor a shipped problem of that name: `sciml list` shows them)",
+                           path)
+    return shipped
 
 
 def problem_from_dict(data: Mapping[str, Any], source: Path | str | None = None,

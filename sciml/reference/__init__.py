@@ -137,7 +137,8 @@ def _grid_points(axes: list[np.ndarray]) -> np.ndarray:
 def ode_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:
     """``solve_ivp`` (DOP853) at ``n_out`` times."""
     t, y = solve_ode(problem, cfg.n_out, rtol=cfg.rtol, atol=cfg.atol)
-    return Solution(**_common(problem), kind="grid", points=t[:, None], values=y, axes=[t])
+    return Solution(**_common(problem), kind="grid", points=t[:, None], values=y, axes=[t],
+                    axis_names=("t",))
 
 
 def burgers_reference(problem: Problem, cfg: ReferenceConfig) -> Solution:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
+
+import numpy as np
 
 from ..config import build_config
 from ..errors import ProblemError
+from ..network_file import network_payload
 from ..problems import Problem
 from ..solution import Solution
 
@@ -144,4 +148,18 @@ class PhysicsInformedSolver(TrainedSolver):
         sol = network_solution(problem, built.model, self.name, info)
         if inverse is not None and inverse.spec.fields:
             sol.coefficients = inverse.coefficient_values(sol.points)
+        sol.network = network_payload(self.name, problem, cfg, built.model.state_dict())
         return sol
+
+    @classmethod
+    def restore(cls, problem: Problem, cfg: Any, state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+        """The evaluator of a saved network (:mod:`sciml.network_file`): the same model built
+        for ``problem`` and ``cfg``, with the trained ``state``."""
+        from ..nn.fit import evaluator, physics_model
+
+        with warnings.catch_warnings():  # the notes of building it were given when it was trained
+            warnings.simplefilter("ignore")
+            built = physics_model(problem, cls().build(problem, cfg), cfg)
+        built.model.load_state_dict(state)
+        built.model.eval()
+        return evaluator(built.model)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -49,6 +49,8 @@ from ..nn.modelfile import load_file
 from ..nn.physics import LossWeights, PhysicsLoss
 from ..nn.siren import Siren
 from ..nn.timestep import SpatialView, Snapshots, TimeStepJet, copy_frozen, fit_step, time_grid
+from ..network_file import network_payload
+from ..nn.metrics import open_sinks
 from ..nn.trainer import show_progress
 from ..problems import Problem
 from ..solution import Solution
@@ -111,6 +113,9 @@ class INSRConfig(DeviceConfig):
         ``output_scale`` (default 1): the size of the deviations, when far from 1.
     progress, checkpoint, resume
         Progress bar over time steps; a checkpoint written after every step; resume from it.
+    metrics, tensorboard
+        A JSON-lines file receiving every time step's record (its optimisation iterations,
+        seconds and loss terms) and a TensorBoard folder (:mod:`sciml.nn.metrics`).
     """
 
     widths: list | None = None
@@ -130,6 +135,8 @@ class INSRConfig(DeviceConfig):
     progress: bool | None = None
     checkpoint: str | None = None
     resume: bool = False
+    metrics: str | None = None
+    tensorboard: str | None = None
 
     def __post_init__(self) -> None:
         if self.widths is not None and not valid_widths(self.widths):
@@ -327,6 +334,21 @@ class FlowStepper(Stepper):
         self.pressure.load_state_dict(state["pressure"])
 
 
+def _field(problem: Problem, cfg: INSRConfig) -> tuple[Field, str]:
+    """The SIREN field of ``problem`` (centred and scaled as ``cfg`` asks), placed, and its
+    description."""
+    lo, hi = problem.domain.bounds
+    widths = cfg.widths or DEFAULT_WIDTHS[problem.dim]
+    omega = cfg.omega or (10.0 if has_diffusion(problem) else 30.0)
+    net: Field = Siren(lo, hi, len(problem.fields), widths, omega)
+    arch = f"SIREN {[problem.dim, *widths, len(problem.fields)]}, omega_0 = {omega:g}"
+    if cfg.center_output or cfg.output_scale != 1.0:
+        mean = initial_mean(problem) if cfg.center_output else None
+        net = Scaled(net, cfg.output_scale, mean)
+        arch += f", output {', '.join(f'{m:.3g}' for m in mean or [0])} + {cfg.output_scale:g} x SIREN"
+    return place(net, cfg), arch
+
+
 @register
 class INSRSolver(TrainedSolver):
     """Implicit neural spatial representation time-stepping (Chen et al., ICML 2023);
@@ -346,14 +368,7 @@ class INSRSolver(TrainedSolver):
         cfg = self.config(problem)
         lo, hi = problem.domain.bounds
         widths = cfg.widths or DEFAULT_WIDTHS[problem.dim]
-        omega = cfg.omega or (10.0 if has_diffusion(problem) else 30.0)
-        net: Field = Siren(lo, hi, len(problem.fields), widths, omega)
-        arch = f"SIREN {[problem.dim, *widths, len(problem.fields)]}, omega_0 = {omega:g}"
-        if cfg.center_output or cfg.output_scale != 1.0:
-            mean = initial_mean(problem) if cfg.center_output else None
-            net = Scaled(net, cfg.output_scale, mean)
-            arch += f", output {', '.join(f'{m:.3g}' for m in mean or [0])} + {cfg.output_scale:g} x SIREN"
-        net = place(net, cfg)
+        net, arch = _field(problem, cfg)
         if "incompressible" in problem.pde.spec.traits:  # velocity and pressure: Chorin splitting
             p_omega = cfg.omega or 10.0
             pressure = place(Siren(lo, hi, 1, widths, p_omega), cfg)
@@ -371,6 +386,13 @@ class INSRSolver(TrainedSolver):
         snaps = Snapshots(net, problem.dim, len(problem.fields))
         history: list[dict[str, Any]] = []
         first = self._resume(cfg, stepper, snaps, history, n_steps, dt)
+        sinks = open_sinks(cfg.metrics, cfg.tensorboard, keep_below=first if cfg.resume else None)
+
+        def record(entry: dict[str, Any]) -> None:
+            history.append(entry)
+            for sink in sinks:
+                sink.write(entry)
+
         bar = None
         if show_progress(cfg.progress):
             from tqdm import tqdm
@@ -381,8 +403,7 @@ class INSRSolver(TrainedSolver):
             if first == 0:
                 start = time.perf_counter()
                 its, terms = stepper.fit_initial()
-                history.append({"step": 0, "t": problem.time.start, "iters": its, "s": time.perf_counter() - start,
-                                **terms})
+                record({"step": 0, "t": problem.time.start, "iters": its, "s": time.perf_counter() - start, **terms})
                 snaps.keep(problem.time.start)
                 self._checkpoint(cfg, stepper, snaps, history, 0, dt)
                 first = 1
@@ -390,7 +411,7 @@ class INSRSolver(TrainedSolver):
                 t0 = problem.time.start + (n - 1) * dt
                 start = time.perf_counter()
                 its, terms = stepper.advance(t0, dt)
-                history.append({"step": n, "t": t0 + dt, "iters": its, "s": time.perf_counter() - start, **terms})
+                record({"step": n, "t": t0 + dt, "iters": its, "s": time.perf_counter() - start, **terms})
                 if n % cfg.keep_every == 0 or n == n_steps:
                     snaps.keep(t0 + dt)
                 self._checkpoint(cfg, stepper, snaps, history, n, dt)
@@ -402,6 +423,8 @@ class INSRSolver(TrainedSolver):
         finally:
             if bar is not None:
                 bar.close()
+            for sink in sinks:
+                sink.close()
         step_s = [h["s"] for h in history[1:]]
         info = {"dtype": cfg.dtype, "device": cfg.device, "integrator": cfg.integrator, "dt": dt,
                 "n_steps": n_steps, "architecture": arch,
@@ -412,7 +435,18 @@ class INSRSolver(TrainedSolver):
         times = np.asarray(snaps.times)
         if len(times) > 101:
             times = times[np.unique(np.linspace(0, len(times) - 1, 101).round().astype(int))]
-        return network_solution(problem, net, self.name, info, evaluate=snaps, times=times)
+        sol = network_solution(problem, net, self.name, info, evaluate=snaps, times=times)
+        sol.network = network_payload(self.name, problem, cfg, snaps.state_dict())
+        return sol
+
+    @classmethod
+    def restore(cls, problem: Problem, cfg: INSRConfig, state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+        """The evaluator of saved snapshots (:mod:`sciml.network_file`): the field network
+        rebuilt for ``problem`` and ``cfg``, its weights at every kept time."""
+        net, _ = _field(problem, cfg)
+        snaps = Snapshots(net, problem.dim, len(problem.fields))
+        snaps.load_state_dict(state)
+        return snaps
 
     # -- checkpoints -----------------------------------------------------------------------------
     @staticmethod

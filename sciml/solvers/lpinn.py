@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..errors import ProblemError
+from ..network_file import network_payload
 from ..nn import distributed
 from ..nn.fit import DTYPES, RunConfig, network_solution, place
 from ..nn.inverse import InverseSetup
@@ -255,7 +256,7 @@ class LagrangianObjective(nn.Module):
     def __init__(self, net: LagrangianNet, transport: Transport, cfg: LPINNConfig,
                  inverse: InverseSetup | None = None):
         super().__init__()
-        self.net, self.transport, self.cfg = net, transport, cfg
+        self.net, self.transport, self.cfg, self.inverse = net, transport, cfg, inverse
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
         self.unknowns = inverse.unknowns if inverse is not None else None  # trained beside the branches
@@ -398,14 +399,9 @@ class LPINNSolver(TrainedSolver):
                                "use mode = 'soft' and no [inverse.fields] (the Lagrangian state lives on "
                                "moving labels, so values cannot be imposed at Eulerian points)",
                                problem.source, "inverse.fields" if spec.fields else "inverse.mode")
-        inverse = InverseSetup(problem, spec, cfg.unknown_lr / cfg.lr, DTYPES[cfg.dtype]) if spec else None
-        transport = Transport(problem, inverse.unknowns if inverse is not None else None)
-        speed0, state0 = transport.offsets() if cfg.offsets else (0.0, 0.0)
-        encoding = PeriodicEncoding(transport.a, transport.length, transport.t0, transport.duration)
-        net = place(LagrangianNet(encoding, cfg.state_hidden, cfg.char_hidden, speed0, state0,
-                                  cfg.characteristics), cfg)
         distributed.init_from_env(cfg.device)
-        objective = LagrangianObjective(net, transport, cfg, inverse)
+        objective, (speed0, state0) = _assemble(problem, cfg)
+        net, transport, inverse = objective.net, objective.transport, objective.inverse
         hook = (lambda step, result: self.callback(step, net)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
         info = {"train": result.summary(), "dtype": cfg.dtype, "device": cfg.device,
@@ -415,5 +411,27 @@ class LPINNSolver(TrainedSolver):
                 "offsets": {"speed": speed0, "state": state0}}
         if inverse is not None:
             info.update(inverse.info())
-        return network_solution(problem, net, self.name, info,
-                                evaluate=eulerian_evaluator(net, transport, cfg.eval_labels))
+        sol = network_solution(problem, net, self.name, info,
+                               evaluate=eulerian_evaluator(net, transport, cfg.eval_labels))
+        sol.network = network_payload(self.name, problem, cfg, objective.state_dict())
+        return sol
+
+    @classmethod
+    def restore(cls, problem: Problem, cfg: LPINNConfig, state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+        """The Eulerian evaluator of a saved network (:mod:`sciml.network_file`)."""
+        objective, _ = _assemble(problem, cfg)
+        objective.load_state_dict(state)
+        objective.net.eval()
+        return eulerian_evaluator(objective.net, objective.transport, cfg.eval_labels)
+
+
+def _assemble(problem: Problem, cfg: LPINNConfig) -> tuple[LagrangianObjective, tuple[float, float]]:
+    """The objective around a new network for ``problem`` (its unknowns too) and the network's
+    speed and state offsets."""
+    spec = inverse_spec(problem)
+    inverse = InverseSetup(problem, spec, cfg.unknown_lr / cfg.lr, DTYPES[cfg.dtype]) if spec else None
+    transport = Transport(problem, inverse.unknowns if inverse is not None else None)
+    offsets = transport.offsets() if cfg.offsets else (0.0, 0.0)
+    encoding = PeriodicEncoding(transport.a, transport.length, transport.t0, transport.duration)
+    net = place(LagrangianNet(encoding, cfg.state_hidden, cfg.char_hidden, *offsets, cfg.characteristics), cfg)
+    return LagrangianObjective(net, transport, cfg, inverse), offsets

@@ -1,11 +1,11 @@
-"""Validation harness: runs the cases of ``validation/suite.toml`` and writes ``REPORT.md`` and
-``results.json``.
+"""Validation harness: runs the cases of a suite file (the shipped one:
+``sciml/shipped/suites/validation.toml``) and writes ``REPORT.md`` and ``results.json``.
 
-A case names a problem file, a solver, the suites it belongs to, overrides (budgets are solver
+A case names a problem (a shipped problem's name, or a path relative to the suite file), a solver, the suites it belongs to, overrides (budgets are solver
 options such as ``solver.pinn.max_seconds``) and an error bound::
 
     [[case]]
-    problem = "problems/poisson-square.toml"
+    problem = "poisson-square"
     solver = "reference"
     suites = ["quick", "full"]
     set = ["reference.h=0.02"]
@@ -64,14 +64,17 @@ def _failures(rows: list[dict[str, Any]]) -> int:
 
 
 def read_suite(path: Path) -> list[Case]:
-    """Parse a suite file; problem paths are relative to the repository root (its parent)."""
+    """Parse a suite file; a problem is a path relative to the suite file's folder or the name
+    of a shipped problem."""
     if not path.is_file():
         raise ProblemError("suite file not found", path)
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(f"malformed TOML: {exc}", path) from None
-    root = path.resolve().parent.parent
+    from ..shipped import find_problem
+
+    folder = path.resolve().parent
     cases = []
     allowed = {"problem", "solver", "suites", "set", "max_rel_l2", "note"}
     for i, c in enumerate(data.get("case", [])):
@@ -81,7 +84,13 @@ def read_suite(path: Path) -> list[Case]:
                                f"case.{i}.{sorted(unknown)[0]}")
         if "problem" not in c or "solver" not in c:
             raise ProblemError("a case needs problem and solver", path, f"case.{i}")
-        cases.append(Case(root / c["problem"], c["solver"], tuple(c.get("suites", ["quick", "full"])),
+        problem = folder / c["problem"]
+        if not problem.is_file():
+            shipped = find_problem(c["problem"])
+            if shipped is None:
+                raise ProblemError("no such problem file nor shipped problem", path, f"case.{i}.problem")
+            problem = shipped
+        cases.append(Case(problem, c["solver"], tuple(c.get("suites", ["quick", "full"])),
                           tuple(c.get("set", [])), c.get("max_rel_l2"), c.get("note", "")))
     return cases
 
