@@ -123,3 +123,26 @@ def test_list_and_module_entry_point(capsys):
     assert "reference" in text and "poisson-lshape.toml" in text and "INVALID" not in text
     proc = subprocess.run([sys.executable, "-m", "sciml", "solve", "missing.toml"], capture_output=True, text=True)
     assert proc.returncode == 2 and "problem file not found" in proc.stderr
+
+
+def test_every_option_of_every_command_has_help(capsys):
+    import argparse
+
+    from sciml.cli import build_parser
+
+    missing = []
+
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}")
+            elif not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "sciml")
+    assert not missing
+    assert main(["--version"]) == 0
+    from sciml import __version__
+
+    assert capsys.readouterr().out.strip() == f"sciml {__version__}"

@@ -1,7 +1,7 @@
 """``sciml benchmark robust``: ``pinn`` and ``pig`` with default settings on problems nobody tuned.
 
-The development set (``benchmarks/robust/*.toml``) holds problems of the kinds the field's
-standard PINN benchmark is made of, written for this benchmark and not copies of the shipped
+The development set (``sciml/shipped/suites/robust/*.toml``; ``benchmarks/robust/`` in a
+checkout) holds problems of the kinds the field's standard PINN benchmark is made of, written for this benchmark and not copies of the shipped
 files: disks cut out of a rectangle with mixed conditions, reaction-diffusion on non-convex
 domains with holes, wave equations in space-time, multi-scale and anisotropic diffusion (steady
 and transient), long-time heat with a nonlinear source, 3D inclusions, Burgers and a problem

@@ -234,7 +234,7 @@ def run_suite(suite_file: Path, suite: str, solvers: list[str] | None, out: Path
     out.mkdir(parents=True, exist_ok=True)
     command = "sciml validate --suite " + suite + "".join(f" --solver {x}" for x in solvers or []) \
         + "".join(f" --problem {x}" for x in problems or []) + (f" --device {device}" if device else "") \
-        + (f" --jobs {jobs}" if jobs > 1 else "")
+        + (f" --jobs {jobs}" if jobs > 1 else "") + f" --out {out}" + (f" --peers {peers}" if peers else "")
     meta = {"suite": suite, "command": command, "partial": bool(solvers or problems), "jobs": jobs,
             **environment(device)}
     write_json(out / "results.json", {"meta": meta, "results": rows})
