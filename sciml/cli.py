@@ -237,15 +237,15 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .sim import SmokeConfig, run_smoke
 
-    cfg = SmokeConfig(n=args.n, steps=args.steps, pressure_solver=args.pressure_solver, rtol=args.rtol,
-                      model=args.model, frames=args.frames, warm_start=not args.cold_start)
+    cfg = SmokeConfig(n=args.n, dim=args.dim, steps=args.steps, pressure_solver=args.pressure_solver,
+                      rtol=args.rtol, model=args.model, frames=args.frames, warm_start=not args.cold_start)
     out = Path(args.out or f"out/smoke/{args.pressure_solver}")
     check_writable(out)
     start = time.perf_counter()
     result = run_smoke(cfg, out, progress=not args.quiet)
     if not args.quiet:
         its = [r.iterations for r in result.records]
-        print(f"smoke {cfg.n}^2, {cfg.steps} steps with {cfg.pressure_solver}: {time.perf_counter() - start:.1f} s, "
+        print(f"smoke {cfg.n}^{cfg.dim}, {cfg.steps} steps with {cfg.pressure_solver}: {time.perf_counter() - start:.1f} s, "
               f"pressure solves {result.total_solve_s:.2f} s, iterations mean {sum(its) / len(its):.1f} "
               f"(max {max(its)}); wrote {out}")
     return 0
@@ -462,11 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_benchmark)
 
     m = sub.add_parser("simulate", help="simulation loops with a chosen pressure solver",
-                       description="sciml simulate smoke: a 2D smoke plume on a MAC grid around obstacles (one "
-                                   "moves, so the pressure matrix changes every step); writes steps.csv, "
+                       description="sciml simulate smoke: a smoke plume on a MAC grid around obstacles in 2D or 3D "
+                                   "(one moves, so the pressure matrix changes every step); writes steps.csv, "
                                    "summary.json, PNG frames and smoke.gif (docs/deep-cg.md)")
     m.add_argument("scene", choices=("smoke",), help="the simulation (smoke: a plume around a moving obstacle)")
     m.add_argument("--n", type=_count(8), default=128, help="cells per axis")
+    m.add_argument("--dim", type=int, choices=(2, 3), default=2, help="2 (discs) or 3 (balls; try --n 64)")
     m.add_argument("--steps", type=_count(1), default=100, help="time steps")
     m.add_argument("--pressure-solver", default="dcdm", choices=("dcdm", "cg", "ic0", "amg", "direct"),
                    help="linear solver of the pressure systems (docs/deep-cg.md)")

@@ -101,6 +101,32 @@ def test_training_lowers_the_loss_and_the_solver_converges(tiny):
     assert info == 0 and history[-1] <= 1e-8 and len(history) - 1 < 45  # CG needs 62
     assert np.linalg.norm(x - spla.spsolve(A.tocsc(), b)) < 1e-6 * np.linalg.norm(x)
     assert state["n_params"] == sum(p.numel() for p in loaded.parameters())
+    half: list[float] = []
+    y, info = dcdm(A, b, mask=fluid, rtol=1e-8, maxiter=500, model=loaded, history=half, precision="bfloat16")
+    assert info == 0 and half[-1] <= 1e-8 and len(half) <= len(history) + 3  # bfloat16 calls, float64 iteration
+    with pytest.raises(ProblemError, match="precision"):
+        dcdm(A, b, mask=fluid, model=loaded, precision="float16")
+
+
+@pytest.mark.parametrize("levels", [1, 3, 0])
+def test_fast_calls_match_the_network_and_follow_its_training(levels):
+    from sciml.linalg.dcdm import inference_copy, network_direction
+
+    torch.manual_seed(0)
+    net = DCDMNet(DCDMConfig(filters=4, levels=levels, coarsest=4))
+    fluid = random_layout((37, 29), np.random.default_rng(3), count=2)
+    r = np.random.default_rng(4).standard_normal(int(fluid.sum()))
+    grid = torch.zeros(fluid.shape)
+    grid[torch.as_tensor(fluid)] = torch.as_tensor(r, dtype=torch.float32)
+    with torch.no_grad():
+        plain = net(grid[None], torch.as_tensor(fluid[None], dtype=torch.float32))[0][torch.as_tensor(fluid)]
+    direction = network_direction(net, fluid)
+    assert np.allclose(direction(r), plain.double().numpy(), rtol=1e-5, atol=1e-6)
+    assert np.allclose(direction(r), direction(r))  # the reused input buffer holds no stale values
+    before = inference_copy(net)
+    with torch.no_grad():
+        next(net.parameters()).mul_(2.0)  # a training step changes the weights in place
+    assert inference_copy(net) is not before
 
 
 def test_bad_input_is_refused(tiny):
@@ -149,6 +175,29 @@ def test_smoke_runs_with_every_pressure_solver_and_they_agree(tmp_path, tiny):
                  "--out", str(out), "--quiet"]) == 0
     assert (out / "steps.csv").read_text().count("\n") == 4 and (out / "smoke.gif").is_file()
     assert (out / "frame001.png").is_file() and not list(out.glob(".*tmp*"))
+
+
+def test_3d_smoke_projects_to_zero_divergence_with_every_pressure_solver(tmp_path):
+    from sciml.sim import SmokeConfig, run_smoke
+    from sciml.sim.smoke import divergence
+
+    tiny3d = DCDMConfig(**{**TINY, "dim": 3, "n": 8, "samples": 40, "layouts": 1, "epochs": 1})
+    model = tmp_path / "tiny3d.pt"
+    train(tiny3d, model)
+    finals = {}
+    for solver in ("direct", "cg", "ic0", "amg", "dcdm"):
+        result = run_smoke(SmokeConfig(n=16, dim=3, steps=3, pressure_solver=solver, rtol=1e-10, frames=0,
+                                       model=str(model)))
+        fluid = result.last_system[0]
+        assert np.abs(divergence(result.velocity)[fluid]).max() < 1e-7
+        finals[solver] = result.density
+    assert finals["direct"].shape == (16, 16, 16) and finals["direct"].max() > 0.5
+    for solver, d in finals.items():
+        assert np.abs(d - finals["direct"]).max() < 1e-6, solver
+    out = tmp_path / "smoke3d"
+    assert main(["simulate", "smoke", "--dim", "3", "--n", "16", "--steps", "2", "--pressure-solver", "cg",
+                 "--frames", "1", "--out", str(out), "--quiet"]) == 0
+    assert (out / "frame000.png").is_file()
 
 
 def test_random_layouts_have_no_enclosed_fluid_pockets():

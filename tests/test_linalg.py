@@ -74,6 +74,22 @@ def test_ic0_is_exact_cholesky_on_a_tridiagonal_and_matches_a_on_its_pattern():
     assert sp.triu(L, 1).nnz == 0 and L.nnz == sp.tril(A).nnz
 
 
+def test_compiled_ic0_equals_the_reference_factor_and_solve():
+    pytest.importorskip("numba")
+    from sciml.linalg.compiled import CompiledIC0
+    from sciml.linalg.precond import _triangular_inverse, ic0_implementation, setup
+
+    A = pressure_matrix(_obstacles(24))
+    compiled = CompiledIC0(A)
+    L = ic0(A)
+    assert abs(compiled.factor() - L).max() < 1e-13
+    r = np.random.default_rng(2).standard_normal(A.shape[0])
+    assert np.allclose(compiled @ r, _triangular_inverse(L).matvec(r), rtol=1e-12, atol=1e-12)
+    assert ic0_implementation() == "numba" and isinstance(setup("ic0", A), CompiledIC0)
+    with pytest.raises(Exception, match="not an M-matrix"):
+        CompiledIC0(sp.csr_matrix(np.array([[1.0, 2.0], [2.0, 1.0]])))
+
+
 def test_conjugate_directions_identity_is_cg_and_exact_inverse_is_one_step():
     fluid = _obstacles(32, seed=2)
     A = pressure_matrix(fluid)

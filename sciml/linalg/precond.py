@@ -1,5 +1,5 @@
-"""Preconditioned and direct baselines: IC(0)-preconditioned CG, pyamg smoothed aggregation,
-sparse direct. Each has the signature of :mod:`sciml.linalg.krylov`; the set-up
+"""Preconditioned and direct baselines: IC(0)-preconditioned CG (compiled with numba when it
+is installed), pyamg smoothed aggregation, sparse direct. Each has the signature of :mod:`sciml.linalg.krylov`; the set-up
 (factorisation, AMG hierarchy) can be built once with :func:`setup` and passed as ``prepared``
 so that it is timed apart from the solve.
 
@@ -67,11 +67,24 @@ def _triangular_inverse(L: sp.csr_matrix) -> spla.LinearOperator:
                                dtype=float)
 
 
+def ic0_implementation() -> str:
+    """How IC(0) runs here: ``numba`` (compiled factorisation and triangular solves,
+    :mod:`sciml.linalg.compiled`) when numba is installed, else ``superlu`` (a Python
+    factorisation and SuperLU's triangular solves, several times slower per iteration)."""
+    from .compiled import available
+
+    return "numba" if available() else "superlu"
+
+
 def setup(method: str, A: Any) -> Any:
-    """The one-off part of ``method``: the IC(0) preconditioner, the AMG hierarchy or the LU
-    factors."""
+    """The one-off part of ``method``: the IC(0) preconditioner (:func:`ic0_implementation`),
+    the AMG hierarchy or the LU factors."""
     A = sp.csr_matrix(A, dtype=float)
     if method == "ic0":
+        if ic0_implementation() == "numba":
+            from .compiled import CompiledIC0
+
+            return CompiledIC0(A)
         return _triangular_inverse(ic0(A))
     if method == "amg":
         import pyamg

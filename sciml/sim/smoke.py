@@ -1,13 +1,15 @@
-"""A 2D incompressible smoke plume on a MAC grid around obstacles, one of which moves: the
-simulation loop in which the deep conjugate direction method replaces the pressure solver
-(Kaneda et al., ICML 2023, test their networks on such smoke scenes).
+"""Incompressible smoke on a MAC grid around obstacles, one of which moves, in 2D (a plume
+around discs) or 3D (around balls): the simulation loop in which the deep conjugate direction
+method replaces the pressure solver (Kaneda et al., ICML 2023, test their networks on such smoke
+scenes, in 3D).
 
-Each step (grid units: cell size 1, velocities in cells per time unit):
+Each step (grid units: cell size 1, velocities in cells per time unit; axis 1 points up):
 
-1. semi-Lagrangian advection (midpoint back-trace, bilinear interpolation) of the density and
-   both face velocities (Stam 1999);
-2. buoyancy ``v += dt * buoyancy * density`` and a density/velocity source near the bottom;
-3. the obstacle moves; faces touching a solid cell take the solid's velocity;
+1. semi-Lagrangian advection (midpoint back-trace, multilinear interpolation) of the density
+   and every face velocity (Stam 1999);
+2. buoyancy ``v += dt * buoyancy * density`` on the vertical faces and a density/velocity
+   source near the bottom;
+3. the obstacle moves (along axis 0); faces touching a solid cell take the solid's velocity;
 4. pressure projection: ``A p = -div u`` on the fluid cells with the open-boundary pressure
    matrix (:func:`~sciml.linalg.grid.pressure_matrix`: Neumann at solids, ``p = 0`` outside the
    grid), solved by the chosen solver to ``rtol`` from the previous pressure (warm start), then
@@ -43,8 +45,8 @@ class SmokeConfig:
 
     Attributes
     ----------
-    n
-        Cells per axis.
+    n, dim
+        Cells per axis, and the dimension (2 or 3).
     steps, dt
         Time steps and step size (time units; velocities in cells per unit).
     buoyancy
@@ -66,6 +68,7 @@ class SmokeConfig:
     """
 
     n: int = 128
+    dim: int = 2
     steps: int = 100
     dt: float = 1.0
     buoyancy: float = 0.05
@@ -79,6 +82,8 @@ class SmokeConfig:
     period: float = 100.0
 
     def __post_init__(self) -> None:
+        if self.dim not in (2, 3):
+            raise ProblemError(f"smoke: dim must be 2 or 3, got {self.dim}")
         if self.n < 16 or self.steps < 1 or self.dt <= 0 or self.rtol <= 0 or self.maxiter < 1 or self.frames < 0:
             raise ProblemError("smoke: n >= 16, steps >= 1, dt > 0, rtol > 0, maxiter >= 1, frames >= 0")
         if self.pressure_solver not in SOLVERS:
@@ -101,8 +106,7 @@ class SmokeResult:
 
     config: SmokeConfig
     density: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
+    velocity: list[np.ndarray]  # one face array per axis, one longer along its own axis
     records: list[StepRecord] = field(default_factory=list)
     last_system: tuple[np.ndarray, Any, np.ndarray] | None = None  # (fluid, A, b) of the final step
 
@@ -112,74 +116,84 @@ class SmokeResult:
 
 
 class Scene:
-    """The static obstacles, the moving one and the source, in grid units."""
+    """The static obstacles, the moving one and the source, in grid units (discs in 2D, balls
+    in 3D, whose third coordinate is mid-depth)."""
 
-    def __init__(self, n: int, period: float):
-        self.n, self.period = n, period
-        self.static = [(0.3 * n, 0.55 * n, 0.07 * n), (0.72 * n, 0.38 * n, 0.06 * n)]
+    def __init__(self, n: int, period: float, dim: int = 2):
+        self.n, self.period, self.dim = n, period, dim
+        depth = [0.5 * n] if dim == 3 else []
+        self.static = [([0.3 * n, 0.55 * n, *depth], 0.07 * n), ([0.72 * n, 0.38 * n, *depth], 0.06 * n)]
         self.moving_radius = 0.08 * n
-        self.source = (0.5 * n, 0.1 * n, 0.06 * n)
-        self.x, self.y = np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5, indexing="ij")
+        self.source = ([0.5 * n, 0.1 * n, *depth], 0.06 * n if dim == 2 else 0.08 * n)
+        self.centres = np.meshgrid(*[np.arange(n) + 0.5] * dim, indexing="ij")
 
-    def moving(self, t: float) -> tuple[float, float, float]:
-        """Centre and horizontal velocity of the moving obstacle at time ``t``."""
+    def moving(self, t: float) -> tuple[list[float], float]:
+        """Centre and speed (along axis 0) of the moving obstacle at time ``t``."""
         w = 2 * math.pi / self.period
-        return (self.n * (0.5 + 0.22 * math.sin(w * t)), 0.75 * self.n, self.n * 0.22 * w * math.cos(w * t))
+        centre = [self.n * (0.5 + 0.22 * math.sin(w * t)), 0.75 * self.n] + ([0.5 * self.n] if self.dim == 3 else [])
+        return centre, self.n * 0.22 * w * math.cos(w * t)
+
+    def _ball(self, centre: list[float], radius: float) -> np.ndarray:
+        return sum((g - c) ** 2 for g, c in zip(self.centres, centre)) < radius**2
 
     def solid(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """The solid cells and, on them, the solid's x velocity."""
-        solid = np.zeros((self.n, self.n), dtype=bool)
-        for cx, cy, r in self.static:
-            solid |= (self.x - cx) ** 2 + (self.y - cy) ** 2 < r**2
-        cx, cy, speed = self.moving(t)
-        mover = (self.x - cx) ** 2 + (self.y - cy) ** 2 < self.moving_radius**2
+        """The solid cells and, on them, the solid's velocity along axis 0."""
+        solid = np.zeros((self.n,) * self.dim, dtype=bool)
+        for centre, r in self.static:
+            solid |= self._ball(centre, r)
+        centre, speed = self.moving(t)
+        mover = self._ball(centre, self.moving_radius)
         return solid | mover, np.where(mover, speed, 0.0)
 
     def in_source(self) -> np.ndarray:
-        cx, cy, r = self.source
-        return (self.x - cx) ** 2 + (self.y - cy) ** 2 < r**2
+        return self._ball(*self.source)
 
 
-def _sample(q: np.ndarray, x: np.ndarray, y: np.ndarray, offset: tuple[float, float]) -> np.ndarray:
-    """Bilinear samples of ``q`` (stored at ``(i + offset_x, j + offset_y)``) at points
-    ``(x, y)``, clamped to the grid."""
-    return map_coordinates(q, [x - offset[0], y - offset[1]], order=1, mode="nearest")
+def _offset(kind: int | None, dim: int) -> tuple[float, ...]:
+    """Where values sit in a cell: its centre (``None``) or the faces normal to axis ``kind``."""
+    return tuple(0.0 if a == kind else 0.5 for a in range(dim))
 
 
-OFFSETS = {"c": (0.5, 0.5), "u": (0.0, 0.5), "v": (0.5, 0.0)}
+def _sample(q: np.ndarray, points: list[np.ndarray], offset: tuple[float, ...]) -> np.ndarray:
+    """Multilinear samples of ``q`` (stored at ``index + offset``) at ``points``, clamped to the
+    grid."""
+    return map_coordinates(q, [p - o for p, o in zip(points, offset)], order=1, mode="nearest")
 
 
-def advect(q: np.ndarray, kind: str, u: np.ndarray, v: np.ndarray, dt: float) -> np.ndarray:
-    """Semi-Lagrangian advection of ``q`` (cell centres ``c`` or faces ``u``/``v``) by the MAC
-    velocity with a midpoint back-trace."""
-    ox, oy = OFFSETS[kind]
-    x, y = np.meshgrid(np.arange(q.shape[0]) + ox, np.arange(q.shape[1]) + oy, indexing="ij")
+def advect(q: np.ndarray, kind: int | None, velocity: list[np.ndarray], dt: float) -> np.ndarray:
+    """Semi-Lagrangian advection of ``q`` (cell centres, ``kind = None``, or the faces normal to
+    axis ``kind``) by the MAC velocity with a midpoint back-trace."""
+    dim = q.ndim
+    offset = _offset(kind, dim)
+    x = np.meshgrid(*[np.arange(s) + o for s, o in zip(q.shape, offset)], indexing="ij")
 
-    def vel(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _sample(u, px, py, OFFSETS["u"]), _sample(v, px, py, OFFSETS["v"])
+    def vel(points: list[np.ndarray]) -> list[np.ndarray]:
+        return [_sample(velocity[a], points, _offset(a, dim)) for a in range(dim)]
 
-    ux, uy = vel(x, y)
-    mx, my = vel(x - 0.5 * dt * ux, y - 0.5 * dt * uy)
-    return _sample(q, x - dt * mx, y - dt * my, (ox, oy))
-
-
-def divergence(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[1:, :] - u[:-1, :] + v[:, 1:] - v[:, :-1]
+    mid = vel([p - 0.5 * dt * c for p, c in zip(x, vel(x))])
+    return _sample(q, [p - dt * c for p, c in zip(x, mid)], offset)
 
 
-def _face_masks(solid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Faces touching a solid cell (x faces ``(n+1, n)``, y faces ``(n, n+1)``)."""
-    padx = np.pad(solid, ((1, 1), (0, 0)))
-    pady = np.pad(solid, ((0, 0), (1, 1)))
-    return padx[:-1] | padx[1:], pady[:, :-1] | pady[:, 1:]
+def divergence(velocity: list[np.ndarray]) -> np.ndarray:
+    return sum(np.diff(c, axis=a) for a, c in enumerate(velocity))
 
 
-def _solid_faces(solid: np.ndarray, speed: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-    """Faces touching a solid take its velocity (x: the mover's speed, y: 0)."""
-    fu, fv = _face_masks(solid)
-    sx = np.pad(speed, ((1, 1), (0, 0)))
-    u[fu] = np.where(sx[:-1] != 0, sx[:-1], sx[1:])[fu]
-    v[fv] = 0.0
+def _face_masks(solid: np.ndarray) -> list[np.ndarray]:
+    """Per axis, the faces touching a solid cell (one longer along that axis)."""
+    out = []
+    for a in range(solid.ndim):
+        pad = np.pad(solid, [(1, 1) if b == a else (0, 0) for b in range(solid.ndim)])
+        out.append(np.take(pad, range(pad.shape[a] - 1), axis=a) | np.take(pad, range(1, pad.shape[a]), axis=a))
+    return out
+
+
+def _solid_faces(solid: np.ndarray, speed: np.ndarray, velocity: list[np.ndarray]) -> None:
+    """Faces touching a solid take its velocity (along axis 0: the mover's speed; others 0)."""
+    masks = _face_masks(solid)
+    sx = np.pad(speed, [(1, 1)] + [(0, 0)] * (solid.ndim - 1))
+    velocity[0][masks[0]] = np.where(sx[:-1] != 0, sx[:-1], sx[1:])[masks[0]]
+    for a in range(1, solid.ndim):
+        velocity[a][masks[a]] = 0.0
 
 
 def _linear_solver(cfg: SmokeConfig) -> Callable[..., tuple[np.ndarray, int, float]]:
@@ -187,7 +201,7 @@ def _linear_solver(cfg: SmokeConfig) -> Callable[..., tuple[np.ndarray, int, flo
     if cfg.pressure_solver == "dcdm":
         from ..linalg.dcdm import _default_net, load_model
 
-        net = load_model(cfg.model)[0] if cfg.model else _default_net(2)
+        net = load_model(cfg.model)[0] if cfg.model else _default_net(cfg.dim)
 
     def solve(A: Any, b: np.ndarray, x0: np.ndarray, fluid: np.ndarray, history: list) -> tuple[np.ndarray, int, float]:
         opts = dict(rtol=cfg.rtol, maxiter=cfg.maxiter, history=history)
@@ -210,37 +224,42 @@ def _linear_solver(cfg: SmokeConfig) -> Callable[..., tuple[np.ndarray, int, flo
 
 
 def run_smoke(cfg: SmokeConfig, out: Path | None = None, progress: bool = False) -> SmokeResult:
-    """Run the scene; with ``out``, write ``steps.csv``, ``summary.json``, PNG frames and
-    ``smoke.gif`` there (each file atomically)."""
-    n, dt = cfg.n, cfg.dt
-    scene = Scene(n, cfg.period)
-    density = np.zeros((n, n))
-    u, v = np.zeros((n + 1, n)), np.zeros((n, n + 1))
-    pressure = np.zeros((n, n))
+    """Run the scene; with ``out``, write ``steps.csv``, ``summary.json``, PNG frames (3D: the
+    mid-depth slice) and ``smoke.gif`` there (each file atomically)."""
+    n, dt, dim = cfg.n, cfg.dt, cfg.dim
+    scene = Scene(n, cfg.period, dim)
+    shape = (n,) * dim
+    density = np.zeros(shape)
+    velocity = [np.zeros(tuple(n + (a == b) for b in range(dim))) for a in range(dim)]
+    pressure = np.zeros(shape)
     source = scene.in_source()
     solve = _linear_solver(cfg)
-    result = SmokeResult(cfg, density, u, v)
+    result = SmokeResult(cfg, density, velocity)
     frame_steps = set(np.linspace(0, cfg.steps - 1, cfg.frames).round().astype(int).tolist()) if cfg.frames else set()
     frames: list[np.ndarray] = []
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, desc=f"smoke {n}^2 ({cfg.pressure_solver})", unit="step", leave=False)
+        bar = tqdm(total=cfg.steps, desc=f"smoke {n}^{dim} ({cfg.pressure_solver})", unit="step", leave=False)
+    up = 1  # the vertical axis
+    below = tuple(slice(0, -1) if a == up else slice(None) for a in range(dim))
+    above = tuple(slice(1, None) if a == up else slice(None) for a in range(dim))
+    inner = tuple(slice(1, -1) if a == up else slice(None) for a in range(dim))
     for step in range(cfg.steps):
         t = (step + 1) * dt
-        density = advect(density, "c", u, v, dt)
-        u, v = advect(u, "u", u, v, dt), advect(v, "v", u, v, dt)
-        v[:, 1:-1] += dt * cfg.buoyancy * 0.5 * (density[:, 1:] + density[:, :-1])
+        density = advect(density, None, velocity, dt)
+        velocity = [advect(c, a, velocity, dt) for a, c in enumerate(velocity)]
+        velocity[up][inner] += dt * cfg.buoyancy * 0.5 * (density[above] + density[below])
         density[source] = 1.0
-        v[:, :-1][source] = cfg.source_speed
-        v[:, 1:][source] = cfg.source_speed
+        velocity[up][below][source] = cfg.source_speed
+        velocity[up][above][source] = cfg.source_speed
         solid, speed = scene.solid(t)
         density[solid] = 0.0
-        _solid_faces(solid, speed, u, v)
+        _solid_faces(solid, speed, velocity)
         fluid = ~solid
         A = pressure_matrix(fluid)
-        b = -divergence(u, v)[fluid]
+        b = -divergence(velocity)[fluid]
         history: list[float] = []
         start = time.perf_counter()
         p, info, setup_s = solve(A, b, pressure[fluid] if cfg.warm_start else None, fluid, history)
@@ -248,33 +267,32 @@ def run_smoke(cfg: SmokeConfig, out: Path | None = None, progress: bool = False)
         if info != 0:
             raise SolverError(f"step {step}: the {cfg.pressure_solver} pressure solve did not reach rtol {cfg.rtol:g} "
                               f"in {cfg.maxiter} iterations (relative residual {history[-1]:.2e})")
-        pressure = np.zeros((n, n))
+        pressure = np.zeros(shape)
         pressure[fluid] = p
         result.last_system = (fluid, A, b)
-        _project(u, v, pressure, solid)
+        _project(velocity, pressure, solid)
         result.records.append(StepRecord(step, max(len(history) - 1, 0), solve_s, setup_s,
                                          float(np.linalg.norm(b - A @ p) / (np.linalg.norm(b) or 1.0)),
                                          int(fluid.sum())))
         if step in frame_steps:
-            frames.append(np.where(solid, np.nan, density))
+            frame = np.where(solid, np.nan, density)
+            frames.append(frame if dim == 2 else frame[:, :, n // 2])
         if bar is not None:
             bar.update(1)
             bar.set_postfix(its=result.records[-1].iterations)
     if bar is not None:
         bar.close()
-    result.density, result.u, result.v = density, u, v
+    result.density, result.velocity = density, velocity
     if out is not None:
         _write(Path(out), result, frames)
     return result
 
 
-def _project(u: np.ndarray, v: np.ndarray, p: np.ndarray, solid: np.ndarray) -> None:
+def _project(velocity: list[np.ndarray], p: np.ndarray, solid: np.ndarray) -> None:
     """``u -= grad p`` on faces between non-solid cells (``p = 0`` outside the grid)."""
-    fu, fv = _face_masks(solid)
-    px = np.pad(p, ((1, 1), (0, 0)))
-    py = np.pad(p, ((0, 0), (1, 1)))
-    u -= np.where(fu, 0.0, px[1:] - px[:-1])
-    v -= np.where(fv, 0.0, py[:, 1:] - py[:, :-1])
+    for a, (c, mask) in enumerate(zip(velocity, _face_masks(solid))):
+        padded = np.pad(p, [(1, 1) if b == a else (0, 0) for b in range(p.ndim)])
+        c -= np.where(mask, 0.0, np.diff(padded, axis=a))
 
 
 def _write(out: Path, result: SmokeResult, frames: list[np.ndarray]) -> None:
