@@ -72,3 +72,22 @@ def test_deepxde_adapter_refuses_another_burgers_flux(root):
     bad = load_problem(root / "problems" / "burgers.toml", ["pde.flux=u**2"])
     with pytest.raises(ProblemError, match="flux"):
         deepxde_pinn(bad, 1.0, Curve(1.0, lambda v: 0.0, np.zeros((1, 2))))
+
+
+def test_linear_benchmark_runs_its_protocol_on_small_grids(tmp_path, monkeypatch):
+    from sciml.bench import linear
+
+    monkeypatch.setattr(linear, "SIZES", {2: (16, 32), 3: (16,)})
+    monkeypatch.setattr(linear, "SMOKE_N", 16)
+    monkeypatch.setattr(linear, "SMOKE_STEPS", 2)
+    assert linear.run(tmp_path, None, quiet=True) == 0
+    data = json.loads((tmp_path / "linear.json").read_text())
+    rows = data["rows"]
+    assert all(r["converged"] for r in rows)
+    methods = {(r["dim"], r["method"]) for r in rows}
+    assert {(2, "DCDM"), (2, "DCDM bf16"), (3, "CG"), (3, "IC(0)-PCG"), (3, "pyamg SA-CG")} <= methods
+    assert all(r["ms_per_iteration"] > 0 for r in rows if r["iterations"])
+    assert [(c["dim"], c["n"]) for c in data["network_calls_ms"]][:2] == [(2, 16), (2, 32)]
+    assert {r["solver"] for r in data["smoke_loop"]} == {"direct", "cg", "ic0", "amg", "dcdm"}
+    page = (tmp_path / "linear.md").read_text()
+    assert "IC(0) ran numba" in page or "IC(0) ran superlu" in page

@@ -18,7 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "ggn": "graph neural Galerkin networks: forward and inverse problems on unstructured meshes, cost vs mesh size",
     "deeponet": "DeepONet on the antiderivative (10k/100k triplets) and the pendulum, vs an FNN and DeepXDE's DeepONet",
     "insr": "INSR time-stepped neural fields: 1D advection to t = 12, 2D advection at equal memory, Taylor-Green",
-    "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-512^2",
+    "linear": "deep conjugate directions vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems, 64^2-1024^2 and 32^3-64^3",
     "hypino": "HyPINO zero-shot, delta-PINN refinement and fine-tuning vs random init on seven paper-style problems",
     "peers": "side by side with DeepXDE (PINN, DeepONet), SciPy-style CG / IC(0)-PCG, pyamg; ratios at equal time and error",
     "robust": "pinn and pig with default settings on the development set of untuned problems (benchmarks/robust)",

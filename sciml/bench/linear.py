@@ -1,20 +1,24 @@
 """``sciml benchmark linear``: the deep conjugate direction method (Kaneda et al., ICML 2023)
 against CG, IC(0)-PCG, pyamg and sparse direct on pressure systems it never saw in training.
 
-Systems at 64^2, 128^2, 256^2 and 512^2 (each its own held-out obstacle layouts):
+Systems at 64^2 ... 1024^2 and, in 3D, 32^3 and 64^3 (each its own held-out obstacle layouts):
 
 * ``smoke``: the pressure system of step 20 of the smoke scene (``sciml simulate smoke``: two
-  fixed discs and a moving one, the right-hand side minus the velocity divergence);
-* ``random``: two random layouts of 1-5 discs (seeds not used in training) with white-noise
-  right-hand sides (one at 512^2).
+  fixed obstacles and a moving one, the right-hand side minus the velocity divergence);
+* ``random``: random layouts of 1-5 discs or balls (seeds not used in training) with
+  white-noise right-hand sides (two below 512^2, one from there).
 
 Every method solves to ``||r|| <= 1e-6 ||b||`` from zero (relative tolerance for all, unlike the
-paper's test script). Iterations first (machine-independent); then set-up and solve times on
-one thread, and their ratios to CG's time in the same run.
+paper's test script). Reported: iterations (machine-independent), set-up and solve seconds on
+one thread, milliseconds per iteration, and the time relative to CG's in the same run. IC(0) runs
+compiled (numba) when installed (the page says which); pyamg's and IC(0)'s set-ups are timed
+apart. DCDM runs with the shipped model of the dimension, its network called in float32 and in
+bfloat16; the milliseconds of one network call are measured apart and set beside CG's
+milliseconds per iteration.
 
-Then the smoke loop itself (``sciml simulate smoke``, 256^2, 100 steps, warm starts) with each
-pressure solver: total pressure-solve time, iterations per step, and the largest difference of
-the final density from the run with direct solves.
+Then the smoke loop (``sciml simulate smoke``, 512^2, 100 steps, warm starts) with each pressure
+solver: total pressure time (set-ups counted again at every step, since the matrix changes),
+iterations per step, and the largest difference of the final density from the direct solves'.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..linalg import amg, cg, direct, pcg, pressure_matrix, setup
-from ..linalg.dcdm import DEFAULT_MODEL, dcdm, load_model, random_layout
+from ..linalg.dcdm import DEFAULT_MODEL, dcdm, load_model, network_direction, random_layout
 from .curves import environment, save_page
 
-SIZES = (64, 128, 256, 512)
+SIZES = {2: (64, 128, 256, 512, 1024), 3: (32, 64)}
 RTOL = 1e-6
-SMOKE_N, SMOKE_STEPS = 256, 100
+SMOKE_N, SMOKE_STEPS = 512, 100
 
 
 @dataclass
@@ -44,24 +48,31 @@ class Row:
     setup_s: float
     solve_s: float
     converged: bool
+    dim: int = 2
+
+    @property
+    def ms_per_iteration(self) -> float | None:
+        return 1e3 * self.solve_s / self.iterations if self.iterations else None
 
 
-def _smoke_system(n: int) -> tuple[np.ndarray, Any, np.ndarray]:
-    """The pressure system of step 20 of the smoke scene at ``n^2``."""
+def _smoke_system(n: int, dim: int) -> tuple[np.ndarray, Any, np.ndarray]:
+    """The pressure system of step 20 of the smoke scene at ``n^dim`` (its earlier steps solved
+    by IC(0)-PCG to 1e-10)."""
     from ..sim.smoke import SmokeConfig, run_smoke
 
-    result = run_smoke(SmokeConfig(n=n, steps=20, pressure_solver="direct", frames=0))
+    result = run_smoke(SmokeConfig(n=n, dim=dim, steps=20, pressure_solver="ic0", rtol=1e-10, maxiter=20000,
+                                   frames=0))
     assert result.last_system is not None
     return result.last_system
 
 
-def _systems(n: int) -> list[tuple[str, np.ndarray, Any, np.ndarray]]:
+def _systems(n: int, dim: int) -> list[tuple[str, np.ndarray, Any, np.ndarray]]:
     out = []
-    fluid, A, b = _smoke_system(n)
+    fluid, A, b = _smoke_system(n, dim)
     out.append(("smoke", fluid, A, b))
-    rng = np.random.default_rng([777, n])
-    for k in range(1 if n >= 512 else 2):
-        fluid = random_layout((n, n), rng)
+    rng = np.random.default_rng([777, n, dim])
+    for k in range(1 if n ** dim >= 512**2 else 2):
+        fluid = random_layout((n,) * dim, rng)
         A = pressure_matrix(fluid)
         out.append((f"random {k + 1}", fluid, A, rng.standard_normal(A.shape[0])))
     return out
@@ -78,56 +89,96 @@ def _methods(model: Any) -> dict[str, Callable[..., tuple[np.ndarray, int, float
             return x, info, setup_s
         return run
 
-    return {
+    def deep(precision: str) -> Callable[..., tuple[np.ndarray, int, float]]:
+        def run(A: Any, b: np.ndarray, fluid: np.ndarray, history: list) -> tuple[np.ndarray, int, float]:
+            return (*dcdm(A, b, mask=fluid, rtol=RTOL, maxiter=3000, model=model, history=history,
+                          precision=precision), 0.0)
+        return run
+
+    methods = {
         "CG": lambda A, b, fluid, history: (*cg(A, b, rtol=RTOL, maxiter=20000, history=history), 0.0),
         "IC(0)-PCG": timed("ic0"),
         "pyamg SA-CG": timed("amg"),
         "sparse direct": timed("direct"),
-        "DCDM": lambda A, b, fluid, history: (*dcdm(A, b, mask=fluid, rtol=RTOL, maxiter=3000, model=model,
-                                                     history=history), 0.0),
     }
+    if model is not None:
+        methods.update({"DCDM": deep("float32"), "DCDM bf16": deep("bfloat16")})
+    return methods
+
+
+def _call_ms(model: Any, fluid: np.ndarray, precision: str, repeats: int = 5) -> float:
+    """Median milliseconds of one network call (after a warm-up call)."""
+    direction = network_direction(model, fluid, precision)
+    r = np.random.default_rng(0).standard_normal(int(fluid.sum()))
+    direction(r)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        direction(r)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def _model(dim: int) -> tuple[Any, dict[str, Any] | None]:
+    path = DEFAULT_MODEL.get(dim)
+    if path is None or not path.is_file():
+        return None, None
+    net, _, state = load_model(path)
+    return net, state
 
 
 def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
     if budget_s is not None and not quiet:
         print("note: the linear benchmark runs a fixed protocol; --budget is not used", flush=True)
-    model_path = DEFAULT_MODEL[2]
-    net, cfg, state = load_model(model_path)
-    methods = _methods(net)
     rows: list[Row] = []
-    for n in SIZES:
-        for system, fluid, A, b in _systems(n):
-            for name, solve in methods.items():
-                history: list[float] = []
-                start = time.perf_counter()
-                x, info, setup_s = solve(A, b, fluid, history)
-                total = time.perf_counter() - start
-                converged = info == 0 and float(np.linalg.norm(b - A @ x)) <= RTOL * float(np.linalg.norm(b)) * 1.001
-                its = len(history) - 1 if name != "sparse direct" else None
-                rows.append(Row(system, n, name, its, setup_s, total - setup_s, converged))
-                if not quiet:
-                    print(f"  {n}^2 {system:9s} {name:14s} its {its} setup {setup_s:.3f} s solve {total - setup_s:.3f} s"
-                          f"{'' if converged else '  NOT CONVERGED'}", flush=True)
-    loop = _smoke_loop(str(model_path), quiet)
-    text = _summary(rows, state) + " " + _loop_summary(loop)
-    files = _write(out, rows, text, state, loop)
+    calls: list[dict[str, Any]] = []
+    models = {dim: _model(dim) for dim in SIZES}
+    for dim, sizes in SIZES.items():
+        net, _ = models[dim]
+        methods = _methods(net)
+        for n in sizes:
+            for system, fluid, A, b in _systems(n, dim):
+                for name, solve in methods.items():
+                    if name == "sparse direct" and dim == 3 and n > 32:
+                        continue  # SuperLU's fill-in in 3D: minutes and gigabytes at 64^3
+                    history: list[float] = []
+                    start = time.perf_counter()
+                    x, info, setup_s = solve(A, b, fluid, history)
+                    total = time.perf_counter() - start
+                    converged = info == 0 and float(np.linalg.norm(b - A @ x)) <= RTOL * float(np.linalg.norm(b)) * 1.001
+                    its = len(history) - 1 if name != "sparse direct" else None
+                    rows.append(Row(system, n, name, its, setup_s, total - setup_s, converged, dim))
+                    if not quiet:
+                        print(f"  {n}^{dim} {system:9s} {name:14s} its {its} setup {setup_s:.3f} s solve "
+                              f"{total - setup_s:.3f} s{'' if converged else '  NOT CONVERGED'}", flush=True)
+            if net is not None:
+                fluid = _systems_fluid(n, dim)
+                calls.append({"dim": dim, "n": n, **{p: _call_ms(net, fluid, p) for p in ("float32", "bfloat16")}})
+    loop = _smoke_loop(quiet)
+    text = _summary(rows, models) + " " + _loop_summary(loop)
+    files = _write(out, rows, calls, text, models, loop)
     print(text)
     if not quiet:
         print("wrote " + ", ".join(str(f) for f in files))
     return 0
 
 
-def _smoke_loop(model: str, quiet: bool) -> list[dict[str, Any]]:
+def _systems_fluid(n: int, dim: int) -> np.ndarray:
+    return random_layout((n,) * dim, np.random.default_rng([888, n, dim]))
+
+
+def _smoke_loop(quiet: bool) -> list[dict[str, Any]]:
     from ..sim.smoke import SmokeConfig, run_smoke
 
     finals, out = {}, []
     for solver in ("direct", "cg", "ic0", "amg", "dcdm"):
         start = time.perf_counter()
-        result = run_smoke(SmokeConfig(n=SMOKE_N, steps=SMOKE_STEPS, pressure_solver=solver, rtol=RTOL, frames=0,
-                                       model=model), progress=not quiet)
+        result = run_smoke(SmokeConfig(n=SMOKE_N, steps=SMOKE_STEPS, pressure_solver=solver, rtol=RTOL, frames=0),
+                           progress=not quiet)
         its = [r.iterations for r in result.records]
         finals[solver] = result.density
-        out.append({"solver": solver, "pressure_s": result.total_solve_s, "run_s": time.perf_counter() - start,
+        out.append({"solver": solver, "pressure_s": result.total_solve_s,
+                    "setup_s": float(sum(r.setup_s for r in result.records)), "run_s": time.perf_counter() - start,
                     "iterations_mean": float(np.mean(its)), "iterations_max": int(max(its))})
         if not quiet:
             print(f"  smoke {SMOKE_N}^2 x {SMOKE_STEPS} with {solver}: pressure {out[-1]['pressure_s']:.1f} s, "
@@ -148,43 +199,70 @@ def _loop_summary(loop: list[dict[str, Any]]) -> str:
 
 
 def _loop_table(loop: list[dict[str, Any]]) -> str:
-    lines = ["| pressure solver | pressure-solve s | whole run s | iterations/step (mean, max) | final density vs direct |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['solver']} | {r['pressure_s']:.1f} | {r['run_s']:.1f} | {r['iterations_mean']:.1f}, "
-              f"{r['iterations_max']} | {r['density_diff_vs_direct']:.1e} |" for r in loop]
+    lines = ["| pressure solver | pressure-solve s (set-ups) | whole run s | iterations/step (mean, max) | "
+             "final density vs direct |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['solver']} | {r['pressure_s']:.1f} ({r['setup_s']:.1f}) | {r['run_s']:.1f} | "
+              f"{r['iterations_mean']:.1f}, {r['iterations_max']} | {r['density_diff_vs_direct']:.1e} |" for r in loop]
     return "\n".join(lines)
 
 
-def _mean_its(rows: list[Row], method: str, n: int) -> float:
-    its = [r.iterations for r in rows if r.method == method and r.n == n and r.iterations is not None]
+def _mean_its(rows: list[Row], method: str, n: int, dim: int = 2) -> float:
+    its = [r.iterations for r in rows if r.method == method and r.n == n and r.dim == dim and r.iterations is not None]
     return float(np.mean(its)) if its else float("nan")
 
 
 def _table(rows: list[Row]) -> str:
-    cg_time = {(r.system, r.n): r.setup_s + r.solve_s for r in rows if r.method == "CG"}
-    lines = ["| n | system | method | iterations | set-up s | solve s | time / CG's | converged |",
-             "|---:|---|---|---:|---:|---:|---:|---|"]
+    cg_time = {(r.system, r.n, r.dim): r.setup_s + r.solve_s for r in rows if r.method == "CG"}
+    lines = ["| grid | system | method | iterations | set-up s | solve s | ms / iteration | time / CG's | converged |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        ratio = (r.setup_s + r.solve_s) / cg_time[(r.system, r.n)]
-        lines.append(f"| {r.n} | {r.system} | {r.method} | {'-' if r.iterations is None else r.iterations} | "
-                     f"{r.setup_s:.3f} | {r.solve_s:.3f} | {ratio:.2f} | {'yes' if r.converged else '**no**'} |")
+        ratio = (r.setup_s + r.solve_s) / cg_time[(r.system, r.n, r.dim)]
+        per = "-" if r.ms_per_iteration is None else f"{r.ms_per_iteration:.2f}"
+        lines.append(f"| {r.n}^{r.dim} | {r.system} | {r.method} | {'-' if r.iterations is None else r.iterations} | "
+                     f"{r.setup_s:.3f} | {r.solve_s:.3f} | {per} | {ratio:.2f} | {'yes' if r.converged else '**no**'} |")
     return "\n".join(lines)
 
 
-def _summary(rows: list[Row], state: dict[str, Any]) -> str:
+def _calls_table(rows: list[Row], calls: list[dict[str, Any]]) -> str:
+    lines = ["| grid | network call ms (float32) | (bfloat16) | CG ms / iteration |", "|---:|---:|---:|---:|"]
+    for c in calls:
+        cg_ms = [r.ms_per_iteration for r in rows if r.method == "CG" and r.n == c["n"] and r.dim == c["dim"]]
+        lines.append(f"| {c['n']}^{c['dim']} | {c['float32']:.1f} | {c['bfloat16']:.1f} | "
+                     f"{np.mean([m for m in cg_ms if m]):.2f} |")
+    return "\n".join(lines)
+
+
+def _fmt(value: float, spec: str = ".0f") -> str:
+    return "n/a" if not np.isfinite(value) else format(value, spec)
+
+
+def _summary(rows: list[Row], models: dict[int, tuple[Any, dict[str, Any] | None]]) -> str:
+    from ..linalg.precond import ic0_implementation
+
     parts = []
-    for n in SIZES:
-        parts.append(f"{n}^2: DCDM {_mean_its(rows, 'DCDM', n):.0f}, CG {_mean_its(rows, 'CG', n):.0f}, "
-                     f"IC(0)-PCG {_mean_its(rows, 'IC(0)-PCG', n):.0f}, AMG {_mean_its(rows, 'pyamg SA-CG', n):.0f}")
-    growth = _mean_its(rows, "DCDM", 256) / _mean_its(rows, "DCDM", 64)
-    c = state["config"]
-    return (f"Mean iterations to a relative residual of 1e-6 on held-out systems ({'; '.join(parts)}). DCDM's "
-            f"iterations grow {growth:.1f}x from 64^2 to 256^2 (the paper's claim: nearly independent of size). "
-            f"The model: trained at {c['n']}^2 on the box and {c['layouts']} random layouts, "
-            f"{state['train']['adam_steps']:,} steps in {state['train']['train_s'] / 60:.0f} min on one CPU thread.")
+    for dim, sizes in SIZES.items():
+        for n in sizes:
+            parts.append(f"{n}^{dim}: " + ", ".join(
+                f"{label} {_fmt(_mean_its(rows, method, n, dim))}" for label, method in
+                (("DCDM", "DCDM"), ("CG", "CG"), ("IC(0)-PCG", "IC(0)-PCG"), ("AMG", "pyamg SA-CG"))))
+    growth = _mean_its(rows, "DCDM", 1024) / _mean_its(rows, "DCDM", 128)
+    text = (f"Mean iterations to a relative residual of 1e-6 on held-out systems ({'; '.join(parts)}). DCDM's "
+            f"iterations grow {_fmt(growth, '.2f')}x from 128^2 to 1024^2 (the paper's claim: nearly independent of "
+            f"size). IC(0) ran {ic0_implementation()}.")
+    for dim, (net, state) in models.items():
+        if state is None:
+            text += f" No {dim}D DCDM model is shipped: its rows are missing."
+            continue
+        c = state["config"]
+        levels = c.get("levels", 1)
+        text += (f" The {dim}D model: {'as many pooling levels as the grid allows' if levels == 0 else f'{levels} pooling level(s)'}, trained at "
+                 f"{c['n']}^{dim} on the box and {c['layouts']} random layouts, {state['train']['adam_steps']:,} steps "
+                 f"in {state['train']['train_s'] / 60:.0f} min on one CPU thread.")
+    return text
 
 
-def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any], loop: list[dict[str, Any]],
+def _write(out: Path, rows: list[Row], calls: list[dict[str, Any]], text: str,
+           models: dict[int, tuple[Any, dict[str, Any] | None]], loop: list[dict[str, Any]],
            env: dict[str, Any] | None = None) -> list[Path]:
     import matplotlib
 
@@ -195,26 +273,33 @@ def _write(out: Path, rows: list[Row], text: str, state: dict[str, Any], loop: l
     env = env or environment()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     for method in ("CG", "IC(0)-PCG", "pyamg SA-CG", "DCDM"):
-        ax.loglog(SIZES, [_mean_its(rows, method, n) for n in SIZES], marker="o", label=method)
-    ax.set_xlabel("grid n (n^2 cells)")
+        for dim, sizes in SIZES.items():
+            cells = [n**dim for n in sizes]
+            ax.loglog(cells, [_mean_its(rows, method, n, dim) for n in sizes], marker="o" if dim == 2 else "s",
+                      linestyle="-" if dim == 2 else ":", label=f"{method} ({dim}D)")
+    ax.set_xlabel("unknowns (cells)")
     ax.set_ylabel("iterations to 1e-6 (mean over systems)")
-    ax.set_xticks(SIZES, [str(n) for n in SIZES])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2)
+    state = models[2][1] or {}
     monitor = state.get("monitor") or []
     if monitor:
         t = [m["train_s"] / 60 for m in monitor]
         for key in monitor[0]["iterations"]:
             bx.plot(t, [m["iterations"][key]["dcdm"] or np.nan for m in monitor], marker=".",
                     label=f"DCDM at {key}^2 (CG {monitor[0]['iterations'][key]['cg']})")
-        bx.set_xlabel("training time [min]")
+        bx.set_xlabel("training time of the 2D model [min]")
         bx.set_ylabel("iterations on a held-out system")
         bx.grid(True, alpha=0.3)
         bx.legend(fontsize=8)
     fig.tight_layout()
-    payload = {"meta": env, "rows": [asdict(r) for r in rows], "model": {k: state[k] for k in ("config", "n_params")},
+    payload = {"meta": env, "rows": [{**asdict(r), "ms_per_iteration": r.ms_per_iteration} for r in rows],
+               "network_calls_ms": calls,
+               "models": {dim: {k: st[k] for k in ("config", "n_params")} for dim, (_, st) in models.items() if st},
                "monitor": monitor, "smoke_loop": loop}
     return save_page(out, "linear", "DCDM vs CG, IC(0)-PCG, pyamg and direct on held-out pressure systems", fig,
-                     [text, "", _table(rows), "", f"Smoke loop ({SMOKE_N}^2, {SMOKE_STEPS} steps, warm starts, rtol 1e-6):",
-                      "", _loop_table(loop), ""], "iterations vs grid size, and vs training time", payload, env)
+                     [text, "", _table(rows), "", "Network calls against CG iterations (one thread):", "",
+                      _calls_table(rows, calls), "",
+                      f"Smoke loop ({SMOKE_N}^2, {SMOKE_STEPS} steps, warm starts, rtol 1e-6):", "", _loop_table(loop), ""],
+                     "iterations vs unknowns, and vs training time", payload, env)

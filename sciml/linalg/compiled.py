@@ -69,22 +69,23 @@ def _kernels() -> dict[str, Any]:
         return values, diag, 0
 
     @njit(cache=True)
-    def solve(indptr, indices, values, diag, t_indptr, t_indices, t_values, r):  # pragma: no cover - compiled
+    def solve(indptr, indices, values, inv_diag, t_indptr, t_indices, t_values, r):  # pragma: no cover - compiled
         """``(L L^T)^-1 r``: forward substitution with L (CSR), then backward with L^T (the CSR
-        of L^T: its strictly upper part)."""
+        of L^T: its strictly upper part); multiplying by the inverse diagonal keeps divisions off
+        the chain of dependent rows."""
         n = len(r)
         y = np.empty(n)
         for i in range(n):
             s = r[i]
             for p in range(indptr[i], indptr[i + 1]):
                 s -= values[p] * y[indices[p]]
-            y[i] = s / diag[i]
+            y[i] = s * inv_diag[i]
         x = np.empty(n)
         for i in range(n - 1, -1, -1):
             s = y[i]
             for p in range(t_indptr[i], t_indptr[i + 1]):
                 s -= t_values[p] * x[t_indices[p]]
-            x[i] = s / diag[i]
+            x[i] = s * inv_diag[i]
         return x
 
     _KERNELS.update(factor=factor, solve=solve)
@@ -119,7 +120,7 @@ class CompiledIC0:
         upper = sp.csr_matrix(strict.T)
         upper.sort_indices()
         self.shape = (n, n)
-        self.diag = diag
+        self.diag, self._inv_diag = diag, 1.0 / diag
         self._lower = (strict.indptr.astype(np.int64), strict.indices.astype(np.int64), strict.data)
         self._upper = (upper.indptr.astype(np.int64), upper.indices.astype(np.int64), upper.data)
 
@@ -129,4 +130,4 @@ class CompiledIC0:
         return sp.csr_matrix((data, indices, indptr), shape=self.shape) + sp.diags(self.diag)
 
     def __matmul__(self, r: np.ndarray) -> np.ndarray:
-        return _kernels()["solve"](*self._lower, self.diag, *self._upper, np.asarray(r, dtype=float))
+        return _kernels()["solve"](*self._lower, self._inv_diag, *self._upper, np.asarray(r, dtype=float))
