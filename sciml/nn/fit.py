@@ -102,6 +102,10 @@ class PhysicsConfig(RunConfig):
     unknown_lr
         Adam's learning rate of the logarithm of each scalar ``[inverse]`` unknown (0.01: a
         tenfold error takes about 230 steps), :mod:`sciml.nn.inverse`.
+    noise_floor
+        With ``[inverse] noise`` (soft data), fit the observations only down to the misfit
+        the noise itself leaves, ``noise^2 mean(d^2)`` (the discrepancy principle), not into
+        the noise.
     """
 
     n_interior: int = 2000
@@ -126,6 +130,7 @@ class PhysicsConfig(RunConfig):
     rar_points: int = 200
     rar_candidates: int = 10000
     unknown_lr: float = 1e-2
+    noise_floor: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -260,7 +265,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        exact_entries=exact.exact_entries if exact else (), exact_initial=bool(exact and exact.initial),
                        unknowns=inverse.unknowns.to(torch_device(cfg.device)) if inverse is not None else None,
                        observed=(inverse.points, inverse.values) if soft else None,
-                       data_weight=inverse.spec.weight if inverse is not None else 1.0)
+                       data_weight=inverse.spec.weight if inverse is not None else 1.0,
+                       data_noise=inverse.spec.noise if soft and cfg.noise_floor else 0.0)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max) if cfg.balance == "gradnorm" else None
     refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None

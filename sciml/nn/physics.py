@@ -114,7 +114,7 @@ class PhysicsLoss:
                  value_scale: float = 1.0, residual_on_boundary: bool = False,
                  causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False,
                  unknowns: Any = None, observed: tuple[np.ndarray, np.ndarray] | None = None,
-                 data_weight: float = 1.0):
+                 data_weight: float = 1.0, data_noise: float = 0.0):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
@@ -138,6 +138,11 @@ class PhysicsLoss:
                      if name in fields or (expr is not None and expr.used & names)}
         self.observed = None if observed is None else (self.tensor(observed[0]), self.tensor(observed[1]))
         self.data_weight = data_weight
+        # the discrepancy principle (Morozov 1966): data with relative noise sigma are fitted down to
+        # the misfit the truth itself has, sigma^2 mean(d^2), and no further (fitting the noise
+        # bends the field and, through the residual, the unknowns)
+        self.data_floor = 0.0 if observed is None else float(
+            data_noise**2 * np.mean(np.asarray(observed[1], dtype=float) ** 2) / value_scale**2)
 
     # -- what the model must provide -----------------------------------------------------------
     @property
@@ -283,9 +288,16 @@ class PhysicsLoss:
             if ic:
                 out["ic"] = torch.stack(ic).sum()
         if self.observed is not None:
-            pts, values = self.observed
-            out["data"] = ((model.jet(pts, 0, ()).value - values) / self.value_scale).pow(2).mean()
+            out["data"] = self.data_term(model)
         return out
+
+    def data_term(self, model: Any) -> torch.Tensor:
+        """The mean-square misfit at the observations (in units of ``value_scale``), less the
+        noise's own share ``data_floor`` and never below zero."""
+        assert self.observed is not None
+        pts, values = self.observed
+        misfit = ((model.jet(pts, 0, ()).value - values) / self.value_scale).pow(2).mean()
+        return torch.relu(misfit - self.data_floor) if self.data_floor else misfit
 
     def _causal(self, squares: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The causally weighted mean of the per-point squared residuals (see the module doc)."""

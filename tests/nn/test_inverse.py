@@ -141,6 +141,27 @@ def test_an_unknown_function_replaces_its_coefficient_with_its_gradient():
     assert torch.all(live["k"] > 0)
 
 
+def test_noisy_data_are_fitted_down_to_the_noise_and_no_further():
+    p = _source_problem()
+    pts = np.array([[0.3, 0.4], [0.6, 0.7]])
+    values = np.array([[2.0], [-1.0]])
+    loss = PhysicsLoss(p, dtype=torch.float64, observed=(pts, values), data_noise=0.1)
+    assert loss.data_floor == pytest.approx(0.01 * 2.5)  # noise^2 mean(d^2)
+
+    class Shifted(Field):
+        def __init__(self, shift):
+            super().__init__()
+            self.shift = shift
+
+        def forward(self, x):
+            return torch.as_tensor(values, dtype=x.dtype)[: len(x)] + self.shift
+
+    assert float(loss.data_term(Shifted(0.1))) == 0.0  # inside the noise: nothing left to fit
+    assert float(loss.data_term(Shifted(0.3))) == pytest.approx(0.09 - 0.025)
+    clean = PhysicsLoss(p, dtype=torch.float64, observed=(pts, values))
+    assert clean.data_floor == 0.0 and float(clean.data_term(Shifted(0.1))) == pytest.approx(0.01)
+
+
 def test_pinn_identifies_an_ode_rate_from_observations():
     p = problem_from_dict({
         "name": "decay", "parameters": {"a": 1.5}, "pde": {"type": "ode", "variables": ["u"], "rhs": ["-a*u"]},
