@@ -41,7 +41,7 @@ from .grid import check_system, pressure_matrix
 from .krylov import conjugate_directions
 
 MODEL_VERSION = 1
-DEFAULT_MODEL = {2: WEIGHTS / "dcdm-2d.pt"}
+DEFAULT_MODEL = {2: WEIGHTS / "dcdm-2d.pt", 3: WEIGHTS / "dcdm-3d.pt"}
 
 
 @dataclass
@@ -172,8 +172,10 @@ class DCDMNet(nn.Module):
     def _level(self, a: torch.Tensor, level: int, depth: int) -> torch.Tensor:
         """The U below the skip ``a`` at ``level`` (1-based): pool, the pairs of this level (the
         coarsest one's, or the down pairs, the level below and the up pairs), upsample."""
-        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
-        b = pool(a, 2, ceil_mode=True)
+        if self.dim == 2:
+            b = F.avg_pool2d(a, 2, ceil_mode=True)
+        else:  # torch's CPU avg_pool3d has no bfloat16 kernel: pool in float32
+            b = F.avg_pool3d(a.float(), 2, ceil_mode=True).to(a.dtype)
         if level == depth:
             b = self._pairs(b, self.coarse)
         else:
