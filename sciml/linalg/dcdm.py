@@ -437,8 +437,9 @@ def inference_copy(net: DCDMNet, precision: str = "float32") -> DCDMNet:
     """``net`` prepared for fast CPU calls: evaluation mode, channels-last memory layout (1.1-1.8x
     fewer milliseconds per call than the default layout at 128^2-1024^2 on one thread) and, with
     ``precision = "bfloat16"``, bfloat16 weights (another 2-3x on CPUs with native bfloat16; the
-    direction changes by about 1e-2 relative, which the conjugate direction iteration tolerates
-    since it orthogonalises in float64). Cached on ``net`` until its weights change (training
+    direction changes by about 1e-2 relative: the iteration, in float64, still converges, but
+    may need more iterations, few with the shipped model, many with a less trained one;
+    docs/deep-cg.md). Cached on ``net`` until its weights change (training
     updates them in place, which bumps their version counters)."""
     if precision not in PRECISIONS:
         raise ProblemError(f"dcdm: precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
