@@ -128,6 +128,8 @@ class PhysicsObjective(nn.Module):
         if reg is not None:  # a fixed weight, outside the balance (it is a prior, not a residual)
             total = total + reg
             terms = {**terms, "reg": reg}
+        if self.unknowns is not None and self.unknowns.scalars is not None:  # shown and logged, not losses
+            terms = {**terms, **{f"unknown.{k}": v for k, v in self.unknowns.scalars.values().items()}}
         return total, {k: v.detach() for k, v in terms.items()}
 
     def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:

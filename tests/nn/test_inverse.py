@@ -172,6 +172,8 @@ def test_pinn_identifies_an_ode_rate_from_observations():
     rec = summary["info"]["inverse"]["a"]
     assert rec["rel_error"] < 1e-2, rec
     assert summary["info"]["features"]["inverse"].startswith("15 observations, soft")
+    # the unknown's value at every step is logged beside the loss terms (the last step's here)
+    assert summary["info"]["train"]["terms"]["unknown.a"] == pytest.approx(rec["recovered"], rel=1e-2)
 
 
 @pytest.mark.parametrize("obs, match", [
