@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.problems.derivatives",
            "sciml.problems.data", "sciml.geometry.dims", "sciml.geometry.csg", "sciml.bcs",
-           "sciml.reference.watch"]
+           "sciml.reference.watch", "sciml.shipped", "sciml.netcdf", "sciml.nn.metrics", "sciml.solution",
+           "sciml.problems.loader"]
 
 
 @pytest.mark.parametrize("name", MODULES)
