@@ -8,7 +8,7 @@ import pytest
 MODULES = ["sciml.pdes", "sciml.problems.expr", "sciml.problems.checks", "sciml.problems.derivatives",
            "sciml.problems.data", "sciml.geometry.dims", "sciml.geometry.csg", "sciml.bcs",
            "sciml.reference.watch", "sciml.shipped", "sciml.netcdf", "sciml.nn.metrics", "sciml.solution",
-           "sciml.problems.loader"]
+           "sciml.problems.loader", "sciml.bench.hypino_diagnostics"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -182,3 +182,22 @@ def test_sciml_train_hypino_writes_a_model_the_solver_reads(tmp_path):
     s = get("hypino", model=str(out), refine_steps=1).solve(load_problem("problems/hypino-heat.toml"))
     assert np.isfinite(s.values).all() and s.info["refine_steps"] == 1
     assert main(["train", "hypino", "data.h5", "--out", str(tmp_path / "x.pt"), "--quiet"]) == 2
+
+
+def test_diagnostics_measure_amplitude_dirichlet_data_and_held_out_error(tmp_path):
+    from sciml.bench.hypino_diagnostics import amplitude_ratio, dirichlet_mismatch, held_out, loss_curves
+    from sciml.problems import load_problem
+
+    cfg = HyPINOConfig(**TINY, adam_steps=3, seed=0, progress=False, log_every=1)
+    model, result, record = train(cfg, tmp_path / "m.pt")
+    assert [h["step"] for h in record["history"]] == [0, 1, 2]
+    curves = loss_curves(record["history"])
+    assert set(curves) == {"u", "der", "f", "D", "N"} and len(curves["f"]) == 3
+    held = held_out(model.eval(), cfg, count=4)
+    assert held["samples"] == 4 and held["rel_l2_median"] > 0 and held["amplitude_ratio_median"] > 0
+    problem = load_problem("hypino-poisson-lshape")
+    exact_g = dirichlet_mismatch(problem, lambda x: np.zeros((len(x), 1)), 1.0)
+    assert exact_g == pytest.approx(0.0)  # its Dirichlet data are zero: a zero field meets them
+    off = dirichlet_mismatch(problem, lambda x: np.full((len(x), 1), 0.5), 1.0)
+    assert off == pytest.approx(0.5)  # RMS 0.5 against the truth's scale 1
+    assert amplitude_ratio(np.array([1.0, -3.0]), np.array([2.0])) == 1.5

@@ -208,7 +208,9 @@ def train(cfg: HyPINOConfig, out: str | Path | None = None, callback: Any = None
     hook = (lambda step, result: callback(step, model, result)) if callback is not None else None
     model.train()
     result = Trainer(objective, cfg, callback=hook).fit()
+    stride = max(1, len(result.history) // 500)  # the loss terms over training, for diagnostics
     record = {"method": "hypino", "version": MODEL_VERSION, "config": asdict(cfg), "train": result.summary(),
+              "history": result.history[::stride],
               "n_params": sum(p.numel() for p in model.parameters()), "target_params": model.target.n_params,
               "threads": torch.get_num_threads(), "world_size": distributed.world_size()}
     if out is not None:
