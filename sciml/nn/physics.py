@@ -322,9 +322,12 @@ class PhysicsLoss:
         sums: dict[str, list[torch.Tensor]] = {}
         counts: dict[str, int] = {}
         for g in batch.boundary:  # each condition's kind (sciml.bcs) gives its mean squares
+            parts = bcs.get(g.kind).terms(self, model, g)
+            if not parts:  # nothing to require there (an open edge where no natural condition holds)
+                continue
             name = "bc" if bcs.get(g.kind).prescribes_values else f"bc_{g.kind}"
             n = len(g.points)
-            sums.setdefault(name, []).append(n * torch.stack(bcs.get(g.kind).terms(self, model, g)).sum())
+            sums.setdefault(name, []).append(n * torch.stack(parts).sum())
             counts[name] = counts.get(name, 0) + n
         periodic = bcs.get("periodic")
         for axis, lo, hi in batch.periodic:

@@ -125,3 +125,13 @@ def test_cli_cuda_without_a_gpu_is_bad_input(write_problem, tmp_path, capsys):
     path = write_problem(TOML.format(f="1", steps=1))
     assert main(["solve", str(path), "--solver", "pinn", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
     assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_an_edge_with_no_condition_and_no_natural_one_adds_no_term():
+    """A 2D operator whose top edge carries no condition (HyPINO's heat problem in (x, t)):
+    nothing is required there; it once crashed the boundary terms (an empty list stacked)."""
+    from sciml.problems import load_problem
+
+    _, summary = run(load_problem("hypino-heat"), "pinn", {"adam_steps": 5, "lbfgs_steps": 0, "progress": False,
+                                                           "hard_bc": False})
+    assert set(summary["info"]["train"]["terms"]) == {"res", "bc"}
