@@ -104,15 +104,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return 0
     values = None
     if points is not None:
-        outside = sol.outside(points)
-        summary["points_outside"] = int(outside.sum())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OutsideDomainWarning)
-            values = sol(points)
-        if outside.any():
-            note = (f"{int(outside.sum())} of {len(points)} points of {args.points} lie outside the domain"
-                    f"{' or the time interval' if problem.transient else ''}; their values are NaN")
-            warnings.warn(note, OutsideDomainWarning)
+        values, outside, note = _values_at(sol, points, args.points)
+        summary["points_outside"] = outside
+        if note:
             summary["warnings"].append(note)
     with staged_folder(out) as tmp:
         files = sol.write_files(tmp, png=not args.no_png)
@@ -129,6 +123,21 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _values_at(sol: Any, points: np.ndarray, name: str) -> tuple[np.ndarray, int, str | None]:
+    """The solution at ``--points``: values (NaN outside the domain or time interval), how many
+    points lie outside, and the one warning line about them (given, and returned, when any)."""
+    outside = sol.outside(points)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutsideDomainWarning)
+        values = sol(points)
+    note = None
+    if outside.any():
+        note = (f"{int(outside.sum())} of {len(points)} points of {name} lie outside the domain"
+                f"{' or the time interval' if sol.transient else ''}; their values are NaN")
+        warnings.warn(note, OutsideDomainWarning)
+    return values, int(outside.sum()), note
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .solution import Solution
 
@@ -139,14 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     points = _load_points(args.points, sol.dim + (1 if sol.transient else 0))
     out = Path(args.out) if args.out else folder / "values.npy"
     check_writable(out.parent)
-    outside = sol.outside(points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OutsideDomainWarning)
-        values = sol(points)
-    if outside.any():
-        warnings.warn(f"{int(outside.sum())} of {len(points)} points of {args.points} lie outside the domain"
-                      f"{' or the time interval' if sol.transient else ''}; their values are NaN",
-                      OutsideDomainWarning)
+    values = _values_at(sol, points, args.points)[0]
     atomic_write(out, lambda f: np.save(f, values))
     if not args.quiet:
         how = "the saved network" if (folder / "network.pt").is_file() else "interpolation of the stored values"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..nn.fit import fit_physics
+from ..nn.fit import evaluator, fit_physics
 from ..nn.hyper import GeneratedField
 from ..problems import load_problem
 from ..problems.raster import rasterize
@@ -75,12 +75,7 @@ def run_problem(name: str, model: Any, mcfg: Any, quiet: bool) -> dict[str, Any]
         errors[t] = _rel(u, values)
 
     flats = refine(model, raster, max(REFINE), callback=on_step)
-    zero = Ensemble(model.target, list(flats[:1]))
-
-    def evaluate(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return zero(torch.as_tensor(x, dtype=torch.float32)).double().numpy().reshape(len(x), -1)
-
+    evaluate = evaluator(Ensemble(model.target, list(flats[:1])))
     amplitude = amplitude_ratio(evaluate(points), values)
     mismatch = dirichlet_mismatch(problem, evaluate, float(np.sqrt(np.mean(values**2))))
     torch.manual_seed(0)
