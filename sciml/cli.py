@@ -456,7 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="robust: a solver option for every case, e.g. --set hard_bc=false (repeatable)")
+                   help="robust: a solver option for every case, e.g. --set hard_bc=false (repeatable); "
+                        "hypino: --set model=FILE, the model file to benchmark")
     b.add_argument("--only", action="append", default=[], metavar="PROBLEM",
                    help="robust, inverse: run only this problem / case (repeatable)")
     b.add_argument("--jobs", type=_count(1), default=1, help="robust, inverse: cases run at once, one thread each")

@@ -18,7 +18,7 @@ from sciml.problems import load_problem
 from sciml.solvers import get
 from sciml.problems.raster import rasterize
 from sciml.solvers.hypino import (HyPINOConfig, derivatives, refine,
-                                  residual_channels, sample_loss, train)
+                                  residual_problem, sample_loss, train)
 
 TINY = dict(grid=32, embed=8, depths=[1, 1], heads=[2, 2], window=2, head_hidden=16, target_width=8,
             target_layers=1, interior=64, boundary=64, raster_points=256, batch_size=4, workers=0)
@@ -72,7 +72,7 @@ def test_the_loss_residual_is_the_shared_core_residual():
     net = Hypernetwork(cfg.network())
     problem = load_problem("problems/hypino-helmholtz.toml")
     raster = rasterize(problem, n=32)
-    flat = refine(net, raster, 0)
+    flat = refine(net, raster, 0).flats()
     x = torch.rand(40, 2) * 2 - 1
     d = derivatives(net.target, flat, x[None])
     batched = apply(torch.as_tensor(raster.coefficients, dtype=torch.float32), {k: v[0] for k, v in d.items()})
@@ -139,14 +139,44 @@ def test_refinement_is_exact_with_an_oracle_delta():
             return (a if self.calls == 1 else b)[None]
 
     oracle = Oracle()
-    flats = refine(oracle, enc, 1)
+    ensemble = refine(oracle, enc, 1, amplitude="absolute")
     delta = {k: v[0].detach().double().numpy() for k, v in derivatives(spec, b[None], pixels[None]).items()}
     seen = oracle.seen[1]
     np.testing.assert_allclose(seen[2], delta["u"].reshape(n, n) * r.channel("dirichlet_mask"), atol=1e-5)
     np.testing.assert_allclose(np.sign(seen[4]) * np.expm1(np.abs(seen[4])),
                                (apply(c, delta) * r.inside.ravel()).reshape(n, n), rtol=1e-4, atol=1e-3)
-    after = residual_channels(enc, spec, flats)
-    assert np.abs(after[2:5]).max() < 1e-3  # the ensemble solves the problem
+    boundary, source = residual_problem(enc, ensemble)
+    assert max(np.abs(boundary[2:4]).max(), np.abs(source).max()) < 1e-3  # the ensemble solves the problem
+
+
+def test_scaled_amplitude_is_exact_by_linearity():
+    # the same problem with its data times 10: the network sees the same input and the field is 10x
+    torch.manual_seed(0)
+    net = Hypernetwork(HyPINOConfig(**TINY).network())
+    r = rasterize(load_problem("problems/hypino-poisson-gauss.toml"), n=32)
+    channels = r.channels.copy()
+    channels[2:4] *= 10
+    big = replace(r, channels=channels, f=10 * r.f)
+    x = torch.rand(50, 2) * 2 - 1
+    for amplitude, ratio in (("scaled", 10.0), ("absolute", None)):
+        seen = []
+        for raster in (r, big):
+            ens = refine(net, raster, 1, amplitude=amplitude)
+            enc, scale = raster.encoded(amplitude)
+            seen.append((enc, ens(x).detach()))
+        if ratio is None:
+            assert not torch.allclose(seen[1][1], 10 * seen[0][1], rtol=1e-2)
+        else:
+            np.testing.assert_allclose(seen[0][0], seen[1][0], atol=1e-12)  # the same input
+            assert max(np.abs(seen[0][0][2:5]).max(), 0) == pytest.approx(1.0)  # the data at unit size
+            torch.testing.assert_close(seen[1][1], ratio * seen[0][1], rtol=1e-4, atol=1e-6)
+
+
+def test_scaled_samples_have_unit_data():
+    cfg = SampleConfig(grid=16, interior=32, boundary=32, raster_points=256)
+    for seed in range(6):
+        s = draw_sample(np.random.default_rng(seed), cfg)
+        assert np.abs(s.channels[2:5]).max() == pytest.approx(1.0, rel=1e-6)
 
 
 def test_shipped_weights_solve_a_benchmark_problem():

@@ -30,9 +30,17 @@ BENCHMARKS: dict[str, str] = {
 
 def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False, **extra: Any) -> int:
     """Run the benchmark ``name``; returns the exit code. ``extra`` (options, only, jobs, tag) is
-    read by ``robust`` alone."""
+    read by ``robust`` and ``inverse``; ``hypino`` reads ``options["model"]``."""
     if name not in BENCHMARKS:
         raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
+    if name == "hypino":
+        options = extra.pop("options", None) or {}
+        if extra.get("only") or extra.get("jobs", 1) != 1 or extra.get("tag") or set(options) - {"model"}:
+            raise ProblemError("the hypino benchmark takes one option, --set model=FILE (a HyPINO model file; "
+                               "default: the shipped one)")
+        from .hypino import run as hypino
+
+        return hypino(out, budget_s, quiet, model_file=options.get("model"))
     if extra and name not in ("robust", "inverse"):
         raise ProblemError(f"--set, --only, --jobs and --tag apply to the robust and inverse benchmarks, "
                            f"not to {name!r}")
@@ -59,8 +67,6 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .insr import run as runner
     elif name == "linear":
         from .linear import run as runner
-    elif name == "hypino":
-        from .hypino import run as runner
     elif name == "peers":
         from .side_by_side import run as runner
     elif name == "mgno":

@@ -65,21 +65,21 @@ def run_problem(name: str, model: Any, mcfg: Any, quiet: bool) -> dict[str, Any]
     points, values = ref.points, ref.values
     start = time.perf_counter()
     raster = rasterize(problem, n=mcfg.grid)
-    flats = refine(model, raster, 0)
+    refine(model, raster, 0, amplitude=mcfg.amplitude)
     inference = time.perf_counter() - start
     errors: dict[int, float] = {}
 
-    def on_step(t: int, ensemble: torch.Tensor) -> None:
+    def on_step(t: int, ensemble: Ensemble) -> None:
         with torch.no_grad():
-            u = Ensemble(model.target, list(ensemble))(torch.as_tensor(points, dtype=torch.float32)).double().numpy()
+            u = ensemble(torch.as_tensor(points, dtype=torch.float32)).double().numpy()
         errors[t] = _rel(u, values)
 
-    flats = refine(model, raster, max(REFINE), callback=on_step)
-    evaluate = evaluator(Ensemble(model.target, list(flats[:1])))
+    ensemble = refine(model, raster, max(REFINE), callback=on_step, amplitude=mcfg.amplitude)
+    evaluate = evaluator(ensemble.first(1))
     amplitude = amplitude_ratio(evaluate(points), values)
     mismatch = dirichlet_mismatch(problem, evaluate, float(np.sqrt(np.mean(values**2))))
     torch.manual_seed(0)
-    hyp = _finetune(problem, Ensemble(model.target, list(flats[:1])), points, values, 0)  # the zero-shot PINN
+    hyp = _finetune(problem, ensemble.first(1), points, values, 0)  # the zero-shot PINN
     rand = _finetune(problem, GeneratedField(model.target, model.target.init_flat(torch.Generator().manual_seed(0))),
                      points, values, 0)
     target = rand[-1][1]
@@ -98,17 +98,18 @@ def run_problem(name: str, model: Any, mcfg: Any, quiet: bool) -> dict[str, Any]
     return row
 
 
-def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
+def run(out: Path, budget_s: float | None, quiet: bool = False, model_file: str | None = None) -> int:
+    """The benchmark with the model file ``model_file`` (default: the shipped one)."""
     if budget_s is not None and not quiet:
         print("note: the hypino benchmark runs a fixed protocol; --budget is not used", flush=True)
-    model, mcfg, state = load_model(DEFAULT_MODEL)
+    model, mcfg, state = load_model(model_file or DEFAULT_MODEL)
     held = held_out(model, mcfg)
     if not quiet:
         print(f"  held-out generated samples: median rel L2 {held['rel_l2_median']:.3f}, amplitude "
               f"x{held['amplitude_ratio_median']:.2f}", flush=True)
     rows = [run_problem(name, model, mcfg, quiet) for name in PROBLEMS]
     text = summary(rows, held)
-    files = _write(out, rows, text, state, held)
+    files = _write(out, rows, text, state, held, str(model_file or "sciml/weights/hypino.pt"))
     print(text)
     if not quiet:
         print("wrote " + ", ".join(str(f) for f in files))
@@ -147,7 +148,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def _write(out: Path, rows: list[dict[str, Any]], text: str, state: dict[str, Any],
-           held: dict[str, float] | None = None, env: dict[str, Any] | None = None) -> list[Path]:
+           held: dict[str, float] | None = None, model_file: str = "sciml/weights/hypino.pt",
+           env: dict[str, Any] | None = None) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,7 +180,7 @@ def _write(out: Path, rows: list[dict[str, Any]], text: str, state: dict[str, An
     bx.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     train = state["train"]
-    model_line = (f"Model: `sciml/weights/hypino.pt`, {state['n_params']:,} weights emitting {state['target_params']:,}-"
+    model_line = (f"Model: `{model_file}` (amplitude {state['config'].get('amplitude', 'absolute')}), {state['n_params']:,} weights emitting {state['target_params']:,}-"
                   f"parameter PINNs, {train['adam_steps']:,} steps in {train['train_s'] / 60:.0f} min "
                   f"({state.get('threads', 1)} thread(s)); the command is in `sciml/weights/README.md`.")
     payload = {"meta": env, "rows": rows, "held_out": held,

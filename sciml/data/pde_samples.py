@@ -11,6 +11,9 @@ holes (disks, rectangles, triangles), with boundary conditions drawn as in the c
 * each hole is Neumann with probability 1/2 (then also Dirichlet with probability 1/2), else
   Dirichlet.
 
+With ``amplitude = "scaled"`` (the default) every sample is divided by its data scale (inputs,
+loss data and targets alike; :func:`~sciml.problems.raster.encode`).
+
 Supervised samples take ``u`` from a :class:`~sciml.data.mms.RandomFunction` and ``f = L u``;
 they pass the rejection filter. Unsupervised samples have a constant source ``f = 10 N(1, 1)`` (the
 code's ``np.random.normal(1) * 10``) and boundary data from a function compatible with the
@@ -27,7 +30,7 @@ import torch
 
 from ..geometry import Box, Difference, Disk, Polygon
 from ..geometry.domains import Domain
-from ..problems.raster import UNIT, boundary_channels, compress, default_width, pixel_grid
+from ..problems.raster import UNIT, boundary_channels, default_width, encode, pixel_grid
 from .mms import TERMS, RandomFunction, acceptable, apply, operator_kind, random_operator
 
 
@@ -35,7 +38,9 @@ from .mms import TERMS, RandomFunction, acceptable, apply, operator_kind, random
 class SampleConfig:
     """Sizes and distributions of generated samples (defaults: the paper's distributions at
     CPU-sized grids and point counts; the paper uses 224^2, 2,048 interior and 2,048 boundary
-    points and ``3 x 2,048`` raster points)."""
+    points and ``3 x 2,048`` raster points). ``amplitude``: the input encoding
+    (:func:`~sciml.problems.raster.encode`); ``scaled`` divides the sample's data, source and
+    targets by its data scale, so the network only ever sees problems of unit size."""
 
     grid: int = 64
     interior: int = 512
@@ -47,6 +52,7 @@ class SampleConfig:
     mms_ab: float = 10.0
     max_holes: int = 3
     supervised_fraction: float = 0.5
+    amplitude: str = "scaled"
 
 
 @dataclass
@@ -173,14 +179,18 @@ def draw_sample(rng: np.random.Generator, cfg: SampleConfig = SampleConfig(), su
         f_int, f_pix = np.full(len(interior), f0), np.full(int(inside.sum()), f0)
         g_d = value(edge.points)
         g_n = (gradient(edge.points) * edge.normals).sum(1)
-    channels = np.zeros((5, cfg.grid * cfg.grid))
     raster = slice(cfg.boundary, None)
-    channels[:4] = boundary_channels(pixels, edge.points[raster], dflag[raster], g_d[raster], nflag[raster],
-                                     g_n[raster], default_width(cfg.grid, UNIT))[0]
-    channels[4, inside] = compress(f_pix)
+    edge_channels = boundary_channels(pixels, edge.points[raster], dflag[raster], g_d[raster], nflag[raster],
+                                      g_n[raster], default_width(cfg.grid, UNIT))[0]
+    source = np.zeros(cfg.grid * cfg.grid)
+    source[inside] = f_pix
+    n = cfg.grid
+    channels, scale = encode(edge_channels.reshape(4, n, n), source, inside.reshape(n, n), cfg.amplitude)
+    f_int, g_d, g_n = f_int / scale, g_d / scale, g_n / scale
+    targets = None if targets is None else targets / scale
     loss = slice(0, cfg.boundary)
     f32 = np.float32
-    return Sample(c.astype(f32), channels.reshape(5, cfg.grid, cfg.grid).astype(f32), interior.astype(f32),
+    return Sample(c.astype(f32), channels.astype(f32), interior.astype(f32),
                   f_int.astype(f32), None if targets is None else targets.astype(f32),
                   edge.points[loss].astype(f32), edge.normals[loss].astype(f32), dflag[loss].astype(f32),
                   (g_d[loss] * dflag[loss]).astype(f32), nflag[loss].astype(f32),

@@ -32,7 +32,8 @@ UNIT: Box2 = ((-1.0, 1.0), (-1.0, 1.0))
 
 @dataclass
 class Raster:
-    """The encoded problem: ``channels`` ``(5, n, n)`` in the order of :data:`CHANNELS`, on the
+    """The encoded problem: ``channels`` ``(5, n, n)`` in the order of :data:`CHANNELS` (the
+    ``absolute`` encoding; :meth:`encoded` for either), on the
     axes ``x`` (columns, increasing) and ``y`` (rows, decreasing: row 0 is the top), with the
     pixels inside the domain (``inside``), the operator's ``coefficients``, and what the network
     does not see but refinement needs: the outward normal of each pixel's nearest boundary point
@@ -49,6 +50,10 @@ class Raster:
     def channel(self, name: str) -> np.ndarray:
         return self.channels[CHANNELS.index(name)]
 
+    def encoded(self, amplitude: str = "scaled") -> tuple[np.ndarray, float]:
+        """The network's input channels and their scale (:func:`encode`)."""
+        return encode(self.channels[:4], self.f, self.inside, amplitude)
+
     @property
     def pixels(self) -> np.ndarray:
         """Pixel centres ``(n * n, 2)`` in row-major order (row 0 first)."""
@@ -59,6 +64,38 @@ class Raster:
 def compress(f: np.ndarray) -> np.ndarray:
     """``sign(f) log(1 + |f|)``: keeps sources of size 1e2-1e3 in the range the network saw."""
     return np.sign(f) * np.log1p(np.abs(f))
+
+
+AMPLITUDES = ("scaled", "absolute")
+
+
+def data_scale(boundary: np.ndarray, f: np.ndarray) -> float:
+    """The largest of the Dirichlet and Neumann values (``boundary`` channels 2 and 3) and the
+    source ``|f|``; 1 for a problem whose data are all zero.
+
+    >>> data_scale(np.zeros((4, 2, 2)), np.array([0.0, -3.0, 2.0, 0.0]))
+    3.0
+    """
+    scale = max(float(np.abs(boundary[2:4]).max(initial=0.0)), float(np.abs(f).max(initial=0.0)))
+    return scale if scale > 1e-12 else 1.0
+
+
+def encode(boundary: np.ndarray, f: np.ndarray, inside: np.ndarray, amplitude: str = "scaled"
+           ) -> tuple[np.ndarray, float]:
+    """The five input channels ``(5, n, n)`` from the four boundary channels ``(4, n, n)`` and the
+    source ``f`` at the pixels (``(n * n,)``), and the scale to multiply the emitted field by:
+    ``absolute``, the data as given and ``compress(f)`` (scale 1); ``scaled``, the data and the
+    source divided by :func:`data_scale`, the source linear."""
+    if amplitude not in AMPLITUDES:
+        raise ProblemError(f"amplitude must be one of {', '.join(AMPLITUDES)}, got {amplitude!r}")
+    n = boundary.shape[-1]
+    scale = data_scale(boundary, f) if amplitude == "scaled" else 1.0
+    out = np.zeros((5, n, n))
+    out[:2] = boundary[:2]
+    out[2:4] = boundary[2:4] / scale
+    source = f.reshape(n, n) * inside
+    out[4] = source / scale if amplitude == "scaled" else compress(source)
+    return out, scale
 
 
 def pixel_grid(n: int, box: Box2 = UNIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,13 +156,12 @@ def rasterize(problem: Problem, n: int = 64, box: Box2 = UNIT, boundary_points: 
             g_d[hit] = values[:, 0]
             if values.shape[1] > 1:
                 g_n[hit] = values[:, 1]
-    channels = np.zeros((5, n * n))
-    channels[:4], nearest = boundary_channels(pixels, sample.points, np.isin(kinds, ("dirichlet", "cauchy")), g_d,
-                                              np.isin(kinds, ("neumann", "cauchy")), g_n,
-                                              default_width(n, box) if width is None else width)
-    inside = problem.domain.contains(pixels, tol=0.0)
+    edge, nearest = boundary_channels(pixels, sample.points, np.isin(kinds, ("dirichlet", "cauchy")), g_d,
+                                      np.isin(kinds, ("neumann", "cauchy")), g_n,
+                                      default_width(n, box) if width is None else width)
+    inside = problem.domain.contains(pixels, tol=0.0).reshape(n, n)
     source = np.zeros(n * n)
     if inside.any():
-        source[inside] = np.broadcast_to(problem.pde.f(pixels[inside]), int(inside.sum()))
-    channels[4] = compress(source)
-    return Raster(x, y, channels.reshape(5, n, n), inside.reshape(n, n), c, sample.normals[nearest], source)
+        source[inside.ravel()] = np.broadcast_to(problem.pde.f(pixels[inside.ravel()]), int(inside.sum()))
+    channels = encode(edge.reshape(4, n, n), source, inside, "absolute")[0]
+    return Raster(x, y, channels, inside, c, sample.normals[nearest], source)

@@ -3,13 +3,19 @@ and the Method of Manufactured Solutions", 2025). A hypernetwork (:mod:`sciml.nn
 reads a linear PDE's encoding (:mod:`sciml.problems.raster`) and emits, in one forward pass,
 the weights of a PINN (:class:`~sciml.nn.hyper.ModifiedMLP`) that solves it.
 
+* Amplitude by linearity (``amplitude = "scaled"``, the default; not in the paper): the operator
+  is linear, so every problem, in training and at inference, is divided by one scale taken from
+  its data (:func:`~sciml.problems.raster.encode`) and the emitted field multiplied back; the
+  network never has to produce absolute amplitudes (the paper's ``absolute`` encoding is an
+  option; models trained before it was added load as ``absolute``).
 * Training (:func:`train`, ``sciml train hypino``): samples generated on the fly
   (:mod:`sciml.data.pde_samples`: manufactured solutions and unlabeled physics samples), the
   paper's Huber loss ``1 L_u + 0.25 L_der + 0.25 L_f + 10 L_D + 1 L_N`` on the generated
   networks' values and autograd derivatives, AdamW with linear warm-up and cosine decay.
 * Delta-PINN refinement (:func:`refine`): ``L`` is linear, so ``L(u + du) = f`` holds when
   ``L du = f - L u``; the residuals ``g_D - u``, ``g_N - du/dn`` and ``f - L u`` on the grid are
-  encoded as a new problem and the emitted network is added to the ensemble (forward passes only).
+  encoded as a new problem (with its own scale) and the emitted network is added to the ensemble
+  (forward passes only).
 * Fine-tuning: the (refined) ensemble's weights trained on the problem's physics loss (the shared
   core, :func:`~sciml.nn.fit.fit_physics`), Adam then L-BFGS.
 """
@@ -36,13 +42,13 @@ from ..nn.modelfile import WEIGHTS, read_model, save_model
 from ..nn.trainer import Trainer, TrainResult
 from ..problems import Problem
 from ..problems.linear import apply, coefficients
-from ..problems.raster import Raster, compress, rasterize
+from ..problems.raster import Raster, encode, rasterize
 from ..solution import Solution
 from .base import GeneratesOwnData, TrainedSolver, check_supported
 from .operator import resolve_model
 from .registry import register
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: the amplitude option (version-1 files are "absolute")
 DEFAULT_MODEL = WEIGHTS / "hypino.pt"
 
 
@@ -62,6 +68,8 @@ class HyPINOConfig(RunConfig):
         (the paper's 1, 0.25, 0.25, 10, 1).
     workers
         Data-loader processes generating samples beside training (0: in the training process).
+    amplitude
+        ``scaled`` (amplitude by linearity, see the module docstring) or ``absolute`` (the paper).
     """
 
     grid: int = 64
@@ -80,6 +88,7 @@ class HyPINOConfig(RunConfig):
     mms_ab: float = 10.0
     max_holes: int = 3
     supervised_fraction: float = 0.5
+    amplitude: Literal["scaled", "absolute"] = "scaled"
     batch_size: int = 16
     w_u: float = 1.0
     w_der: float = 0.25
@@ -106,7 +115,7 @@ class HyPINOConfig(RunConfig):
         return SampleConfig(grid=self.grid, interior=self.interior, boundary=self.boundary,
                             raster_points=self.raster_points, max_terms=self.max_terms,
                             mms_terms=tuple(self.mms_terms), mms_ab=self.mms_ab, max_holes=self.max_holes,
-                            supervised_fraction=self.supervised_fraction)
+                            supervised_fraction=self.supervised_fraction, amplitude=self.amplitude)
 
 
 # -- the generated networks and their derivatives ----------------------------------------------
@@ -221,24 +230,32 @@ def train(cfg: HyPINOConfig, out: str | Path | None = None, callback: Any = None
 def load_model(path: str | Path) -> tuple[Hypernetwork, HyPINOConfig, dict[str, Any]]:
     """A saved hypernetwork, its config and its record."""
     model, cfg, state = read_model(path, "hypino", HyPINOConfig, lambda c, s: Hypernetwork(c.network()))
+    if "amplitude" not in state["config"]:  # trained before the option existed: the paper's encoding
+        cfg.amplitude = "absolute"
     return model.eval(), cfg, state  # type: ignore[return-value]
 
 
 # -- solving a problem ---------------------------------------------------------------------------
 class Ensemble(Field):
-    """``u = sum_k u_k``: the generated network and its refinement deltas (fine-tuning trains
-    every member)."""
+    """``u = sum_k s_k u_k``: the generated network and its refinement deltas, each times the
+    scale of the problem it was emitted for (fine-tuning trains every member's weights; the
+    scales stay fixed)."""
 
-    def __init__(self, spec: ModifiedMLP, members: Sequence[torch.Tensor]):
+    def __init__(self, spec: ModifiedMLP, members: Sequence[torch.Tensor], scales: Sequence[float] | None = None):
         super().__init__()
         self.spec = spec
         self.members = nn.ModuleList(GeneratedField(spec, m) for m in members)
+        self.scales = [1.0] * len(members) if scales is None else [float(s) for s in scales]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(m(x) for m in self.members)  # type: ignore[return-value]
+        return sum(s * m(x) for s, m in zip(self.scales, self.members))  # type: ignore[return-value]
 
     def flats(self) -> torch.Tensor:
         return torch.stack([m.flat for m in self.members])
+
+    def first(self, k: int) -> "Ensemble":
+        """A copy of the first ``k`` members (``first(1)``: the zero-shot network)."""
+        return Ensemble(self.spec, [m.flat.detach() for m in self.members[:k]], self.scales[:k])
 
 
 def _emit(model: Hypernetwork, channels: np.ndarray, c: np.ndarray) -> torch.Tensor:
@@ -248,37 +265,42 @@ def _emit(model: Hypernetwork, channels: np.ndarray, c: np.ndarray) -> torch.Ten
                      torch.as_tensor(c[None], dtype=param.dtype, device=param.device))[0]
 
 
-def residual_channels(r: Raster, spec: ModifiedMLP, flats: torch.Tensor) -> np.ndarray:
-    """The delta problem's grid channels: same masks, ``(g_D - u) mask_D``, ``(g_N - du/dn) mask_N``
-    and the compressed ``f - L u`` inside the domain, for the ensemble ``flats`` ``(K, P)``."""
+def residual_problem(r: Raster, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
+    """The delta problem of the ensemble: its boundary channels (same masks,
+    ``(g_D - u) mask_D``, ``(g_N - du/dn) mask_N``) and its source ``f - L u`` at the pixels
+    (zero outside the domain)."""
+    flats = ensemble.flats().detach()
     x = torch.as_tensor(r.pixels, dtype=flats.dtype, device=flats.device)
-    d = derivatives(spec, flats, x.expand(len(flats), -1, -1))
-    s = {k: v.detach().sum(0).double().cpu().numpy() for k, v in d.items()}
+    d = derivatives(ensemble.spec, flats, x.expand(len(flats), -1, -1))
+    scales = torch.as_tensor(ensemble.scales, dtype=flats.dtype, device=flats.device)[:, None]
+    s = {k: (v.detach() * scales).sum(0).double().cpu().numpy() for k, v in d.items()}
     n = len(r.x)
     dudn = s["ux"] * r.normals[:, 0] + s["uy"] * r.normals[:, 1]
-    out = r.channels.copy()
+    out = r.channels[:4].copy()
     md, mn = r.channel("dirichlet_mask"), r.channel("neumann_mask")
     out[2] = (r.channel("dirichlet_value") - s["u"].reshape(n, n)) * md
     out[3] = (r.channel("neumann_value") - dudn.reshape(n, n)) * mn
-    res = (r.f - apply(r.coefficients, s)) * r.inside.ravel()
-    out[4] = compress(res).reshape(n, n)
-    return out
+    return out, (r.f - apply(r.coefficients, s)) * r.inside.ravel()
 
 
 def refine(model: Hypernetwork, r: Raster, steps: int, weights: Sequence[float] = (),
-           callback: Any = None) -> torch.Tensor:
-    """Zero-shot network plus ``steps`` delta networks, ``(1 + steps, P)`` (weights ``lambda_t``,
-    default 1, scale each delta). ``callback(t, flats)`` sees the ensemble after each step."""
-    flats = _emit(model, r.channels.astype(np.float32), r.coefficients)[None]
+           callback: Any = None, amplitude: str = "scaled") -> Ensemble:
+    """The zero-shot network plus ``steps`` delta networks (weights ``lambda_t``, default 1,
+    scale each delta), each emitted for its problem encoded with ``amplitude``
+    (:func:`~sciml.problems.raster.encode`). ``callback(t, ensemble)`` sees the ensemble after
+    each step."""
+    channels, scale = r.encoded(amplitude)
+    ensemble = Ensemble(model.target, [_emit(model, channels.astype(np.float32), r.coefficients)], [scale])
     if callback is not None:
-        callback(0, flats)
+        callback(0, ensemble)
     for t in range(steps):
-        channels = residual_channels(r, model.target, flats).astype(np.float32)
+        channels, scale = encode(*residual_problem(r, ensemble), r.inside, amplitude)
         lam = weights[t] if t < len(weights) else 1.0
-        flats = torch.cat([flats, lam * _emit(model, channels, r.coefficients)[None]])
+        flats = [m.flat.detach() for m in ensemble.members] + [_emit(model, channels.astype(np.float32), r.coefficients)]
+        ensemble = Ensemble(model.target, flats, ensemble.scales + [lam * scale])
         if callback is not None:
-            callback(t + 1, flats)
-    return flats
+            callback(t + 1, ensemble)
+    return ensemble
 
 
 @dataclass
@@ -348,11 +370,13 @@ class HyPINOSolver(GeneratesOwnData, TrainedSolver):
         model, mcfg, _ = load_model(path)
         model = model.to(torch_device(cfg.device))  # --device: the emission and fine-tuning run there
         start = time.perf_counter()
-        flats = refine(model, rasterize(problem, n=mcfg.grid), cfg.refine_steps, cfg.refine_weights)
+        ensemble = refine(model, rasterize(problem, n=mcfg.grid), cfg.refine_steps, cfg.refine_weights,
+                          amplitude=mcfg.amplitude)
         info: dict[str, Any] = {"model": str(cfg.model or "shipped"), "inference_s": time.perf_counter() - start,
-                                "refine_steps": cfg.refine_steps, "grid": mcfg.grid,
+                                "refine_steps": cfg.refine_steps, "grid": mcfg.grid, "amplitude": mcfg.amplitude,
+                                "scales": ensemble.scales,
                                 "hypernetwork_params": sum(p.numel() for p in model.parameters())}
-        field_ = place(Ensemble(model.target, list(flats)), cfg)
+        field_ = place(ensemble, cfg)
         if cfg.finetune_steps or cfg.lbfgs_steps:
             run = HyPINOSolverConfig(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg)},
                                         "adam_steps": cfg.finetune_steps})
