@@ -260,20 +260,8 @@ class PhysicsLoss:
 
     # -- residuals -----------------------------------------------------------------------------
     def residual(self, jet: Jet, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Interior residual ``(P, n_equations)`` from a jet at points ``x`` (divided by the PDE
-        type's stiffness, when it has one)."""
-        live = self._live(x, coef)
-        return self._per_stiffness(self.kind.residual(self, jet, x, live), live)
-
-    def _per_stiffness(self, r: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        s = self.kind.stiffness(coef)
-        return r if s is None else r / s[:, None]
-
-    def flux_misfit(self, g: Any, misfit: torch.Tensor) -> torch.Tensor:
-        """A flux condition's misfit ``(P, n_components)`` at boundary group ``g`` (in flux
-        units) divided by the PDE type's stiffness there, when it has one
-        (:meth:`~sciml.pdes.base.PDEType.stiffness`)."""
-        return self._per_stiffness(misfit, self._live(g.points, g.coef, boundary=True))
+        """Interior residual ``(P, n_equations)`` from a jet at points ``x``."""
+        return self.kind.residual(self, jet, x, self._live(x, coef))
 
     def flux(self, jet: Jet, normals: torch.Tensor, coef: Mapping[str, torch.Tensor],
              points: torch.Tensor | None = None) -> torch.Tensor:

@@ -186,15 +186,6 @@ class PDEType:
         dudn = (jet.grad(loss.space) * normals[:, None, :]).sum(-1)
         return dudn * c[self.flux_coef][:, None] if self.flux_coef else dudn
 
-    def stiffness(self, c: Mapping[str, Any]) -> Any | None:
-        """A per-point modulus ``(P,)`` by which the physics-informed losses divide the interior
-        residual and every flux condition (Neumann, Robin, natural), or None (no division).
-
-        A type whose operator is homogeneous in its moduli returns one: then a load-free
-        residual does not shrink when an inverse problem's unknown moduli shrink, and only the
-        data and the loads set their scale (``elasticity``: ``lam + 2 mu``)."""
-        return None
-
     def natural_boundary(self, problem: Any) -> bool:
         """Whether boundary points no entry covers carry the natural zero-flux condition."""
         return True

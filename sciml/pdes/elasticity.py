@@ -1,16 +1,6 @@
 """``elasticity``: ``-div sigma(u) = f``, ``sigma = lam tr(eps) I + 2 mu eps``, ``u = (ux, uy)``
 in 2D (plane strain or plane stress), steady; Neumann data are tractions ``sigma n = g``.
-Either ``E`` and ``nu`` or ``lam`` and ``mu``; variable Lame parameters are allowed.
-
-The physics-informed losses divide the equilibrium residual and the traction conditions by the
-local P-wave modulus ``lam + 2 mu`` (:meth:`Elasticity.stiffness`). For a forward problem that is
-a constant factor (the adaptive weights absorb it); for an inverse problem it matters: the plain
-residuals of a body loaded only at its boundary (equilibrium, traction-free edges) are
-homogeneous of degree one in ``(lam, mu)``, so shrinking both moduli shrinks them, and a PINN
-that identifies the moduli walks toward zero stiffness (measured: from a tenth of the truth,
-``lam`` fell from 58 to 23 in 1,200 steps). Divided by the stiffness, they fix only the ratio
-``lam / mu``; the observed displacements against the applied tractions fix the scale.
-"""
+Either ``E`` and ``nu`` or ``lam`` and ``mu``; variable Lame parameters are allowed."""
 
 from __future__ import annotations
 
@@ -96,9 +86,6 @@ class Elasticity(PDEType):
         fx = (lam + mu) * div_x + mu * (ux_xx + ux_yy) + gl[:, 0] * tr + gm[:, 0] * sxx + gm[:, 1] * sxy
         fy = (lam + mu) * div_y + mu * (uy_xx + uy_yy) + gl[:, 1] * tr + gm[:, 0] * sxy + gm[:, 1] * syy
         return torch.stack([-fx - c["f0"], -fy - c["f1"]], dim=1)
-
-    def stiffness(self, c: Mapping[str, Any]) -> Any:
-        return c["lam"] + 2 * c["mu"]
 
     def boundary_flux(self, loss: Any, jet: Any, normals: Any, c: Mapping[str, Any]) -> Any:
         import torch
