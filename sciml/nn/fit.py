@@ -217,7 +217,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "recovery": f"up to {cfg.max_recoveries} roll-backs"}
     if inverse is not None:
         features["inverse"] = (f"{len(inverse.points)} observations, {inverse.spec.mode} "
-                               f"(noise {inverse.spec.noise:g}); unknowns: "
+                               f"(noise {inverse.spec.data_noise:g}); unknowns: "
                                + ", ".join([*inverse.spec.unknowns, *(f"{n}(x)" for n in inverse.spec.fields)]))
     for note in exact.notes:
         warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)
@@ -266,7 +266,7 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        unknowns=inverse.unknowns.to(torch_device(cfg.device)) if inverse is not None else None,
                        observed=(inverse.points, inverse.values) if soft else None,
                        data_weight=inverse.spec.weight if inverse is not None else 1.0,
-                       data_noise=inverse.spec.noise if soft and cfg.noise_floor else 0.0)
+                       data_noise=inverse.spec.data_noise if soft and cfg.noise_floor else 0.0)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max) if cfg.balance == "gradnorm" else None
     refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import ProblemError
 from ..problems import Problem
-from ..problems.inverse import FieldSpec, InverseSpec
+from ..problems.inverse import FieldSpec, InverseSpec, warn_unused_noise
 from .jet import AutogradJet, Field, Jet
 from .layers import MLP, Normalize
 
@@ -147,6 +147,7 @@ def observations(spec: InverseSpec, problem: Problem) -> tuple[np.ndarray, np.nd
     """Observation points ``(n, input_dim)`` and values ``(n, components)``, with the section's
     noise: given in the file, or ``synthetic`` random points of the domain (and of the time
     span) where ``[exact]`` or the SciPy reference, at the true parameters, gives the values."""
+    warn_unused_noise(spec, problem)
     rng = np.random.default_rng(spec.seed)
     if spec.synthetic:
         n = spec.synthetic
@@ -271,7 +272,8 @@ class InverseSetup:
             true = float(p.parameters[name])
             out[name] = {"recovered": value, "initial": spec.unknowns[name], "true": true,
                          "rel_error": abs(value - true) / (abs(true) or 1.0)}
-        return {"inverse": out, "observations": {"mode": spec.mode, "noise": spec.noise, "count": len(self.points)}}
+        return {"inverse": out, "observations": {"mode": spec.mode, "noise": spec.noise, "known_noise": spec.known_noise,
+                                                 "count": len(self.points)}}
 
     @torch.no_grad()
     def coefficient_values(self, points: np.ndarray) -> dict[str, np.ndarray]:

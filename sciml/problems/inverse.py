@@ -12,6 +12,9 @@ determine them.
     mode = "hard"                          # "hard": observed nodal values are imposed; "soft": a data term
     weight = 1.0                           # soft mode: weight of the data term
     noise = 0.01                           # relative Gaussian noise added to the observations
+    known_noise = 0.02                     # relative noise the given observations already carry
+                                           # (measurements): nothing is added; with noise it sets
+                                           # how closely the data are fitted (noise_floor)
     seed = 0
     [inverse.observations]                 # one of:
     points = [[0.5, 0.5]]                  #   inline points and values (one row per point)
@@ -30,7 +33,9 @@ determine them.
     # [pde] keeps the true k: it makes synthetic observations and measures the recovered field.
 
 Noise is relative: each observed value is multiplied by ``1 + noise z`` with ``z`` standard
-normal (1% noise: ``noise = 0.01``).
+normal (1% noise: ``noise = 0.01``). ``known_noise`` adds nothing: it states the relative error of
+measured observations, so the solvers fit them no closer than that; the two combine as
+``sqrt(noise^2 + known_noise^2)`` (:attr:`InverseSpec.data_noise`).
 """
 
 from __future__ import annotations
@@ -41,10 +46,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProblemError
+from ..errors import ProblemError, SciMLWarning
 from .problem import Problem
 
-_KEYS = {"unknowns", "fields", "observations", "mode", "weight", "noise", "seed"}
+_KEYS = {"unknowns", "fields", "observations", "mode", "weight", "noise", "known_noise", "seed"}
 _FIELD_KEYS = {"guess", "positive", "bounds", "smoothness", "hidden"}
 _OBS_KEYS = {"points", "values", "file", "synthetic"}
 
@@ -102,10 +107,28 @@ class InverseSpec:
     noise: float
     seed: int
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    known_noise: float = 0.0
+
+    @property
+    def data_noise(self) -> float:
+        """The relative noise the observations carry: the added ``noise`` and the stated
+        ``known_noise`` together."""
+        return float(np.hypot(self.noise, self.known_noise))
 
     def noisy(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``values`` with the section's relative Gaussian noise."""
         return values * (1 + self.noise * rng.standard_normal(values.shape))
+
+
+def warn_unused_noise(spec: InverseSpec, problem: Problem) -> None:
+    """Warn (recorded in summary.json) when ``known_noise`` cannot act: hard mode imposes the
+    observations exactly, their noise included."""
+    if spec.known_noise and spec.mode == "hard":
+        import warnings
+
+        warnings.warn(SciMLWarning(f"{problem.name}: [inverse] known_noise = {spec.known_noise:g} is not used: "
+                                   "mode = 'hard' imposes the observations exactly (mode = 'soft' fits them only "
+                                   "down to their noise)"), stacklevel=2)
 
 
 def _fail(problem: Problem, key: str, message: str) -> ProblemError:
@@ -136,14 +159,15 @@ def inverse_spec(problem: Problem) -> InverseSpec | None:
     if mode not in ("hard", "soft"):
         raise _fail(problem, "mode", f"expected 'hard' or 'soft', got {mode!r}")
     numbers = {}
-    for key, default in (("weight", 1.0), ("noise", 0.0), ("seed", 0)):
+    for key, default in (("weight", 1.0), ("noise", 0.0), ("known_noise", 0.0), ("seed", 0)):
         value = sec.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise _fail(problem, key, f"expected a non-negative number, got {value!r}")
         numbers[key] = value
     points, values, synthetic = _observations(problem, sec.get("observations"))
     return InverseSpec({k: float(v) for k, v in unknowns.items()}, points, values, synthetic, mode,
-                       float(numbers["weight"]), float(numbers["noise"]), int(numbers["seed"]), fields)
+                       float(numbers["weight"]), float(numbers["noise"]), int(numbers["seed"]), fields,
+                       float(numbers["known_noise"]))
 
 
 def _number(problem: Problem, key: str, value: Any) -> float:

@@ -36,7 +36,7 @@ from ..nn.sparse import DualNorm, torch_sparse
 from ..nn.trainer import Trainer
 from ..problems import Problem, problem_from_dict
 from ..nn.inverse import ScalarUnknowns, check_guesses
-from ..problems.inverse import InverseSpec, inverse_spec
+from ..problems.inverse import InverseSpec, inverse_spec, warn_unused_noise
 from ..reference import reference_mesh
 from ..reference.system import LinearSystem, assemble
 from ..solution import Solution
@@ -76,6 +76,10 @@ class GGNConfig(RunConfig):
     unknown_lr
         Adam's learning rate of the logarithm of each ``[inverse]`` unknown (0.01: a tenfold
         initial error takes about 230 steps).
+    noise_floor
+        In soft mode with ``[inverse] noise`` or ``known_noise``, fit the observations only down
+        to the relative misfit their noise leaves (``noise^2``), as the physics-informed solvers
+        do (docs/inverse.md).
 
     Adam (``lr`` 1e-3, as the paper) minimises the residual norm ``||K u - F||``; the L-BFGS
     steps that follow minimise its square, which is smooth at the solution.
@@ -88,6 +92,7 @@ class GGNConfig(RunConfig):
     loss: Literal["residual", "dual"] = "residual"
     unknown_lr: float = 1e-2
     rescale_output: bool = True
+    noise_floor: bool = True
     dtype: str = "float64"
     adam_steps: int = 500
     lr: float = 1e-3
@@ -180,6 +185,7 @@ class Observations:
 
 def observations(spec: InverseSpec, problem: Problem, mesh: Mesh, system: LinearSystem) -> Observations:
     """Map the ``[inverse]`` observations onto the mesh (synthesising them when asked)."""
+    warn_unused_noise(spec, problem)
     comps = system.components
     rng = np.random.default_rng(spec.seed)
     if spec.synthetic:
@@ -233,11 +239,11 @@ class GalerkinObjective(nn.Module):
 
     def __init__(self, net: GalerkinNet, mesh: Mesh, ps: ParametricSystem, obs: Observations | None,
                  guesses: list[float], weight: float, output_scale: float, squared_from: int,
-                 dual: DualNorm | None = None, lr_scale: float = 1.0):
+                 dual: DualNorm | None = None, lr_scale: float = 1.0, data_floor: float = 0.0):
         super().__init__()
         param = next(net.parameters())
         kw = dict(dtype=param.dtype, device=param.device)
-        self.net, self.squared_from, self.weight = net, squared_from, weight
+        self.net, self.squared_from, self.weight, self.data_floor = net, squared_from, weight, data_floor
         self.register_buffer("output_scale", torch.tensor(float(output_scale), **kw))  # checkpointed: rescaled
         x, self.laplacian = graph_inputs(mesh, **kw)
         self.register_buffer("x", x)
@@ -318,7 +324,8 @@ class GalerkinObjective(nn.Module):
         total = res
         if self.interp is not None:
             misfit = torch.sparse.mm(self.interp, u[:, None])[:, 0] - self.data
-            terms["data"] = (misfit.square().sum() / self.data_scale) ** half
+            excess = misfit.square().sum() / self.data_scale - self.data_floor  # relative, less the noise's share
+            terms["data"] = excess.clamp_min(1e-30) ** half
             total = total + self.weight * terms["data"]
         return total, {k: v.detach() for k, v in terms.items()}
 
@@ -361,7 +368,8 @@ class GGNSolver(TrainedSolver):
             raise ProblemError(f"{err.message}: use loss = 'residual'", problem.source,
                                f"solver.{self.name}.loss") from None
         objective = GalerkinObjective(net, mesh, ps, obs, guesses, spec.weight if spec else 1.0,
-                                      cfg.output_scale, cfg.adam_steps, dual, cfg.unknown_lr / cfg.lr).to(device)
+                                      cfg.output_scale, cfg.adam_steps, dual, cfg.unknown_lr / cfg.lr,
+                                      spec.data_noise**2 if spec and cfg.noise_floor else 0.0).to(device)
         fitted_scale = objective.rescale_output() if cfg.rescale_output else 1.0
         hook = (lambda step, result: self.callback(step, objective)) if self.callback is not None else None
         result = Trainer(objective, cfg, callback=hook).fit()
@@ -384,7 +392,7 @@ class GGNSolver(TrainedSolver):
                                    "true": float(problem.parameters[n]),
                                    "rel_error": float(abs(v - problem.parameters[n]) / (abs(problem.parameters[n]) or 1.0))}
                                for n, v in zip(names, theta)}
-            info["observations"] = {"mode": spec.mode, "noise": spec.noise,
+            info["observations"] = {"mode": spec.mode, "noise": spec.noise, "known_noise": spec.known_noise,
                                     "count": int(len(obs.data) // ps.base.components) if obs is not None else 0}
         n_params = sum(p.numel() for p in objective.parameters())
         return Solution(problem=problem.name, solver=self.name, fields=problem.fields, kind="mesh",

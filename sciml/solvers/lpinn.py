@@ -80,12 +80,16 @@ class LPINNConfig(RunConfig):
         Labels per time slice when mapping back to the Eulerian grid.
     unknown_lr
         Learning rate of the logarithm of each scalar ``[inverse]`` unknown (:mod:`sciml.nn.inverse`).
+    noise_floor
+        With ``[inverse] noise`` or ``known_noise``, fit the observations only down to the
+        misfit their noise leaves, as ``pinn`` does (docs/inverse.md).
 
     The optimiser defaults are the released code's (Adam with AMSGrad, learning rate 0.01, then
     L-BFGS) with 2,000 Adam and 50 L-BFGS steps, about a minute on one CPU core.
     """
 
     unknown_lr: float = 1e-2
+    noise_floor: bool = True
     state_hidden: list = field(default_factory=lambda: [50, 50, 50, 50, 50])
     char_hidden: list = field(default_factory=lambda: [50, 50])
     characteristics: Literal["displacement", "soft"] = "displacement"
@@ -264,6 +268,11 @@ class LagrangianObjective(nn.Module):
             torch.as_tensor(a, **kw) for a in (inverse.points[:, 0], inverse.points[:, 1], inverse.values[:, 0]))
         # observations are values of w like the initial data: they weigh like them (times [inverse] weight)
         self.data_weight = cfg.w_ic * inverse.spec.weight if inverse is not None else 0.0
+        # the discrepancy principle: the misfit the noise alone leaves is not fitted (in the loss's measure)
+        noise = inverse.spec.data_noise if inverse is not None and cfg.noise_floor else 0.0
+        d = self.observed[2] if self.observed is not None else None
+        self.data_floor = 0.0 if d is None or not noise else float(
+            noise * torch.linalg.vector_norm(d) if cfg.loss == "norm" else noise**2 * d.pow(2).mean())
         tr = transport
         xi = tr.a + tr.length * np.arange(cfg.n_labels) / cfg.n_labels
         times = np.linspace(tr.t0, tr.t0 + tr.duration, cfg.n_times)
@@ -311,7 +320,7 @@ class LagrangianObjective(nn.Module):
         cfg = self.cfg
         total = cfg.w_char * terms["char"] + cfg.w_state * terms["state"] + cfg.w_ic * terms["ic"]
         if self.observed is not None:
-            terms["data"] = measure(self.observed_values() - self.observed[2])
+            terms["data"] = torch.relu(measure(self.observed_values() - self.observed[2]) - self.data_floor)
             total = total + self.data_weight * terms["data"]
         return total, {k: v.detach() for k, v in terms.items()}
 

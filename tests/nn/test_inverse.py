@@ -84,6 +84,26 @@ def test_synthetic_observations_come_from_the_truth_with_relative_noise():
     assert 0.02 < np.std(ratio) < 0.3 and abs(np.mean(ratio) - 1) < 0.1
 
 
+def test_known_noise_adds_nothing_and_sets_the_floor():
+    p = _source_problem(known_noise=0.03)
+    spec = inverse_spec(p)
+    clean = observations(inverse_spec(_source_problem()), _source_problem())[1]
+    np.testing.assert_array_equal(observations(spec, p)[1], clean)  # measured data are kept as given
+    assert spec.data_noise == pytest.approx(0.03)
+    assert inverse_spec(_source_problem(known_noise=0.03, noise=0.04)).data_noise == pytest.approx(0.05)
+    with pytest.raises(ProblemError) as err:
+        inverse_spec(_source_problem(known_noise=-0.1))
+    assert err.value.key == "inverse.known_noise"
+
+
+def test_known_noise_in_hard_mode_is_a_recorded_warning():
+    p = _source_problem(known_noise=0.03, mode="hard")
+    from sciml.errors import SciMLWarning
+
+    with pytest.warns(SciMLWarning, match="known_noise = 0.03 is not used"):
+        observations(inverse_spec(p), p)
+
+
 class Smooth(Field):
     def __init__(self):
         super().__init__()

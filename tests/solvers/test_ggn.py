@@ -127,6 +127,17 @@ def test_soft_inverse_with_inline_observations():
     assert summary["info"]["inverse"]["s"]["rel_error"] < 0.05  # includes the P1 error at h = 0.1
 
 
+def test_soft_data_are_fitted_only_down_to_their_known_noise():
+    # with 60% stated noise the guess s = 1 already fits the data (truth 2) as well as the noise allows
+    pts = np.array([[0.3, 0.4], [0.55, 0.5], [0.7, 0.25]])
+    values = 2.0 * np.sin(np.pi * pts[:, 0]) * np.sin(np.pi * pts[:, 1])
+    data = {**SQUARE, "inverse": {"unknowns": {"s": 1.0}, "mode": "soft", "known_noise": 0.6,
+                                  "observations": {"points": pts.tolist(), "values": values.tolist()}}}
+    _, summary = run(problem_from_dict(data), "ggn", {**FAST, "lbfgs_steps": 30})
+    assert summary["info"]["inverse"]["s"]["recovered"] < 1.3
+    assert summary["info"]["observations"]["known_noise"] == 0.6
+
+
 def test_nonlinear_parameter_dependence_is_refused():
     data = {**SQUARE, "pde": {"type": "poisson", "k": "s**2", "f": "1"}}
     problem = problem_from_dict(data)

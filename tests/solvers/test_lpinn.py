@@ -13,7 +13,7 @@ from sciml.cli import main
 from sciml.errors import ProblemError
 from sciml.nn.layers import PeriodicEncoding
 from sciml.pdes.burgers import flux_speed
-from sciml.problems import load_problem
+from sciml.problems import load_problem, problem_from_dict
 from sciml.runner import run
 from sciml.solvers.lpinn import (LagrangianNet, LPINNConfig, Transport, eulerian_evaluator, physical_wxx,
                                  values_at)
@@ -121,6 +121,21 @@ def test_the_speed_is_identified_from_eulerian_observations(root):
                                         "state_hidden": [32, 32], "batch_size": 1024})
     rec = summary["info"]["inverse"]["c"]
     assert rec["initial"] == 0.5 and rec["rel_error"] < 0.02, rec
+
+
+@pytest.mark.parametrize("loss", ["mse", "norm"])
+def test_noisy_observations_are_fitted_only_down_to_their_noise(root, loss):
+    from sciml.solvers.lpinn import LPINNConfig, _assemble
+
+    text = (root / "problems" / "convection-speed-inverse.toml").read_text()
+    problem = load_problem(root / "problems" / "convection-speed-inverse.toml")
+    objective, _ = _assemble(problem, LPINNConfig(loss=loss, progress=False))
+    assert objective.data_floor == 0.0 and "known_noise" not in text
+    noisy = problem_from_dict({**problem.raw, "inverse": {**problem.raw["inverse"], "known_noise": 0.1}})
+    objective, _ = _assemble(noisy, LPINNConfig(loss=loss, progress=False))
+    d = objective.observed[2]
+    expected = 0.1 * torch.linalg.vector_norm(d) if loss == "norm" else 0.01 * d.pow(2).mean()
+    assert objective.data_floor == pytest.approx(float(expected))
 
 
 def test_values_at_eulerian_points_find_the_label_through_each_point(root):
