@@ -50,11 +50,10 @@ def _load_points(path: str | None, width: int) -> np.ndarray | None:
 def _runtime_options(args: argparse.Namespace, problem: Any, out: Path) -> dict[str, Any]:
     """Options the command line gives a solver: device, progress bar, checkpoint and resume,
     for the solvers whose options have them."""
-    import dataclasses
-
+    from .config import option_names
     from .solvers import get_class
 
-    known = {f.name for f in dataclasses.fields(get_class(args.solver).config_class)}
+    known = option_names(get_class(args.solver).config_class)
     options: dict[str, Any] = {}
     if args.device:
         _check_device(args.device)

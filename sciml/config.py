@@ -21,12 +21,22 @@ POSITIVE = re.compile(r"^(lr|\w+_lr|dt|h|rtol|sigma0|omega|siren_omega|fourier_s
                       r"target_layers|head_hidden|cond|stats)$")
 
 
+def option_names(cls: type) -> frozenset[str]:
+    """The option names an option dataclass takes.
+
+    >>> from sciml.nn.trainer import TrainConfig
+    >>> "lr" in option_names(TrainConfig)
+    True
+    """
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def build_config(cls: type[C], options: Mapping[str, Any], section: str, source: Any = None) -> C:
     """Instantiate the dataclass ``cls`` from ``options``, rejecting unknown keys, values of
     the wrong type and numbers that are not finite, negative, or zero where a positive value
     is needed (:data:`POSITIVE`), with an error naming ``section.key``."""
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    known = option_names(cls)
     for key, value in options.items():
         if key not in known:
             raise ProblemError(f"unknown option (options: {', '.join(sorted(known))})", source,

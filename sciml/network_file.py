@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from .config import option_names
 from .errors import ProblemError
 
 if TYPE_CHECKING:
@@ -84,15 +85,11 @@ def restore(directory: Path, sol: "Solution", check_points: int = 200) -> tuple[
     if not hasattr(cls, "restore"):
         raise ProblemError(f"{path}: solver {payload['solver']!r} saves no network")
     cfg = build_config(cls.config_class, {**payload["options"], **{k: v for k, v in RUNTIME.items()
-                                                                    if k in _fields(cls.config_class)}},
+                                                                    if k in option_names(cls.config_class)}},
                        f"solver.{payload['solver']}", path)
     evaluate = cls.restore(problem, cfg, payload["state"])
     _check(evaluate, sol, path, check_points)
     return evaluate, problem
-
-
-def _fields(config_class: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(config_class)}
 
 
 def _check(evaluate: Callable[[np.ndarray], np.ndarray], sol: "Solution", path: Path, n: int) -> None:

@@ -97,11 +97,10 @@ def read_suite(path: Path) -> list[Case]:
 
 def case_options(solver: str, device: str | None) -> dict[str, Any]:
     """Run-time options of a case: the device (for solvers that take one) and no progress bar."""
-    import dataclasses
-
+    from ..config import option_names
     from ..solvers import get_class
 
-    known = {f.name for f in dataclasses.fields(get_class(solver).config_class)}
+    known = option_names(get_class(solver).config_class)
     options: dict[str, Any] = {"progress": False} if "progress" in known else {}
     if device and "device" in known:
         options["device"] = device
