@@ -82,8 +82,19 @@ def test_the_loss_residual_is_the_shared_core_residual():
     torch.testing.assert_close(batched, core, rtol=1e-4, atol=1e-4)
 
 
-def test_training_lowers_the_loss_and_resumes(tmp_path):
-    cfg = HyPINOConfig(**TINY, adam_steps=4, seed=1, progress=False, log_every=1, lr_schedule="constant")
+def test_the_conv_backbone_emits_the_same_target_and_is_refused_unknown():
+    conv = Hypernetwork(HyPINOConfig(**TINY, backbone="conv").network())
+    swin = Hypernetwork(HyPINOConfig(**TINY).network())
+    assert conv(torch.randn(2, 5, 32, 32), torch.randn(2, 5)).shape == (2, swin.target.n_params)
+    assert not any("attn.qkv" in name for name, _ in conv.named_parameters() if name.startswith("stages"))
+    with pytest.raises(ValueError, match="backbone"):
+        HypernetConfig(backbone="vit")
+
+
+@pytest.mark.parametrize("backbone", ["swin", "conv"])
+def test_training_lowers_the_loss_and_resumes(tmp_path, backbone):
+    cfg = HyPINOConfig(**TINY, adam_steps=4, seed=1, progress=False, log_every=1, lr_schedule="constant",
+                       backbone=backbone)
     batch = collate([draw_sample(np.random.default_rng(i), cfg.samples()) for i in range(4)])
     torch.manual_seed(0)
     net = Hypernetwork(cfg.network())

@@ -12,7 +12,9 @@
   convolution and GroupNorm.
 * Backbone: Swin Transformer stages (windowed self-attention with relative position bias,
   shifted windows every second block, patch merging between stages), FiLM
-  (``gamma * x + beta`` from the conditioning vector) after every stage.
+  (``gamma * x + beta`` from the conditioning vector) after every stage. ``backbone = "conv"``
+  replaces each Swin block by a residual 3x3 convolution block and patch merging by a stride-2
+  convolution (a U-Net-style encoder; everything else is the same), for comparison at CPU scale.
 * Decoder: per stage, multi-head attention pooling with ``2 (layers + 4)`` learned queries; the
   pooled tokens of all stages are concatenated per query; token ``i`` feeds the head of the
   ``i``-th weight matrix, token ``layers + 4 + i`` that of the ``i``-th bias. Each head is
@@ -35,11 +37,15 @@ from torch import nn
 from .hyper import ModifiedMLP
 
 
+BACKBONES = ("swin", "conv")
+
+
 @dataclass
 class HypernetConfig:
     """Sizes of the hypernetwork and of the target network it emits."""
 
     grid: int = 64
+    backbone: str = "swin"
     embed: int = 32
     depths: tuple[int, ...] = (2, 2, 2)
     heads: tuple[int, ...] = (2, 4, 8)
@@ -55,8 +61,11 @@ class HypernetConfig:
     def __post_init__(self) -> None:
         if len(self.depths) != len(self.heads) or not self.depths:
             raise ValueError("depths and heads need one entry per stage")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
         tokens = self.grid // 4
-        if self.grid % 4 or tokens % (self.window * 2 ** (len(self.depths) - 1)):
+        window = self.window if self.backbone == "swin" else 1
+        if self.grid % 4 or tokens % (window * 2 ** (len(self.depths) - 1)):
             raise ValueError(f"grid {self.grid}: the 1/4 token grid must split into {self.window}-windows at "
                              f"every one of the {len(self.depths)} stages")
 
@@ -171,6 +180,31 @@ class PatchMerging(nn.Module):
         return self.reduce(self.norm(x))
 
 
+class ConvBlock(nn.Module):
+    """A residual block of two 3x3 convolutions (GroupNorm, GELU) on tokens ``(B, H, W, C)``:
+    the convolutional alternative to :class:`SwinBlock`."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.GroupNorm(4, dim), nn.Conv2d(dim, dim, 3, padding=1), nn.GELU(),
+                                 nn.Conv2d(dim, dim, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class ConvMerging(nn.Module):
+    """A stride-2 3x3 convolution to twice the width, then LayerNorm: the convolutional
+    alternative to :class:`PatchMerging`."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(dim, 2 * dim, 3, 2, 1), nn.LayerNorm(2 * dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+
+
 class AttentionPool(nn.Module):
     """``queries`` learned queries attending over a stage's tokens."""
 
@@ -225,9 +259,10 @@ class Hypernetwork(nn.Module):
         dim = e
         for i, (depth, heads) in enumerate(zip(cfg.depths, cfg.heads)):
             if i:
-                self.merges.append(PatchMerging(dim))
+                self.merges.append(PatchMerging(dim) if cfg.backbone == "swin" else ConvMerging(dim))
                 dim *= 2
             self.stages.append(nn.Sequential(*(SwinBlock(dim, heads, cfg.window, k % 2 == 1, cfg.mlp_ratio)
+                                               if cfg.backbone == "swin" else ConvBlock(dim)
                                                for k in range(depth))))
             self.films.append(nn.Linear(cfg.cond, 2 * dim))
             nn.init.zeros_(self.films[-1].weight)

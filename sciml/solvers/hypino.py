@@ -70,9 +70,13 @@ class HyPINOConfig(RunConfig):
         Data-loader processes generating samples beside training (0: in the training process).
     amplitude
         ``scaled`` (amplitude by linearity, see the module docstring) or ``absolute`` (the paper).
+    backbone
+        ``swin`` (the paper's Swin stages) or ``conv`` (residual convolution stages;
+        :mod:`sciml.nn.hypernet`).
     """
 
     grid: int = 64
+    backbone: Literal["swin", "conv"] = "swin"
     embed: int = 32
     depths: list = field(default_factory=lambda: [2, 2, 2])
     heads: list = field(default_factory=lambda: [2, 4, 8])
@@ -107,7 +111,7 @@ class HyPINOConfig(RunConfig):
     checkpoint_every: int = 100
 
     def network(self) -> HypernetConfig:
-        return HypernetConfig(grid=self.grid, embed=self.embed, depths=tuple(self.depths), heads=tuple(self.heads),
+        return HypernetConfig(grid=self.grid, backbone=self.backbone, embed=self.embed, depths=tuple(self.depths), heads=tuple(self.heads),
                               window=self.window, head_hidden=self.head_hidden, target_width=self.target_width,
                               target_layers=self.target_layers)
 
