@@ -263,6 +263,20 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_hypino_bank(args: argparse.Namespace) -> int:
+    from .data.pde_samples import SampleConfig
+    from .data.reference_samples import default_workers, write_bank
+    from .nn.trainer import show_progress
+
+    check_writable(Path(args.out).parent)
+    start = time.perf_counter()
+    out = write_bank(args.out, args.n, SampleConfig(grid=args.grid), seed=args.seed,
+                     workers=args.workers or default_workers(), progress=not args.quiet and show_progress(None))
+    if not args.quiet:
+        print(f"wrote {out} ({args.n} problems, {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import build_config
     from .problems import load_problem
@@ -517,6 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a family-file key by dotted path (repeatable)")
     g.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
     g.set_defaults(func=cmd_data_generate)
+    hb = dsub.add_parser("hypino-bank", help="solve N random problems of the HyPINO benchmark classes for training",
+                         description="Draw N random problems (elliptic with holes or on L-shapes, heat and wave in "
+                                     "space-time; sciml/data/reference_samples.py), solve each with the SciPy "
+                                     "reference and write the bank file that `sciml train hypino --set "
+                                     "reference_bank=FILE` draws from.")
+    hb.add_argument("--n", type=_count(1), required=True, help="number of problems")
+    hb.add_argument("--out", required=True, help="HDF5 file to write")
+    hb.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
+    hb.add_argument("--grid", type=_count(8), default=64, help="encoding grid, as the model's (default 64)")
+    hb.add_argument("--workers", type=_count(1), help="processes (default: the CPUs available)")
+    hb.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
+    hb.set_defaults(func=cmd_data_hypino_bank)
     return parser
 
 

@@ -24,6 +24,7 @@ one with only a first derivative or none); they train by the residual and bounda
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,9 @@ class SampleConfig:
     CPU-sized grids and point counts; the paper uses 224^2, 2,048 interior and 2,048 boundary
     points and ``3 x 2,048`` raster points). ``amplitude``: the input encoding
     (:func:`~sciml.problems.raster.encode`); ``scaled`` divides the sample's data, source and
-    targets by its data scale, so the network only ever sees problems of unit size."""
+    targets by its data scale, so the network only ever sees problems of unit size.
+    ``reference_bank``, ``reference_fraction``: a bank file of reference-solved problems
+    (:mod:`sciml.data.reference_samples`) and the share of samples drawn from it."""
 
     grid: int = 64
     interior: int = 512
@@ -53,6 +56,8 @@ class SampleConfig:
     max_holes: int = 3
     supervised_fraction: float = 0.5
     amplitude: str = "scaled"
+    reference_bank: str | None = None
+    reference_fraction: float = 0.25
 
 
 @dataclass
@@ -74,11 +79,13 @@ class Sample:
     g_d: np.ndarray  # (Q,)
     neumann: np.ndarray  # (Q,) 0/1
     g_n: np.ndarray  # (Q,)
+    derivatives: bool = True  # targets hold the derivatives too (a reference-solved sample: u only)
 
 
-def random_holes(rng: np.random.Generator, count: int) -> list[Domain]:
-    """``count`` disjoint holes inside ``[-0.85, 0.85]^2``: disks, rectangles and triangles."""
-    holes: list[Domain] = []
+def hole_specs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+    """``count`` disjoint holes inside ``[-0.85, 0.85]^2`` as ``[[domain.holes]]`` tables:
+    disks, rectangles and triangles."""
+    holes: list[dict[str, Any]] = []
     centres: list[tuple[np.ndarray, float]] = []
     for _ in range(50 * max(count, 1)):
         if len(holes) == count:
@@ -90,15 +97,28 @@ def random_holes(rng: np.random.Generator, count: int) -> list[Domain]:
         centres.append((c, r))
         shape = rng.integers(3)
         if shape == 0:
-            holes.append(Disk((float(c[0]), float(c[1])), r))
+            holes.append({"type": "disk", "center": [float(c[0]), float(c[1])], "radius": r})
         elif shape == 1:
             half = rng.uniform(0.5, 1.0, 2) * r / np.sqrt(2)
-            holes.append(Box(tuple(map(float, c - half)), tuple(map(float, c + half))))
+            holes.append({"type": "box", "lo": [float(v) for v in c - half], "hi": [float(v) for v in c + half]})
         else:
             angles = rng.uniform(0, 2 * np.pi) + np.array([0, 2 * np.pi / 3, 4 * np.pi / 3])
             verts = c + r * np.stack([np.cos(angles), np.sin(angles)], 1)
-            holes.append(Polygon(tuple((float(a), float(b)) for a, b in verts)))
+            holes.append({"type": "polygon", "vertices": [[float(a), float(b)] for a, b in verts]})
     return holes
+
+
+def random_holes(rng: np.random.Generator, count: int) -> list[Domain]:
+    """The holes of :func:`hole_specs` as domains."""
+    out: list[Domain] = []
+    for h in hole_specs(rng, count):
+        if h["type"] == "disk":
+            out.append(Disk(tuple(h["center"]), h["radius"]))
+        elif h["type"] == "box":
+            out.append(Box(tuple(h["lo"]), tuple(h["hi"])))
+        else:
+            out.append(Polygon(tuple(tuple(v) for v in h["vertices"])))
+    return out
 
 
 def _conditions(rng: np.random.Generator, kind: str, c: np.ndarray, tags: np.ndarray
@@ -184,22 +204,32 @@ def draw_sample(rng: np.random.Generator, cfg: SampleConfig = SampleConfig(), su
                                       g_n[raster], default_width(cfg.grid, UNIT))[0]
     source = np.zeros(cfg.grid * cfg.grid)
     source[inside] = f_pix
-    n = cfg.grid
-    channels, scale = encode(edge_channels.reshape(4, n, n), source, inside.reshape(n, n), cfg.amplitude)
-    f_int, g_d, g_n = f_int / scale, g_d / scale, g_n / scale
-    targets = None if targets is None else targets / scale
     loss = slice(0, cfg.boundary)
+    return make_sample(c, edge_channels, source, inside, cfg.amplitude, interior, f_int, targets,
+                       edge.points[loss], edge.normals[loss], dflag[loss], g_d[loss], nflag[loss], g_n[loss])
+
+
+def make_sample(c: np.ndarray, edge_channels: np.ndarray, source: np.ndarray, inside: np.ndarray, amplitude: str,
+                interior: np.ndarray, f_int: np.ndarray, targets: np.ndarray | None, boundary: np.ndarray,
+                normals: np.ndarray, dflag: np.ndarray, g_d: np.ndarray, nflag: np.ndarray, g_n: np.ndarray,
+                derivatives: bool = True) -> Sample:
+    """A :class:`Sample` from a problem's raw data: its boundary channels ``(4, n * n)`` and
+    pixel source (``(n * n,)``, zero outside ``inside``) are encoded with ``amplitude``
+    (:func:`~sciml.problems.raster.encode`) and the loss data and targets divided by the same
+    scale. ``derivatives``: whether ``targets`` carries the derivatives (else only ``u``)."""
+    n = int(round(np.sqrt(source.size)))
+    channels, scale = encode(edge_channels.reshape(4, n, n), source, inside.reshape(n, n), amplitude)
     f32 = np.float32
-    return Sample(c.astype(f32), channels.astype(f32), interior.astype(f32),
-                  f_int.astype(f32), None if targets is None else targets.astype(f32),
-                  edge.points[loss].astype(f32), edge.normals[loss].astype(f32), dflag[loss].astype(f32),
-                  (g_d[loss] * dflag[loss]).astype(f32), nflag[loss].astype(f32),
-                  (g_n[loss] * nflag[loss]).astype(f32))
+    return Sample(c.astype(f32), channels.astype(f32), interior.astype(f32), (f_int / scale).astype(f32),
+                  None if targets is None else (targets / scale).astype(f32), boundary.astype(f32),
+                  normals.astype(f32), dflag.astype(f32), (g_d * dflag / scale).astype(f32), nflag.astype(f32),
+                  (g_n * nflag / scale).astype(f32), derivatives)
 
 
 def collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
     """Stack samples into batch tensors; ``supervised`` ``(B,)`` flags the labelled ones (their
-    ``targets`` rows; zeros elsewhere)."""
+    ``targets`` rows; zeros elsewhere), ``derivative_targets`` those whose targets include the
+    derivatives."""
     out = {}
     for name in ("coefficients", "channels", "interior", "source", "boundary", "normals", "dirichlet", "g_d",
                  "neumann", "g_n"):
@@ -208,4 +238,6 @@ def collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
     out["targets"] = torch.from_numpy(np.stack([s.targets if s.targets is not None else np.zeros((p, 5), np.float32)
                                                 for s in samples]))
     out["supervised"] = torch.tensor([s.targets is not None for s in samples], dtype=torch.float32)
+    out["derivative_targets"] = torch.tensor([s.targets is not None and s.derivatives for s in samples],
+                                             dtype=torch.float32)
     return out

@@ -126,6 +126,31 @@ def boundary_channels(pixels: np.ndarray, points: np.ndarray, dirichlet: np.ndar
     return out, nearest
 
 
+def boundary_data(problem: Problem, points: np.ndarray, tags: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dirichlet flags and values and Neumann flags and ``du/dn`` data at boundary ``points``
+    (with their piece ``tags``) of a problem whose conditions are Dirichlet, Neumann or cauchy;
+    points no entry covers carry neither."""
+    which = problem.assign_boundary(points, tags)
+    kinds = np.array([problem.boundaries[i].type if i >= 0 else "" for i in which])
+    bad = set(kinds) - {"dirichlet", "neumann", "cauchy", ""}
+    if bad:
+        raise ProblemError(f"the raster encoding takes Dirichlet, Neumann and cauchy conditions, not "
+                           f"{sorted(bad)}", problem.source, "boundary")
+    g_d, g_n = np.zeros(len(which)), np.zeros(len(which))
+    scale = neumann_factor(problem)
+    for i in set(which.tolist()) - {-1}:
+        hit = which == i
+        values = problem.boundaries[i].values(points[hit])
+        if kinds[hit][0] == "neumann":
+            g_n[hit] = values[:, 0] / scale
+        else:
+            g_d[hit] = values[:, 0]
+            if values.shape[1] > 1:
+                g_n[hit] = values[:, 1]
+    return np.isin(kinds, ("dirichlet", "cauchy")), g_d, np.isin(kinds, ("neumann", "cauchy")), g_n
+
+
 def rasterize(problem: Problem, n: int = 64, box: Box2 = UNIT, boundary_points: int = 3 * 2048,
               width: float | None = None, seed: int = 0) -> Raster:
     """Encode a steady 2D problem with Dirichlet, Neumann and cauchy conditions whose operator
@@ -139,25 +164,8 @@ def rasterize(problem: Problem, n: int = 64, box: Box2 = UNIT, boundary_points: 
                            f"{box}", problem.source, "domain")
     x, y, pixels = pixel_grid(n, box)
     sample = problem.domain.sample_boundary(boundary_points, rng=np.random.default_rng(seed))
-    which = problem.assign_boundary(sample.points, sample.tags)
-    kinds = np.array([problem.boundaries[i].type if i >= 0 else "" for i in which])
-    bad = set(kinds) - {"dirichlet", "neumann", "cauchy", ""}
-    if bad:
-        raise ProblemError(f"the raster encoding takes Dirichlet, Neumann and cauchy conditions, not "
-                           f"{sorted(bad)}", problem.source, "boundary")
-    g_d, g_n = np.zeros(len(which)), np.zeros(len(which))
-    scale = neumann_factor(problem)
-    for i in set(which.tolist()) - {-1}:
-        hit = which == i
-        values = problem.boundaries[i].values(sample.points[hit])
-        if kinds[hit][0] == "neumann":
-            g_n[hit] = values[:, 0] / scale
-        else:
-            g_d[hit] = values[:, 0]
-            if values.shape[1] > 1:
-                g_n[hit] = values[:, 1]
-    edge, nearest = boundary_channels(pixels, sample.points, np.isin(kinds, ("dirichlet", "cauchy")), g_d,
-                                      np.isin(kinds, ("neumann", "cauchy")), g_n,
+    dflag, g_d, nflag, g_n = boundary_data(problem, sample.points, sample.tags)
+    edge, nearest = boundary_channels(pixels, sample.points, dflag, g_d, nflag, g_n,
                                       default_width(n, box) if width is None else width)
     inside = problem.domain.contains(pixels, tol=0.0).reshape(n, n)
     source = np.zeros(n * n)

@@ -33,6 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.pde_samples import SampleConfig, collate, draw_sample
+from ..data.reference_samples import ReferenceBank
+from ..errors import ProblemError
 from ..nn import distributed
 from ..nn.fit import DTYPES, PhysicsConfig, RunConfig, fit_physics, network_solution, place, torch_device
 from ..nn.hyper import GeneratedField, ModifiedMLP
@@ -73,6 +75,10 @@ class HyPINOConfig(RunConfig):
     backbone
         ``swin`` (the paper's Swin stages) or ``conv`` (residual convolution stages;
         :mod:`sciml.nn.hypernet`).
+    reference_bank, reference_fraction
+        A bank of problems of the benchmark classes solved by the SciPy references
+        (:func:`~sciml.data.reference_samples.write_bank`, ``sciml data hypino-bank``) and the
+        share of each batch drawn from it (the rest: manufactured and unlabeled samples).
     """
 
     grid: int = 64
@@ -93,6 +99,8 @@ class HyPINOConfig(RunConfig):
     max_holes: int = 3
     supervised_fraction: float = 0.5
     amplitude: Literal["scaled", "absolute"] = "scaled"
+    reference_bank: str | None = None
+    reference_fraction: float = 0.25
     batch_size: int = 16
     w_u: float = 1.0
     w_der: float = 0.25
@@ -110,6 +118,11 @@ class HyPINOConfig(RunConfig):
     keep: str = "last"
     checkpoint_every: int = 100
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.reference_fraction <= 1:
+            raise ProblemError("reference_fraction must lie in [0, 1]", None, "reference_fraction")
+
     def network(self) -> HypernetConfig:
         return HypernetConfig(grid=self.grid, backbone=self.backbone, embed=self.embed, depths=tuple(self.depths), heads=tuple(self.heads),
                               window=self.window, head_hidden=self.head_hidden, target_width=self.target_width,
@@ -119,7 +132,8 @@ class HyPINOConfig(RunConfig):
         return SampleConfig(grid=self.grid, interior=self.interior, boundary=self.boundary,
                             raster_points=self.raster_points, max_terms=self.max_terms,
                             mms_terms=tuple(self.mms_terms), mms_ab=self.mms_ab, max_holes=self.max_holes,
-                            supervised_fraction=self.supervised_fraction, amplitude=self.amplitude)
+                            supervised_fraction=self.supervised_fraction, amplitude=self.amplitude,
+                            reference_bank=self.reference_bank, reference_fraction=self.reference_fraction)
 
 
 # -- the generated networks and their derivatives ----------------------------------------------
@@ -156,7 +170,7 @@ def sample_loss(model: Hypernetwork, batch: dict[str, torch.Tensor], cfg: HyPINO
     t = batch["targets"]
     terms = {"u": huber(d["u"] - t[..., 0], sup),
              "der": huber(torch.stack([d[k] - t[..., i] for i, k in enumerate(("ux", "uy", "uxx", "uyy"), 1)]),
-                          sup[None]),
+                          batch["derivative_targets"][:, None][None]),
              "f": huber(apply(c.unbind(1), d) - batch["source"])}
     b = derivatives(model.target, flat, batch["boundary"], second=False)
     dudn = b["ux"] * batch["normals"][..., 0] + b["uy"] * batch["normals"][..., 1]
@@ -173,6 +187,7 @@ class StepBatches(torch.utils.data.Dataset):
     def __init__(self, cfg: HyPINOConfig, seed: int, first: int = 0):
         self.cfg, self.samples, self.seed, self.first = cfg, cfg.samples(), seed, first
         self.rank = distributed.rank()
+        self.bank = ReferenceBank(cfg.reference_bank, cfg.grid) if cfg.reference_bank else None
 
     def __len__(self) -> int:
         return max(self.cfg.adam_steps - self.first, 0)
@@ -180,7 +195,9 @@ class StepBatches(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[int, dict[str, torch.Tensor]]:
         step = self.first + index
         rng = np.random.default_rng([self.seed, step, self.rank])
-        return step, collate([draw_sample(rng, self.samples) for _ in range(self.cfg.batch_size)])
+        return step, collate([self.bank.sample(rng, self.samples)
+                              if self.bank is not None and rng.random() < self.cfg.reference_fraction
+                              else draw_sample(rng, self.samples) for _ in range(self.cfg.batch_size)])
 
 
 class SampleObjective(nn.Module):
