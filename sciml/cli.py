@@ -155,6 +155,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_identifiability(args: argparse.Namespace) -> int:
+    from .identifiability import describe, sensitivity
+    from .problems import load_problem
+
+    if args.noise is not None and not (0 < args.noise < 1):
+        raise ProblemError(f"--noise: expected a relative noise in (0, 1), got {args.noise}")
+    out = sensitivity(load_problem(args.problem, args.set), noise=args.noise)
+    print(describe(out))
+    return 0
+
+
 def _check_device(device: str) -> None:
     """``--device cuda`` with no GPU is bad input for every command and solver alike."""
     if device == "cuda":
@@ -427,6 +438,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=_count(1), help="torch CPU threads (default: OMP_NUM_THREADS, else 1)")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
     e.set_defaults(func=cmd_eval)
+
+    idf = sub.add_parser("identifiability", help="how well an inverse problem's observations fix its unknowns",
+                         description="Linearise the map from the scalar [inverse] unknowns to the observations with "
+                                     "the SciPy reference at the true [parameters]: its singular values, the "
+                                     "accuracy a solver's field needs for 1%% on every unknown, and the "
+                                     "Cramer-Rao bound at a given noise (docs/inverse.md).")
+    idf.add_argument("problem", help="problem file with an [inverse] section, or a shipped problem name")
+    idf.add_argument("--noise", type=float, help="relative noise for the bound (default: the file's, else 0.01)")
+    idf.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a problem-file key by dotted path (repeatable)")
+    idf.set_defaults(func=cmd_identifiability)
 
     ls = sub.add_parser("list", help="list solvers and shipped problems")
     ls.add_argument("--problems", help="folder of problem files (default: the shipped ones)")

@@ -304,13 +304,19 @@ def at_guess(problem: Problem, spec: InverseSpec) -> Problem:
     """``problem`` as a solver may see it before it has identified anything: every scalar
     unknown at its guess and every unknown coefficient function at its constant guess (what
     solvers derive from the data, scales say, must not use the true values)."""
+    return at_values(problem, spec.unknowns, {name: f.guess for name, f in spec.fields.items()})
+
+
+def at_values(problem: Problem, parameters: dict[str, float], functions: dict[str, float] | None = None) -> Problem:
+    """``problem`` with the ``[pde]`` coefficients evaluated at other values of some of its
+    ``[parameters]`` (and the coefficients named in ``functions`` replaced by constants)."""
     import dataclasses
 
     from .expr import Expr
 
     def rebind(obj: Any) -> Any:
         if isinstance(obj, Expr):  # every unknown: expressions built from others keep their bound values
-            hit = {k: v for k, v in spec.unknowns.items() if k in obj.names}
+            hit = {k: v for k, v in parameters.items() if k in obj.names}
             return obj.bind(**hit) if hit else obj
         if isinstance(obj, tuple):
             return tuple(rebind(o) for o in obj)
@@ -318,8 +324,8 @@ def at_guess(problem: Problem, spec: InverseSpec) -> Problem:
 
     coefs = {}
     for name, value in problem.pde.coefs.items():
-        if name in spec.fields:
-            value = Expr.of(repr(spec.fields[name].guess), value.names, value.bound)
+        if functions and name in functions:
+            value = Expr.of(repr(functions[name]), value.names, value.bound)
         coefs[name] = rebind(value)
     pde = dataclasses.replace(problem.pde, coefs=coefs)
     return dataclasses.replace(problem, pde=pde)
