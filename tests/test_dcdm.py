@@ -108,6 +108,26 @@ def test_training_lowers_the_loss_and_the_solver_converges(tiny):
         dcdm(A, b, mask=fluid, model=loaded, precision="float16")
 
 
+def test_keep_monitor_selects_the_fewest_held_out_iterations_and_survives_resume(tmp_path):
+    from dataclasses import replace
+
+    cfg = DCDMConfig(**{**TINY, "samples": 100, "epochs": 4, "layouts": 1, "monitor_every": 10, "keep": "monitor",
+                        "checkpoint": str(tmp_path / "c.pt"), "checkpoint_every": 20})
+    net, _, record = train(cfg, tmp_path / "m.pt")
+    scores = [sum(v["dcdm"] if v["dcdm"] is not None else 2 * v["cg"] for v in r["iterations"].values())
+              for r in record["monitor"]]
+    assert [r["step"] for r in record["monitor"]] == [10, 20, 30, 40]
+    assert record["selected_step"] == record["monitor"][int(np.argmin(scores))]["step"]
+    half = train(replace(cfg, epochs=2))[2]  # the first 20 steps, checkpointed at step 20
+    assert [r["step"] for r in half["monitor"]] == [10, 20]
+    resumed = train(replace(cfg, resume=True))[2]
+    same = [{k: r[k] for k in ("step", "loss", "iterations")} for r in record["monitor"]]
+    assert [{k: r[k] for k in ("step", "loss", "iterations")} for r in resumed["monitor"]] == same
+    assert resumed["selected_step"] == record["selected_step"]
+    with pytest.raises(ProblemError, match="monitor_every"):
+        DCDMConfig(keep="monitor")
+
+
 @pytest.mark.parametrize("levels", [1, 3, 0])
 def test_fast_calls_match_the_network_and_follow_its_training(levels):
     from sciml.linalg.dcdm import inference_copy, network_direction

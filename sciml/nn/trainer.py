@@ -383,7 +383,8 @@ class Trainer:
         self._elapsed_before = state["elapsed"]
         torch.set_rng_state(state["torch_rng"])
         for k, v in self.stateful.items():
-            v.load_state_dict(state["stateful"][k])
+            if k in state["stateful"]:  # an object added after the checkpoint was written starts afresh
+                v.load_state_dict(state["stateful"][k])
         return state
 
     # -- the loop ------------------------------------------------------------------------------
