@@ -85,9 +85,10 @@ class PhysicsConfig(RunConfig):
         data and source (:mod:`sciml.nn.scales`); a number fixes the scale (no offset).
     residual_on_boundary
         Also require the PDE at the boundary points (DeepXDE does).
-    balance, balance_every, balance_max
+    balance, balance_every, balance_max, balance_max_data
         ``gradnorm`` (default): adaptive term weights by gradient-norm balancing every
-        ``balance_every`` Adam steps, each at most ``balance_max`` times the smallest
+        ``balance_every`` Adam steps, each at most ``balance_max`` times the smallest, the data
+        term of an inverse problem at most ``balance_max_data`` times
         (:mod:`sciml.nn.balance`); ``none``: fixed weights.
     hard_bc, hard_ic
         Impose Dirichlet data through approximate distance functions where the geometry allows,
@@ -121,6 +122,7 @@ class PhysicsConfig(RunConfig):
     balance: Literal["gradnorm", "none"] = "gradnorm"
     balance_every: int = 100
     balance_max: float = 100.0
+    balance_max_data: float = 1e4
     hard_bc: bool = True
     hard_ic: bool = True
     causal: bool = True
@@ -139,8 +141,8 @@ class PhysicsConfig(RunConfig):
         if not self.unknown_lr > 0:
             raise ProblemError(f"unknown_lr must be positive, got {self.unknown_lr}")
         if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1 \
-                or not self.balance_max >= 1:
-            raise ProblemError("balance_every, balance_max, causal_chunks, rar_points and rar_candidates must be "
+                or not self.balance_max >= 1 or not self.balance_max_data >= 1:
+            raise ProblemError("balance_every, balance_max, balance_max_data, causal_chunks, rar_points and rar_candidates must be "
                                "at least 1")
 
 
@@ -268,7 +270,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        data_weight=inverse.spec.weight if inverse is not None else 1.0,
                        data_noise=inverse.spec.data_noise if soft and cfg.noise_floor else 0.0)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
-    balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max) if cfg.balance == "gradnorm" else None
+    balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max, caps={"data": cfg.balance_max_data}) \
+        if cfg.balance == "gradnorm" else None
     refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None
     objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
                                  inverse.unknowns if inverse is not None else None)

@@ -84,6 +84,10 @@ def test_gradient_norm_balancing_equalises_the_pulls():
     assert pulls[0] == pytest.approx(pulls[1], rel=1e-6)
     capped = GradNormBalance(every=1, alpha=0.0).update(0, terms, [w])  # the default cap: 100x
     assert capped["a"] / capped["b"] == pytest.approx(100.0)
+    data = {"data": terms["a"], "b": terms["b"]}  # an inverse problem's data term has its own, looser cap
+    loose = GradNormBalance(every=1, alpha=0.0, caps={"data": 1e4}).update(0, data, [w])
+    assert loose["data"] / loose["b"] == pytest.approx(weights["a"] / weights["b"], rel=1e-6)
+    assert loose["data"] / loose["b"] > 100
     assert GradNormBalance(every=10).due(0) and not _after_first(GradNormBalance(every=10)).due(5)
 
 
