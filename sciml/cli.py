@@ -276,7 +276,8 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
 def cmd_data_hypino_bank(args: argparse.Namespace) -> int:
     from .data.pde_samples import SampleConfig
-    from .data.reference_samples import default_workers, write_bank
+    from .data.dataset import default_workers
+    from .data.reference_samples import write_bank
     from .nn.trainer import show_progress
 
     check_writable(Path(args.out).parent)
@@ -562,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     hb.add_argument("--out", required=True, help="HDF5 file to write")
     hb.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     hb.add_argument("--grid", type=_count(8), default=64, help="encoding grid, as the model's (default 64)")
-    hb.add_argument("--workers", type=_count(1), help="processes (default: the CPUs available)")
+    hb.add_argument("--workers", type=_count(1), help="processes (default: CPU count, at most 8)")
     hb.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
     hb.set_defaults(func=cmd_data_hypino_bank)
     return parser

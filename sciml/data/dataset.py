@@ -141,7 +141,7 @@ def generate(path: str | Path, n: int, out: str | Path, seed: int | None = None,
             from tqdm import tqdm
 
             bar = tqdm(total=n, initial=int(done.sum()), desc="data", unit="sample", leave=False)
-        workers = min(workers or os.cpu_count() or 1, 8)
+        workers = workers or default_workers()
         try:
             for start, members in _run(todo, workers, str(path), list(overrides)):
                 _write(f, start, members, problem.family.layout)
@@ -153,6 +153,11 @@ def generate(path: str | Path, n: int, out: str | Path, seed: int | None = None,
         f.attrs["generation_s"] = float(f.attrs.get("generation_s", 0.0)) + time.perf_counter() - started
     os.replace(partial, out)
     return out
+
+
+def default_workers() -> int:
+    """Processes for generating references: the CPU count, at most 8."""
+    return min(os.cpu_count() or 1, 8)
 
 
 def _run(todo: list[tuple[int, int, int]], workers: int, path: str, overrides: list[str]

@@ -24,7 +24,6 @@ ones.
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -202,11 +201,18 @@ def write_bank(path: str | Path, count: int, cfg: SampleConfig = SampleConfig(),
 
         bar = tqdm(total=count, desc="reference samples", unit="problem")
     rows: list[dict[str, np.ndarray]] = []
-    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
-        for row in pool.map(_draw, jobs, chunksize=8):
+
+    def collect(solved: Any) -> None:
+        for row in solved:
             rows.append(row)
             if bar is not None:
                 bar.update(1)
+
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            collect(pool.map(_draw, jobs, chunksize=8))
+    else:
+        collect(map(_draw, jobs))
     if bar is not None:
         bar.close()
 
@@ -219,18 +225,6 @@ def write_bank(path: str | Path, count: int, cfg: SampleConfig = SampleConfig(),
                     bool if name in ("inside",) else np.float32), compression="gzip")
 
     return atomic_write(Path(path), write)
-
-
-class _Serial:
-    def __enter__(self) -> "_Serial":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-    @staticmethod
-    def map(fn: Any, items: Any, chunksize: int = 1) -> Any:
-        return map(fn, items)
 
 
 class ReferenceBank:
@@ -272,8 +266,3 @@ class ReferenceBank:
                            d["f_int"][i, pi].astype(float), targets, d["boundary"][i, pb], d["normals"][i, pb],
                            d["dirichlet"][i, pb], d["g_d"][i, pb].astype(float), d["neumann"][i, pb],
                            d["g_n"][i, pb].astype(float), derivatives=False)
-
-
-def default_workers() -> int:
-    """Processes for :func:`write_bank`: the CPUs this process may use."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
