@@ -53,6 +53,19 @@ class TimeStepJet(Jet):
     def dd(self, i: int, j: int) -> torch.Tensor:
         return self._blend(lambda: self.new.dd(i, j), self.old.dd(i, j))
 
+    def derivative(self, axes: Sequence[int]) -> torch.Tensor:
+        """Space derivatives of any order the networks give, blended; ``u_t`` the step's rate.
+        A scheme of first order in time has no second time derivative, and mixed space-time
+        derivatives are not formed: both are refused with the way out."""
+        n_t = sum(a == self.tcol for a in axes)
+        if n_t == 0:
+            return self._blend(lambda: self.new.derivative(axes), self.old.derivative(axes))
+        if len(axes) == 1:
+            return self.rate
+        raise ProblemError("a time-stepped field (insr) advances equations of first order in time with no "
+                           "mixed space-time derivative: write a second-order equation as a first-order "
+                           "system (u_t = v, v_t = ...), or use pinn or pig")
+
 
 class SpatialView(Field):
     """A space-only field read at space-time points (the time column ignored)."""

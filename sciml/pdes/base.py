@@ -96,8 +96,8 @@ class PDEType:
     an instance with :func:`sciml.pdes.register`.
 
     Traits (:attr:`traits`) are what solvers select on: ``steady`` and/or ``transient``,
-    ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim3`` (the space
-    dimensions allowed), ``residual`` (a pointwise residual the physics-informed solvers
+    ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim10`` (the space
+    dimensions allowed), ``space`` (some of them above 0: not only ODEs), ``residual`` (a pointwise residual the physics-informed solvers
     train on), ``reference`` (a SciPy reference solves it), ``incompressible`` (a
     divergence-free velocity with a pressure), ``transport`` (a 1D transport form along
     characteristics, :meth:`transport_form`), ``operator2d`` (may have a constant 2D
@@ -128,6 +128,7 @@ class PDEType:
     @property
     def traits(self) -> frozenset[str]:
         out = {f"dim{d}" for d in self.dims}
+        out |= {"space"} if any(d > 0 for d in self.dims) else set()
         out |= {"steady"} if self.time != "required" else set()
         out |= {"transient"} if self.time != "never" else set()
         out.add("linear" if self.linear else "nonlinear")
@@ -185,6 +186,17 @@ class PDEType:
         """The flux the weak form sees, ``(P, n_components)``: ``flux_coef du/dn``."""
         dudn = (jet.grad(loss.space) * normals[:, None, :]).sum(-1)
         return dudn * c[self.flux_coef][:, None] if self.flux_coef else dudn
+
+    def diffusive(self, pde: "PDE", dim: int) -> bool:
+        """Whether the residual has second derivatives in space (time-stepped neural fields then
+        use a smoother network): by default, whether the coefficient in front of the flux
+        (:attr:`flux_coef`) is given and not identically zero."""
+        expr = pde.coefs.get(self.flux_coef) if self.flux_coef else None
+        if expr is None:
+            return False
+        if not expr.is_constant:
+            return True
+        return float(np.ravel(expr(np.zeros((1, max(dim, 1))), 0.0))[0]) != 0.0
 
     def natural_boundary(self, problem: Any) -> bool:
         """Whether boundary points no entry covers carry the natural zero-flux condition."""

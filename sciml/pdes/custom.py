@@ -64,6 +64,9 @@ class Custom(PDEType):
     def pairs(self, pde: Any, dim: int) -> tuple[tuple[int, int], ...]:
         return tuple(sorted({a for _, a in self.derivatives(pde).values() if len(a) == 2}))
 
+    def diffusive(self, pde: Any, dim: int) -> bool:
+        return any(sum(a < dim for a in axes) >= 2 for _, axes in self.derivatives(pde).values())
+
     def initial_rates(self, pde: Any) -> tuple[str, ...]:
         fields, variables = tuple(pde.coefs["fields"]), _variables(pde)
         if "t" not in variables:

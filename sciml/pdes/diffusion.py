@@ -51,6 +51,9 @@ class Diffusion(PDEType):
                        for i in dims for j in dims)
         return self.time_derivative(loss, jet) - flux_div + c["c"][:, None] * jet.value - c["f"][:, None]
 
+    def diffusive(self, pde: Any, dim: int) -> bool:
+        return True  # K is positive definite
+
     def boundary_flux(self, loss: Any, jet: Any, normals: Any, c: Mapping[str, Any]) -> Any:
         dims = range(loss.dim)
         return sum(normals[:, i, None] * c[f"K{i}{j}"][:, None] * jet.d(j) for i in dims for j in dims)

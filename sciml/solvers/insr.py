@@ -6,8 +6,11 @@ PDEs" (ICML 2023). The field at time ``t_n`` is a SIREN ``u(x; theta_n)`` (Sitzm
 warm-started from ``theta_n``, so that the new field satisfies the time-discrete equation at
 fresh uniform-random samples drawn every iteration, plus a boundary penalty.
 
-Scalar PDEs ``u_t + S(u) = 0`` (convection-diffusion, Burgers; :mod:`sciml.nn.physics` gives
-``S``: the residual read from a :class:`~sciml.nn.timestep.TimeStepJet`):
+Every PDE of first order in time with a pointwise residual ``R(u_t, u, space derivatives) =
+0`` (convection-diffusion, Burgers, anisotropic diffusion, equations written in the problem
+file, systems of several fields): the residual of :mod:`sciml.nn.physics` is read from a
+:class:`~sciml.nn.timestep.TimeStepJet`, whose ``u_t`` is the step's difference quotient and
+whose space derivatives are blended; for ``u_t + S(u) = 0``:
 
 * explicit Euler: ``(u - u_n)/dt + S(u_n; t_n) = 0``
 * implicit Euler: ``(u - u_n)/dt + S(u; t_n+1) = 0``
@@ -155,16 +158,20 @@ class INSRConfig(DeviceConfig):
             raise ProblemError("resume needs a checkpoint file")
 
 
-def has_diffusion(problem: Problem) -> bool:
-    """Whether the PDE has a second-order term (the coefficient of its flux, ``eps`` or ``nu``,
-    not identically zero)."""
-    name = problem.pde.spec.flux_coef
-    expr = problem.pde.coefs.get(name) if name else None
-    if expr is None:
-        return False
-    if not expr.is_constant:
-        return True
-    return float(np.ravel(expr(np.zeros((1, max(problem.dim, 1))), 0.0))[0]) != 0.0
+def check_steppable(problem: Problem) -> None:
+    """Refuse, before any fitting, what a time-stepped SIREN cannot advance: no space (an ODE),
+    a second time derivative, or space derivatives above the second order its jet gives."""
+    spec, pde = problem.pde.spec, problem.pde
+    if problem.dim < 1:
+        raise ProblemError("insr time-steps a field over space; this problem has no space dimension "
+                           "(use pinn or pig)", problem.source, "pde.type")
+    if spec.initial_rates(pde):
+        raise ProblemError("insr advances equations of first order in time; this one has a second time "
+                           "derivative: write it as a first-order system (u_t = v, v_t = ...) or use pinn or pig",
+                           problem.source, "pde")
+    if spec.order(pde) > 2:
+        raise ProblemError(f"insr's SIREN gives derivatives up to second order; this residual has order "
+                           f"{spec.order(pde)} (use pinn)", problem.source, "pde")
 
 
 def initial_mean(problem: Problem, n: int = 4096, seed: int = 0) -> list[float]:
@@ -237,7 +244,8 @@ class ScalarStepper(Stepper):
         """The mean-square step residual at fresh samples plus the weighted boundary misfit."""
         batch = self.loss.prepare(self._points(t0 + self.theta * dt, t0 + dt))
         x = batch.interior[:, : self.dim]
-        order, pairs = self.loss.order, self.loss.pairs
+        order = self.loss.order
+        pairs = [p for p in self.loss.pairs if max(p) < self.dim]  # the field is a function of space
         new = self.net.jet(x, order if self.theta > 0 else 0, pairs)
         with torch.no_grad():
             old = self.prev.jet(x, order, pairs)
@@ -339,7 +347,7 @@ def _field(problem: Problem, cfg: INSRConfig) -> tuple[Field, str]:
     description."""
     lo, hi = problem.domain.bounds
     widths = cfg.widths or DEFAULT_WIDTHS[problem.dim]
-    omega = cfg.omega or (10.0 if has_diffusion(problem) else 30.0)
+    omega = cfg.omega or (10.0 if problem.pde.spec.diffusive(problem.pde, problem.dim) else 30.0)
     net: Field = Siren(lo, hi, len(problem.fields), widths, omega)
     arch = f"SIREN {[problem.dim, *widths, len(problem.fields)]}, omega_0 = {omega:g}"
     if cfg.center_output or cfg.output_scale != 1.0:
@@ -356,7 +364,7 @@ class INSRSolver(TrainedSolver):
     euler) at ``t_step``."""
 
     name: ClassVar[str] = "insr"
-    supports: ClassVar[frozenset[str]] = frozenset({"convection_diffusion", "burgers", "euler"})
+    needs: ClassVar[frozenset[str]] = frozenset({"transient", "residual", "space"})
     description: ClassVar[str] = "neural field whose weights are time-stepped by optimisation (Chen et al. 2023)"
     config_class: ClassVar[type] = INSRConfig
 
@@ -365,6 +373,7 @@ class INSRSolver(TrainedSolver):
         if not problem.transient:
             raise ProblemError("insr solves time-dependent problems: add a [time] section",
                                problem.source, "time")
+        check_steppable(problem)
         cfg = self.config(problem)
         lo, hi = problem.domain.bounds
         widths = cfg.widths or DEFAULT_WIDTHS[problem.dim]

@@ -81,14 +81,19 @@ def test_one_reaction_step_matches_the_integrators_amplification_factor(write_pr
     assert sol.info["n_steps"] == 1 and sol.info["integrator"] == integrator
 
 
-@pytest.mark.parametrize("integrator, factor", [
-    ("implicit_euler", lambda a: 1 / (1 + a)),
-    ("midpoint", lambda a: (1 - a / 2) / (1 + a / 2)),
+CUSTOM_HEAT = HEAT.replace('type = "convection_diffusion"\neps = "eps"', 'type = "custom"\nresidual = "u_t - eps*u_xx"')
+
+
+@pytest.mark.parametrize("integrator, factor, text", [
+    ("implicit_euler", lambda a: 1 / (1 + a), HEAT),
+    ("midpoint", lambda a: (1 - a / 2) / (1 + a / 2), HEAT),
+    ("midpoint", lambda a: (1 - a / 2) / (1 + a / 2), CUSTOM_HEAT),
 ])
-def test_one_heat_step_matches_the_closed_form_on_a_fourier_mode(write_problem, integrator, factor):
+def test_one_heat_step_matches_the_closed_form_on_a_fourier_mode(write_problem, integrator, factor, text):
     # u_t = u_xx on sin(pi x): one step multiplies the mode by the scheme's amplification
-    # factor of a = pi^2 dt (0.671 implicit, 0.604 midpoint; the exact decay is 0.612)
-    problem = load_problem(write_problem(HEAT))
+    # factor of a = pi^2 dt (0.671 implicit, 0.604 midpoint; the exact decay is 0.612); the same
+    # equation written in the problem file steps the same way
+    problem = load_problem(write_problem(text))
     torch.manual_seed(0)
     sol = INSRSolver(integrator=integrator, ic_iters=1500, iters=1500, lr=1e-3, **FAST).solve(problem)
     x = np.linspace(0, 1, 201)
@@ -96,6 +101,72 @@ def test_one_heat_step_matches_the_closed_form_on_a_fourier_mode(write_problem, 
     expected = factor(math.pi ** 2 * 0.05) * np.sin(math.pi * x)
     assert np.abs(u1 - expected).max() < 0.01
     assert "omega_0 = 10" in sol.info["architecture"]  # the default for diffusive problems
+
+
+def test_a_custom_equation_steps_like_the_same_built_in_type(write_problem):
+    opts = dict(ic_iters=40, iters=15, **FAST)
+    runs = []
+    for text in (HEAT, CUSTOM_HEAT):
+        torch.manual_seed(0)
+        runs.append(INSRSolver(**opts).solve(load_problem(write_problem(text))))
+    assert np.allclose(runs[0].values, runs[1].values, rtol=0, atol=1e-6)
+    assert runs[1].info["architecture"] == runs[0].info["architecture"]  # both diffusive: omega_0 = 10
+
+
+ROTATION = """
+name = "rotation"
+[pde]
+type = "custom"
+fields = ["u", "v"]
+residual = ["u_t + v", "v_t - u"]
+[domain]
+type = "interval"
+bounds = [0.0, 1.0]
+[time]
+start = 0.0
+end = 1.0
+[initial]
+u = "1"
+v = "0"
+[[boundary]]
+type = "periodic"
+axis = "x"
+"""
+
+
+@pytest.mark.parametrize("integrator, expected", [
+    ("midpoint", (0.6, 0.8)),  # the Cayley transform of the rotation by dt = 1
+    ("explicit_euler", (1.0, 1.0)),
+])
+def test_a_system_of_two_fields_steps_by_the_integrator(write_problem, integrator, expected):
+    # u_t = -v, v_t = u from (1, 0), one step of dt = 1: midpoint gives (0.6, 0.8), explicit
+    # Euler (1, 1) (the exact rotation: (0.540, 0.841))
+    problem = load_problem(write_problem(ROTATION))
+    torch.manual_seed(0)
+    sol = INSRSolver(integrator=integrator, dt=1.0, ic_iters=300, iters=800, lr=1e-3, omega=5.0,
+                     **FAST).solve(problem)
+    x = np.linspace(0, 1, 51)
+    end = sol(np.column_stack([x, np.ones_like(x)]))
+    assert np.abs(end - np.asarray(expected)).max() < 0.02, end[:3]
+    assert "omega_0 = 5" in sol.info["architecture"]
+
+
+def test_a_first_order_equation_gets_the_papers_siren(write_problem):
+    sol = INSRSolver(ic_iters=1, iters=1, **FAST).solve(load_problem(write_problem(ROTATION)))
+    assert "omega_0 = 30" in sol.info["architecture"]  # no second space derivative
+
+
+@pytest.mark.parametrize("residual, match", [
+    ("u_tt - u_xx", "second time derivative"),
+    ("u_t + u_xxxx", "second order"),
+    ("u_t - u_xt", "first order in time with no mixed"),
+])
+def test_equations_a_time_stepped_siren_cannot_advance_are_refused(write_problem, residual, match):
+    text = CUSTOM_HEAT.replace('"u_t - eps*u_xx"', f'"{residual}"')
+    if "u_tt" in residual:
+        text = text.replace('u = "sin(pi*x)"', 'u = "sin(pi*x)"\nu_t = "0"')
+    with pytest.raises(ProblemError, match=match):
+        INSRSolver(ic_iters=1, iters=1, **FAST).solve(load_problem(write_problem(text)))
 
 
 def test_warm_start_keeps_a_stationary_field(write_problem):
@@ -179,6 +250,8 @@ def test_refusals(write_problem, root):
                                                       .replace('[initial]\nu = "sin(pi*x)"\n', ""))))
     with pytest.raises(ProblemError, match="does not support"):
         INSRSolver().solve(load_problem(root / "problems" / "poisson-square.toml"))
+    with pytest.raises(ProblemError, match="does not support"):  # an ODE has no space to sample
+        INSRSolver().solve(load_problem(root / "problems" / "van-der-pol.toml"))
     for bad in ({"dt": 0.0}, {"iters": 0}, {"integrator": "rk4"}, {"widths": [0]}, {"boundary_fraction": 2.0}):
         with pytest.raises(ProblemError):
             INSRSolver(**bad).config(load_problem(write_problem(HEAT)))
