@@ -4,7 +4,7 @@
 >>> pdes.get("poisson").equation
 '-div(k grad u) = f'
 >>> sorted(pdes.get("burgers").traits)
-['dim1', 'nonlinear', 'reference', 'residual', 'scalar', 'transient', 'transport']
+['dim1', 'nonlinear', 'reference', 'residual', 'scalar', 'space', 'transient', 'transport']
 
 A new built-in type is one module of this package, found without any list to edit: subclass
 :class:`PDEType`, set its coefficients, dimensions and time dependence, write its residual, and
