@@ -19,7 +19,7 @@ from sciml.problems import load_problem, problem_from_dict
 from sciml.problems.expr import coordinates
 
 ROOT = Path(__file__).resolve().parent.parent
-CUSTOM = ["nonlinear-poisson", "kovasznay", "klein-gordon", "wave-1d", "allen-cahn", "kuramoto-sivashinsky",
+CUSTOM = ["nonlinear-poisson", "kovasznay", "klein-gordon", "klein-gordon-2d", "wave-1d", "allen-cahn", "kuramoto-sivashinsky",
           "poisson-5d", "poisson-10d", "poisson-csg-3d"]
 
 
