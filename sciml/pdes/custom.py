@@ -52,7 +52,7 @@ class Custom(PDEType):
         fields, variables = tuple(pde.coefs["fields"]), _variables(pde)
         out = {}
         for expr in pde.coefs["residual"]:
-            for name in expr.used:
+            for name in sorted(expr.used):  # a fixed order: the same run gives the same numbers
                 parsed = parse_name(name, fields, variables)
                 if parsed is not None:
                     out[name] = (fields.index(parsed[0]), parsed[1])
