@@ -67,6 +67,7 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
     train = summary["info"].get("train", {})
     row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
+               recoveries=len(train.get("recoveries", [])),
                features=summary["info"].get("features", {}), warnings=summary["warnings"])
     return row
 
@@ -112,6 +113,8 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
     met = sum(1 for name, b in zip(problems, best) if b < bound(next(r for r in rows if r['problem'] == name)))
     lines += ["", f"Bounds met: {met} of {len(problems)}; median of the better error "
               f"{statistics.median(finite):.3g}." if finite else "no case finished"]
+    rolled = [f"{r['problem']} {r['solver']} ({r['recoveries']})" for r in rows if r.get("recoveries")]
+    lines += ["", "Roll-backs of the divergence guard: " + (", ".join(rolled) if rolled else "none") + "."]
     features = next((r.get("features") for r in rows if r.get("features")), None)
     if features:
         lines += ["", "Features on (pinn's first case): " + ", ".join(f"{k} = {v}" for k, v in features.items()) + "."]
