@@ -112,6 +112,7 @@ class PhysicsObjective(nn.Module):
         self.model, self.loss, self.batches = model, loss, batches
         self.balance, self.refine, self.adapt_until, self.seed = balance, refine, adapt_until, seed
         self.unknowns = unknowns  # trained beside the model (sciml.nn.inverse.Unknowns)
+        self._check_batch: Batch | None = None  # the fixed points of evaluate()
 
     def forward(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         adapting = step < self.adapt_until
@@ -131,6 +132,27 @@ class PhysicsObjective(nn.Module):
         if self.unknowns is not None and self.unknowns.scalars is not None:  # shown and logged, not losses
             terms = {**terms, **{f"unknown.{k}": v for k, v in self.unknowns.scalars.values().items()}}
         return total, {k: v.detach() for k, v in terms.items()}
+
+    def evaluate(self) -> float:
+        """The current state's score on fixed terms: the loss on one fixed draw of collocation
+        points (the same for every call), under the current balance weights, with the plain mean
+        residual instead of the causally weighted one. Two states of a run compare fairly here,
+        unlike their training losses (fresh points every block of steps, weights that move);
+        the trainer uses it to choose between the lowest-loss state and the last one."""
+        if self._check_batch is None:
+            sampler = self.batches.sampler
+            own = sampler.rng
+            sampler.rng = np.random.default_rng([self.seed, 271828])
+            try:
+                self._check_batch = self.batches.prepare(sampler.sample())
+            finally:
+                sampler.rng = own
+        with torch.enable_grad():
+            terms = self.loss.terms(self.model, self._check_batch, causal=False)
+            weights = self.balance.weights if self.balance is not None else None
+            total = self.loss.total(terms, weights)
+            reg = self._regulariser(self._check_batch.interior)
+        return float((total + reg if reg is not None else total).detach())
 
     def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:
         if self.unknowns is None or not len(self.unknowns.fields):

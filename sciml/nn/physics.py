@@ -271,12 +271,14 @@ class PhysicsLoss:
             coef = self._live(points, coef, boundary=True)
         return self.kind.boundary_flux(self, jet, normals, coef)
 
-    def terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
+    def terms(self, model: Any, batch: Batch, causal: bool = True) -> dict[str, torch.Tensor]:
         """Unweighted mean-square loss terms ``res``, the boundary terms (one per condition kind)
-        and ``ic`` (those that apply)."""
+        and ``ic`` (those that apply); ``causal=False``: the plain mean residual even when causal
+        weighting is on."""
         jet = model.jet(batch.interior, self.order, self.pairs)
         squares = self.residual(jet, batch.interior, batch.coef).pow(2).sum(dim=1)
-        out = {"res": self._causal(squares, batch.interior) if self.causal is not None else squares.mean()}
+        weigh = self.causal is not None and causal
+        out = {"res": self._causal(squares, batch.interior) if weigh else squares.mean()}
         out.update(self.boundary_terms(model, batch))
         if batch.initial is not None:
             pts, target = batch.initial

@@ -88,9 +88,13 @@ class TrainConfig:
     tensorboard
         A folder for TensorBoard event files of the same scalars (the ``tensorboard`` extra).
     keep
-        Which state training ends in: ``best`` (lowest loss seen; right for full-batch and
-        physics losses) or ``last`` (right for minibatch epochs, whose per-batch losses are
-        noisy).
+        Which state training ends in: ``best`` (lowest loss seen; right for full-batch losses)
+        or ``last`` (right for minibatch epochs, whose per-batch losses are noisy). With
+        ``best``, an objective that can score a state on fixed terms (an ``evaluate()`` method:
+        the physics objective, whose training loss is measured on fresh points under weights
+        that change with balancing and causal weighting, so that its lowest value can belong to
+        an early, worse state) keeps the best state only when it also scores below the last
+        one there; ``TrainResult.kept`` says which was kept.
     progress
         Show a progress bar (None: only on an interactive terminal outside CI).
     """
@@ -151,6 +155,8 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     recoveries: list[str] = field(default_factory=list)
     bfgs_steps: int = 0
+    best_step: int | None = None
+    kept: str = "last"
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
@@ -159,7 +165,7 @@ class TrainResult:
         per_step = (adam[-1]["t"] - adam[0]["t"]) / (adam[-1]["step"] - adam[0]["step"]) if len(adam) > 1 else None
         return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps, "bfgs_steps": self.bfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
-                "stopped": self.stopped, "recoveries": self.recoveries, "train_s": self.seconds,
+                "stopped": self.stopped, "kept": self.kept, "recoveries": self.recoveries, "train_s": self.seconds,
                 "s_per_adam_step": per_step}
 
 
@@ -298,7 +304,7 @@ class Trainer:
         r = self.result
         r.final_loss, r.terms = loss, vals
         if loss < r.best_loss:
-            r.best_loss = loss
+            r.best_loss, r.best_step = loss, step
             if snapshot is not None:
                 self.best_state = snapshot
         record = {"step": step, "phase": phase, "loss": loss, "lr": lr, "t": self._elapsed(), **vals}
@@ -365,7 +371,7 @@ class Trainer:
         state = {"objective": self.objective.state_dict(), "phase": phase, "step": step,
                  "optimizer": opt.state_dict() if opt is not None else None,
                  "scheduler": sched.state_dict() if sched is not None else None,
-                 "best_state": self.best_state, "best_loss": r.best_loss,
+                 "best_state": self.best_state, "best_loss": r.best_loss, "best_step": r.best_step,
                  "adam_steps": r.adam_steps, "lbfgs_steps": r.lbfgs_steps, "history": r.history,
                  "elapsed": self._elapsed(), "torch_rng": torch.get_rng_state(),
                  "stateful": {k: v.state_dict() for k, v in self.stateful.items()}}
@@ -378,7 +384,7 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise ProblemError(f"cannot resume from {path}: {exc}") from None
         r = self.result
-        self.best_state, r.best_loss = state["best_state"], state["best_loss"]
+        self.best_state, r.best_loss, r.best_step = state["best_state"], state["best_loss"], state.get("best_step")
         r.adam_steps, r.lbfgs_steps, r.history = state["adam_steps"], state["lbfgs_steps"], state["history"]
         self._elapsed_before = state["elapsed"]
         torch.set_rng_state(state["torch_rng"])
@@ -412,10 +418,30 @@ class Trainer:
             for sink in self._sinks:
                 sink.close()
             self._sinks = []
-        if self.best_state is not None:
-            self.objective.load_state_dict(self.best_state)
+        self._end_state()
         self.result.seconds = self._elapsed()
         return self.result
+
+    def _end_state(self) -> None:
+        """Load the state training ends in (``keep``): the best one, unless the objective's
+        ``evaluate()`` scores the last state at least as low (a non-finite score loses)."""
+        r = self.result
+        if self.best_state is None:
+            return
+        evaluate = getattr(self.objective, "evaluate", None)
+        if evaluate is not None:
+            at_last = float(evaluate())
+            last = self._snapshot()
+            self.objective.load_state_dict(self.best_state)
+            at_best = float(evaluate())
+            if math.isfinite(at_last) and not at_best < at_last:
+                self.objective.load_state_dict(last)
+                r.kept = f"last (scored {at_last:.4g}; the lowest training loss, step {r.best_step}: {at_best:.4g})"
+                return
+            r.kept = f"best, step {r.best_step} (scored {at_best:.4g}; the last state: {at_last:.4g})"
+            return
+        self.objective.load_state_dict(self.best_state)
+        r.kept = f"best, step {r.best_step}"
 
     def _open_sinks(self, resumed: bool) -> None:
         """The metrics file and TensorBoard writer of the config (rank 0 only)."""

@@ -197,3 +197,64 @@ def test_lr_scale_gives_a_parameter_its_own_learning_rate():
     result = Trainer(obj, TrainConfig(adam_steps=3, lr=0.1, log_every=1, keep="last", progress=False)).fit()
     assert obj.a.item() == pytest.approx(0.3, rel=1e-2) and obj.b.item() == pytest.approx(3.0, rel=3e-2)  # ~lr per step
     assert [h["lr"] for h in result.history] == pytest.approx([0.1] * 3)  # the base rate is what is logged
+
+
+class _Judged(nn.Module):
+    """A quadratic in ``p`` whose training loss carries a term that grows with the step (as the
+    balanced or causal weights of a physics loss move), so the lowest training loss belongs to
+    the first state, and which scores a state on fixed terms by ``evaluate()`` (the quadratic
+    alone, or a script)."""
+
+    def __init__(self, score=None):
+        super().__init__()
+        self.p = nn.Parameter(torch.zeros(()))
+        self.score = score
+
+    def forward(self, step):
+        fit = (self.p - 3) ** 2
+        return fit + step, {"fit": fit.detach()}
+
+    def evaluate(self):
+        return self.score(float(self.p)) if self.score else float((self.p.detach() - 3) ** 2)
+
+
+def test_the_end_state_is_chosen_on_fixed_terms_not_on_the_moving_training_loss():
+    model = _Judged()
+    result = Trainer(model, TrainConfig(adam_steps=100, lr=0.1, progress=False)).fit()
+    assert result.best_step == 0 and abs(float(model.p) - 3) < 0.1  # the last state, not p = 0.1
+    assert result.kept.startswith("last") and result.summary()["kept"] == result.kept
+
+
+@pytest.mark.parametrize("score", [lambda p: p, lambda p: float("nan") if p > 0.5 else 1.0])
+def test_the_best_state_is_kept_when_it_scores_lower_or_the_last_one_is_not_finite(score):
+    model = _Judged(score)
+    result = Trainer(model, TrainConfig(adam_steps=100, lr=0.1, progress=False)).fit()
+    assert float(model.p) == 0.0 and result.kept.startswith("best, step 0")
+
+
+def test_an_objective_without_evaluate_ends_in_its_lowest_loss_state():
+    class Plain(_Judged):
+        evaluate = None
+
+    model = Plain()
+    result = Trainer(model, TrainConfig(adam_steps=50, lr=0.1, progress=False)).fit()
+    assert float(model.p) == 0.0 and result.kept == "best, step 0"
+
+
+def test_physics_evaluate_scores_on_one_fixed_draw_without_causal_weights():
+    from sciml.nn.physics import Causal
+
+    problem = problem_from_dict({key: v for key, v in POISSON_1D.items() if key != "exact"}
+                                | {"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
+                                   "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "sin(pi*x)"}})
+    torch.manual_seed(0)
+    model = PINNNet([0.0, 0.0], [1.0, 1.0], 1, PINNConfig(hidden=[8]))
+    causal = PhysicsLoss(problem, causal=Causal(chunks=4, eps=5.0))
+    plain = PhysicsLoss(problem)
+    objs = [PhysicsObjective(model, loss, ResamplingBatches(PointSampler(problem, 64, 8, 8, seed=0), loss.prepare, 1))
+            for loss in (causal, plain)]
+    first = objs[0].evaluate()
+    objs[0](0), objs[0](1)  # training draws move the sampler on; the score's points stay
+    assert objs[0].evaluate() == first
+    assert first == pytest.approx(objs[1].evaluate(), rel=1e-12)  # the same score as without causal weights
+    assert float(objs[0](2)[0]) != pytest.approx(float(objs[1](2)[0]), rel=1e-6)  # while training weighs
