@@ -67,7 +67,7 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
     train = summary["info"].get("train", {})
     row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
-               recoveries=len(train.get("recoveries", [])),
+               recoveries=len(train.get("recoveries", [])), kept=train.get("kept"),
                features=summary["info"].get("features", {}), warnings=summary["warnings"])
     return row
 
