@@ -3,6 +3,7 @@ packaged as the ``forward(step) -> (total, terms)`` module the :class:`Trainer` 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -140,13 +141,10 @@ class PhysicsObjective(nn.Module):
         unlike their training losses (fresh points every block of steps, weights that move);
         the trainer uses it to choose between the lowest-loss state and the last one."""
         if self._check_batch is None:
-            sampler = self.batches.sampler
-            own = sampler.rng
-            sampler.rng = np.random.default_rng([self.seed, 271828])
-            try:
-                self._check_batch = self.batches.prepare(sampler.sample())
-            finally:
-                sampler.rng = own
+            # a copy of the sampler with its own generator, so training's draws stay as they were
+            fixed = copy.copy(self.batches.sampler)
+            fixed.rng = np.random.default_rng([self.seed, 271828])
+            self._check_batch = self.batches.prepare(fixed.sample())
         with torch.enable_grad():
             terms = self.loss.terms(self.model, self._check_batch, causal=False)
             weights = self.balance.weights if self.balance is not None else None

@@ -98,8 +98,9 @@ class PDEType:
     Traits (:attr:`traits`) are what solvers select on: ``steady`` and/or ``transient``,
     ``scalar`` or ``vector``, ``linear`` or ``nonlinear``, ``dim0``-``dim10`` (the space
     dimensions allowed), ``space`` (some of them above 0: not only ODEs), ``residual`` (a
-    pointwise residual the physics-informed solvers train on), ``reference`` (a SciPy reference solves it), ``incompressible`` (a
-    divergence-free velocity with a pressure), ``transport`` (a 1D transport form along
+    pointwise residual the physics-informed solvers train on), ``reference`` (a SciPy
+    reference solves it), ``incompressible`` (a divergence-free velocity with a pressure),
+    ``transport`` (a 1D transport form along
     characteristics, :meth:`transport_form`), ``operator2d`` (may have a constant 2D
     operator, :meth:`operator_coefficients`) and ``assembles`` (a steady problem of the type is
     a P1 linear system, :meth:`linear_system`).
