@@ -239,10 +239,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     check_writable(args.out)
     extra: dict[str, Any] = {}
-    if args.set or args.only or args.jobs != 1 or args.tag:
+    if args.set or args.only or args.jobs != 1 or args.tag or args.solver:
         extra = {"options": _key_values(args.set), "only": args.only or None, "jobs": args.jobs}
         if args.tag:
             extra["tag"] = args.tag
+        if args.solver:
+            extra["solvers"] = args.solver
     return run_benchmark(args.name, Path(args.out), args.budget, quiet=args.quiet, **extra)
 
 
@@ -496,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "hypino: --set model=FILE, the model file to benchmark")
     b.add_argument("--only", action="append", default=[], metavar="PROBLEM",
                    help="robust, inverse: run only this problem / case (repeatable)")
+    b.add_argument("--solver", action="append", default=[], metavar="NAME",
+                   help="robust: run only this solver (pinn or pig; repeatable), for an ablation of a feature "
+                        "only one of them uses")
     b.add_argument("--jobs", type=_count(1), default=1, help="robust, inverse: cases run at once, one thread each")
     b.add_argument("--tag", help="robust, inverse: name of the written files (default: the benchmark's name)")
     b.set_defaults(func=cmd_benchmark)

@@ -30,27 +30,28 @@ BENCHMARKS: dict[str, str] = {
 
 def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False, **extra: Any) -> int:
     """Run the benchmark ``name``; returns the exit code. ``extra`` (options, only, jobs, tag) is
-    read by ``robust`` and ``inverse``; ``hypino`` reads ``options["model"]``."""
+    read by ``robust`` and ``inverse``, ``solvers`` by ``robust``; ``hypino`` reads ``options["model"]``."""
     if name not in BENCHMARKS:
         raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
     if name == "hypino":
         options = extra.pop("options", None) or {}
-        if extra.get("only") or extra.get("jobs", 1) != 1 or extra.get("tag") or set(options) - {"model"}:
+        if extra.get("only") or extra.get("jobs", 1) != 1 or extra.get("tag") or extra.get("solvers") or set(options) - {"model"}:
             raise ProblemError("the hypino benchmark takes one option, --set model=FILE (a HyPINO model file; "
                                "default: the shipped one)")
         from .hypino import run as hypino
 
         return hypino(out, budget_s, quiet, model_file=options.get("model"))
     if extra and name not in ("robust", "inverse"):
-        raise ProblemError(f"--set, --only, --jobs and --tag apply to the robust and inverse benchmarks, "
+        raise ProblemError(f"--set, --solver, --only, --jobs and --tag apply to the robust and inverse benchmarks, "
                            f"not to {name!r}")
     if name == "robust":
         from .robust import run as robust
 
         return robust(out, budget_s, quiet, **extra)
     if name == "inverse":
-        if extra.get("options"):
-            raise ProblemError("--set applies to the robust benchmark (inverse runs default settings)")
+        if extra.get("options") or extra.get("solvers"):
+            raise ProblemError("--set and --solver apply to the robust benchmark (inverse runs default settings "
+                               "of every solver that reads [inverse])")
         from .inverse import run as inverse
 
         return inverse(out, budget_s, quiet, **{k: v for k, v in extra.items() if k != "options"})

@@ -73,9 +73,9 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
 
 
 def run_cases(files: list[Path], budget: float, options: Mapping[str, Any], jobs: int,
-              quiet: bool = False) -> list[dict[str, Any]]:
+              quiet: bool = False, solvers: tuple[str, ...] = SOLVERS) -> list[dict[str, Any]]:
     """Every (problem, solver) case, ``jobs`` at a time."""
-    cases = [(str(f), s) for f in files for s in SOLVERS]
+    cases = [(str(f), s) for f in files for s in solvers]
     rows = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(_one, f, s, budget, dict(options)) for f, s in cases]
@@ -94,20 +94,24 @@ def bound(row: Mapping[str, Any]) -> float:
 
 
 def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]) -> str:
-    """Markdown: one row per problem with both solvers and the better one against its bound."""
+    """Markdown: one row per problem with the solvers run and the better one against its bound."""
     by = {(r["problem"], r["solver"]): r for r in rows}
     problems = sorted({r["problem"] for r in rows})
+    solvers = [s for s in SOLVERS if any(r["solver"] == s for r in rows)]
     lines = [f"Budget {budget:g} s per case, one thread, default settings"
-             + (f" with {', '.join(f'{k} = {v}' for k, v in options.items())}" if options else "") + ".", "",
-             "| problem | pinn | pig | better | bound | met |", "|---|---:|---:|---:|---:|:-:|"]
+             + (f" with {', '.join(f'{k} = {v}' for k, v in options.items())}" if options else "")
+             + ("" if len(solvers) == len(SOLVERS) else f", {' and '.join(solvers)} only (the bound is for the better "
+                                                         f"of {' and '.join(SOLVERS)})") + ".", "",
+             f"| problem | {' | '.join(solvers)} | better | bound | met |",
+             "|---|" + "---:|" * (len(solvers) + 2) + ":-:|"]
     best = []
     for name in problems:
-        errs = {s: by[(name, s)]["rel_l2"] for s in SOLVERS if (name, s) in by}
+        errs = {s: by[(name, s)]["rel_l2"] for s in solvers if (name, s) in by}
         finite = [e for e in errs.values() if math.isfinite(e)]
         b = min(finite) if finite else math.nan
         best.append(b)
         limit = bound(next(r for r in rows if r["problem"] == name))
-        cells = " | ".join(f"{errs[s]:.2e}" if math.isfinite(errs.get(s, math.nan)) else "failed" for s in SOLVERS)
+        cells = " | ".join(f"{errs[s]:.2e}" if math.isfinite(errs.get(s, math.nan)) else "failed" for s in solvers)
         lines.append(f"| {name} | {cells} | {b:.2e} | {limit:g} | {'yes' if b < limit else 'no'} |")
     finite = [b for b in best if math.isfinite(b)]
     met = sum(1 for name, b in zip(problems, best) if b < bound(next(r for r in rows if r['problem'] == name)))
@@ -117,16 +121,21 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
     lines += ["", "Roll-backs of the divergence guard: " + (", ".join(rolled) if rolled else "none") + "."]
     features = next((r.get("features") for r in rows if r.get("features")), None)
     if features:
-        lines += ["", "Features on (pinn's first case): " + ", ".join(f"{k} = {v}" for k, v in features.items()) + "."]
+        lines += ["", f"Features on ({solvers[0]}'s first case): " + ", ".join(f"{k} = {v}" for k, v in features.items()) + "."]
     return "\n".join(lines)
 
 
 def run(out: Path, budget_s: float | None, quiet: bool = False, options: Mapping[str, Any] | None = None,
-        only: list[str] | None = None, jobs: int = 1, tag: str = "robust") -> int:
-    """Run the development set; writes ``<tag>.json`` and ``<tag>.md`` under ``out``."""
+        only: list[str] | None = None, jobs: int = 1, tag: str = "robust", solvers: list[str] | None = None) -> int:
+    """Run the development set; writes ``<tag>.json`` and ``<tag>.md`` under ``out``. ``solvers``
+    (default both) narrows an ablation to the solver a feature applies to."""
     budget = float(budget_s or BUDGET_S)
     options = dict(options or {})
-    rows = run_cases(dev_problems(only), budget, options, jobs, quiet)
+    unknown = set(solvers or ()) - set(SOLVERS)
+    if unknown:
+        raise ProblemError(f"--solver: the robust benchmark runs {' and '.join(SOLVERS)}, not {', '.join(sorted(unknown))}")
+    chosen = tuple(s for s in SOLVERS if not solvers or s in solvers)
+    rows = run_cases(dev_problems(only), budget, options, jobs, quiet, chosen)
     text = report(rows, budget, options)
     print(text)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,14 @@
 gradient-norm balancing, scales from the data, exact conditions, RAR-D, causal weights and the
 self-scaled BFGS."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from sciml.errors import ProblemError
 from sciml.nn.balance import GradNormBalance
 from sciml.nn.collocation import PointSampler
 from sciml.nn.constraints import Constrained, plan
@@ -233,7 +236,6 @@ def test_bfgs_goes_far_below_adam_on_a_small_least_squares_fit():
 
 
 def test_bfgs_refuses_large_networks():
-    from sciml.errors import ProblemError
     from sciml.nn.bfgs import dense_bfgs
 
     big = [nn.Parameter(torch.zeros(30000))]
@@ -280,3 +282,17 @@ def test_the_robust_report_names_every_roll_back_and_failure():
     assert "| a | 2.00e-01 | 1.00e-02 | 1.00e-02 | 0.05 | yes |" in text
     assert "| b | failed | 2.00e-01 | 2.00e-01 | 0.1 | no |" in text
     assert "Bounds met: 1 of 2" in text and "Roll-backs of the divergence guard: a pinn (2)." in text
+
+
+def test_a_one_solver_ablation_reports_that_solver_only():
+    from sciml.bench import run_benchmark
+    from sciml.bench.robust import report
+
+    rows = [{"problem": "a", "solver": "pinn", "transient": False, "rel_l2": 0.02, "recoveries": 0}]
+    text = report(rows, 180.0, {"hard_bc": False})
+    assert "| problem | pinn | better | bound | met |" in text and "| a | 2.00e-02 | 2.00e-02 | 0.05 | yes |" in text
+    assert "pinn only" in text
+    with pytest.raises(ProblemError, match="not pinns"):
+        run_benchmark("robust", Path("unused"), 1.0, solvers=["pinns"])
+    with pytest.raises(ProblemError, match="--solver"):
+        run_benchmark("inverse", Path("unused"), 1.0, solvers=["pinn"])
