@@ -284,7 +284,7 @@ def cmd_data_hypino_bank(args: argparse.Namespace) -> int:
 
     check_writable(Path(args.out).parent)
     start = time.perf_counter()
-    out = write_bank(args.out, args.n, SampleConfig(grid=args.grid), seed=args.seed,
+    out = write_bank(args.out, args.n, SampleConfig(grid=args.grid, source_freq=args.source_freq), seed=args.seed,
                      workers=args.workers or default_workers(), progress=not args.quiet and show_progress(None))
     if not args.quiet:
         print(f"wrote {out} ({args.n} problems, {time.perf_counter() - start:.1f} s)")
@@ -568,6 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     hb.add_argument("--out", required=True, help="HDF5 file to write")
     hb.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     hb.add_argument("--grid", type=_count(8), default=64, help="encoding grid, as the model's (default 64)")
+    hb.add_argument("--source-freq", type=_positive, default=3.0,
+                    help="largest wave number of the random smooth sources, in multiples of pi per axis "
+                         "(default 3; the shipped model's bank)")
     hb.add_argument("--workers", type=_count(1), help="processes (default: CPU count, at most 8)")
     hb.add_argument("--quiet", action="store_true", help="no progress bar; print nothing but errors")
     hb.set_defaults(func=cmd_data_hypino_bank)

@@ -66,6 +66,28 @@ def test_training_draws_its_share_from_the_bank(tmp_path):
 
 def test_the_bank_command(tmp_path, capsys):
     out = tmp_path / "b.h5"
-    assert main(["data", "hypino-bank", "--n", "2", "--out", str(out), "--grid", "32", "--workers", "1"]) == 0
+    assert main(["data", "hypino-bank", "--n", "2", "--out", str(out), "--grid", "32", "--workers", "1",
+                 "--source-freq", "5"]) == 0
     assert ReferenceBank(out, grid=32).data["u"].shape == (2, 1024)
+    import h5py
+
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["source_freq"] == 5.0  # the bank says how it was made
     assert main(["data", "hypino-bank", "--n", "0", "--out", str(out)]) == 2
+    assert main(["data", "hypino-bank", "--n", "2", "--out", str(out), "--source-freq", "0"]) == 2
+
+
+def test_the_source_frequency_option_bounds_the_smooth_sources_wave_numbers():
+    import re
+
+    def wave_numbers(freq: float) -> list[float]:
+        found = []
+        for i in range(60):
+            p = random_problem(np.random.default_rng([5, i]), source_freq=freq)
+            found += [abs(float(k)) for k in re.findall(r"sin\((-?[0-9.e-]+)\*x \+ ", str(p.raw["pde"]["f"]))]
+        return found
+
+    low, high = wave_numbers(3.0), wave_numbers(6.0)
+    assert low and high and max(low) <= 3 * np.pi and max(high) <= 6 * np.pi and max(high) > 3 * np.pi
+    with pytest.raises(ProblemError, match="source_freq"):
+        random_problem(np.random.default_rng(0), source_freq=0.0)

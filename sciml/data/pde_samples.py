@@ -43,7 +43,9 @@ class SampleConfig:
     (:func:`~sciml.problems.raster.encode`); ``scaled`` divides the sample's data, source and
     targets by its data scale, so the network only ever sees problems of unit size.
     ``reference_bank``, ``reference_fraction``: a bank file of reference-solved problems
-    (:mod:`sciml.data.reference_samples`) and the share of samples drawn from it."""
+    (:mod:`sciml.data.reference_samples`) and the share of samples drawn from it;
+    ``source_freq``: the largest wave number of that bank's random smooth sources, in multiples
+    of pi per axis."""
 
     grid: int = 64
     interior: int = 512
@@ -58,6 +60,7 @@ class SampleConfig:
     amplitude: str = "scaled"
     reference_bank: str | None = None
     reference_fraction: float = 0.25
+    source_freq: float = 3.0
 
 
 @dataclass

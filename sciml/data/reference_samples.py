@@ -7,7 +7,8 @@ A sample is a random problem of one of the benchmark classes, written as an ordi
 * elliptic (70%): ``-a (u_xx + s u_yy) + b . grad u + c u = f``, the whole operator times
   ``+-1``, on ``[-1, 1]^2`` minus zero to three holes (disks, rectangles, triangles) or on an
   L-shape; ``c / a`` stays below the box's first Dirichlet eigenvalue, so Helmholtz-like
-  problems are well posed; sources: none, one to four Gaussian bumps, or a random smooth field;
+  problems are well posed; sources: none, one to four Gaussian bumps, or a random smooth field
+  (wave numbers up to ``source_freq`` pi per axis, 3 by default);
   outer Dirichlet data zero, constant or a smooth function; each hole Dirichlet (a constant) or
   Neumann zero;
 * heat in space-time (15%): ``u_y - nu u_xx + c u = f`` (``y`` is time) with initial data on the
@@ -65,12 +66,12 @@ def _bumps(rng: np.random.Generator) -> str:
     return " + ".join(parts)
 
 
-def _source(rng: np.random.Generator) -> str:
+def _source(rng: np.random.Generator, freq: float) -> str:
     draw = rng.random()
     amplitude = 10 ** rng.uniform(-1, 2.5)
     if draw < 0.25:
         return "0"
-    body = _bumps(rng) if draw < 0.65 else _smooth(rng, int(rng.integers(1, 4)), 3 * np.pi)
+    body = _bumps(rng) if draw < 0.65 else _smooth(rng, int(rng.integers(1, 4)), freq * np.pi)
     return f"{_num(amplitude)}*({body})"
 
 
@@ -83,14 +84,14 @@ def _outer_data(rng: np.random.Generator) -> str:
     return _smooth(rng, int(rng.integers(1, 3)), 2 * np.pi)
 
 
-def _elliptic(rng: np.random.Generator, max_holes: int) -> dict[str, Any]:
+def _elliptic(rng: np.random.Generator, max_holes: int, freq: float) -> dict[str, Any]:
     a = 1.0 if rng.random() < 0.5 else rng.uniform(0.3, 2.0)
     stretch = rng.uniform(0.5, 2.0) if rng.random() < 0.2 else 1.0
     # -a (u_xx + s u_yy) + c u is positive definite while -c / a < pi^2 (1 + s) / 4 (3.7 at s = 0.5)
     c_u = rng.uniform(-3.0, 4.0) * a if rng.random() < 0.6 else 0.0
     b = rng.uniform(-3, 3, 2) if rng.random() < 0.3 else np.zeros(2)
     sign = 1.0 if rng.random() < 0.5 else -1.0
-    f = _source(rng)
+    f = _source(rng, freq)
     pde = {"type": "linear", "c_u": sign * c_u, "c_x": sign * b[0], "c_y": sign * b[1], "c_xx": -sign * a,
            "c_yy": -sign * a * stretch, "f": f if sign > 0 else f"-({f})"}
     boundary = []
@@ -128,12 +129,12 @@ def _initial(rng: np.random.Generator, left: float, right: float) -> str:
     return f"{_num((left + right) / 2)} + {_num((right - left) / 2)}*x + {modes}"
 
 
-def _spacetime(rng: np.random.Generator, kind: str) -> dict[str, Any]:
+def _spacetime(rng: np.random.Generator, kind: str, freq: float) -> dict[str, Any]:
     left, right = (0.0, 0.0) if kind == "wave" or rng.random() < 0.5 else tuple(rng.uniform(-1, 1, 2))
     u0 = _initial(rng, left, right)
     if kind == "heat":
         pde = {"type": "linear", "c_y": 1.0, "c_xx": -rng.uniform(0.02, 1.0),
-               "c_u": rng.uniform(0, 2) if rng.random() < 0.3 else 0.0, "f": _source(rng) if rng.random() < 0.3 else "0"}
+               "c_u": rng.uniform(0, 2) if rng.random() < 0.3 else 0.0, "f": _source(rng, freq) if rng.random() < 0.3 else "0"}
         bottom = {"where": "bottom", "type": "dirichlet", "value": u0}
     else:
         speed = rng.uniform(0.5, 2.0)
@@ -146,15 +147,18 @@ def _spacetime(rng: np.random.Generator, kind: str) -> dict[str, Any]:
             "reference": {"nodes": 129, "nt": 257}}
 
 
-def random_problem(rng: np.random.Generator, max_holes: int = 3) -> Problem:
-    """A random problem of the benchmark classes (see the module docstring).
+def random_problem(rng: np.random.Generator, max_holes: int = 3, source_freq: float = 3.0) -> Problem:
+    """A random problem of the benchmark classes (see the module docstring); ``source_freq``:
+    the largest wave number of a random smooth source, in multiples of pi per axis.
 
     >>> p = random_problem(np.random.default_rng(0))
     >>> p.pde.type, p.dim
     ('linear', 2)
     """
     kind = str(rng.choice([k for k, _ in KINDS], p=[w for _, w in KINDS]))
-    spec = _elliptic(rng, max_holes) if kind == "elliptic" else _spacetime(rng, kind)
+    if not source_freq > 0:
+        raise ProblemError(f"source_freq must be positive, got {source_freq}")
+    spec = _elliptic(rng, max_holes, source_freq) if kind == "elliptic" else _spacetime(rng, kind, source_freq)
     return problem_from_dict({"name": f"random-{kind}", **spec})
 
 
@@ -163,7 +167,7 @@ def reference_sample(rng: np.random.Generator, cfg: SampleConfig, points: int = 
     with ``points`` interior and ``points`` boundary loss points."""
     from ..reference import solve_reference
 
-    problem = random_problem(rng, cfg.max_holes)
+    problem = random_problem(rng, cfg.max_holes, cfg.source_freq)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         solution = solve_reference(problem)
@@ -220,6 +224,7 @@ def write_bank(path: str | Path, count: int, cfg: SampleConfig = SampleConfig(),
         with h5py.File(f, "w") as h5:
             h5.attrs["format"] = BANK_FORMAT
             h5.attrs["grid"], h5.attrs["seed"], h5.attrs["raster_points"] = cfg.grid, seed, cfg.raster_points
+            h5.attrs["source_freq"] = cfg.source_freq
             for name in _FIELDS:
                 h5.create_dataset(name, data=np.stack([r[name] for r in rows]).astype(
                     bool if name in ("inside",) else np.float32), compression="gzip")
