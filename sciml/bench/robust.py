@@ -119,9 +119,10 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
               f"{statistics.median(finite):.3g}." if finite else "no case finished"]
     rolled = [f"{r['problem']} {r['solver']} ({r['recoveries']})" for r in rows if r.get("recoveries")]
     lines += ["", "Roll-backs of the divergence guard: " + (", ".join(rolled) if rolled else "none") + "."]
-    features = next((r.get("features") for r in rows if r.get("features")), None)
-    if features:
-        lines += ["", f"Features on ({solvers[0]}'s first case): " + ", ".join(f"{k} = {v}" for k, v in features.items()) + "."]
+    first = next((r for r in rows if r.get("features")), None)
+    if first is not None:
+        lines += ["", f"Features on ({first['solver']} on {first['problem']}; they differ by case): "
+                  + ", ".join(f"{k} = {v}" for k, v in first["features"].items()) + "."]
     return "\n".join(lines)
 
 

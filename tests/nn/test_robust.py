@@ -288,8 +288,10 @@ def test_a_one_solver_ablation_reports_that_solver_only():
     from sciml.bench import run_benchmark
     from sciml.bench.robust import report
 
-    rows = [{"problem": "a", "solver": "pinn", "transient": False, "rel_l2": 0.02, "recoveries": 0}]
+    rows = [{"problem": "a", "solver": "pinn", "transient": False, "rel_l2": 0.02, "recoveries": 0,
+             "features": {"hard_bc": "off"}}]
     text = report(rows, 180.0, {"hard_bc": False})
+    assert "Features on (pinn on a; they differ by case): hard_bc = off." in text
     assert "| problem | pinn | better | bound | met |" in text and "| a | 2.00e-02 | 2.00e-02 | 0.05 | yes |" in text
     assert "pinn only" in text
     with pytest.raises(ProblemError, match="not pinns"):
