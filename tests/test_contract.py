@@ -93,6 +93,10 @@ CASES = {
     "nan learning rate": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.lr=nan"), 2, "[solver.pinn.lr]"),
     "zero learning rate": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.lr=0"), 2, "must be above 0"),
     "negative steps": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.adam_steps=-5"), 2, "must be at least 0"),
+    "zero fading time": (POISSON, ("--solver", "pig", "--set", "solver.pig.ic_fade=0"), 2, "ic_fade must lie in (0, 10]"),
+    "unknown initial form": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.ic_form=mul"), 2, "[solver.pinn.ic_form]"),
+    "refinement drawing nothing": (POISSON, ("--solver", "pinn", "--set", "solver.pinn.rar_k=0", "--set", "solver.pinn.rar_c=0"),
+                                   2, "rar_k and rar_c"),
     # 7. input that would be ignored
     "inverse section to hypino": (INVERSE, ("--solver", "hypino"), 2,
                                   "does not read [inverse] (solvers that do: ggn, lpinn, pig, pinn)"),

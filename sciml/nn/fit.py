@@ -90,16 +90,18 @@ class PhysicsConfig(RunConfig):
         ``balance_every`` Adam steps, each at most ``balance_max`` times the smallest, the data
         term of an inverse problem at most ``balance_max_data`` times
         (:mod:`sciml.nn.balance`); ``none``: fixed weights.
-    hard_bc, hard_ic
+    hard_bc, hard_ic, ic_form, ic_fade
         Impose Dirichlet data through approximate distance functions where the geometry allows,
-        and initial data through ``u = u0 + tau N`` (:mod:`sciml.nn.constraints`).
+        and initial data exactly: ``fade`` (default), ``u = (1 - s) u0 + s N`` with
+        ``s = 1 - exp(-tau / ic_fade)`` (``tau`` the time as a fraction of the window), or
+        ``add``, ``u = u0 + tau N`` (:mod:`sciml.nn.constraints`).
     causal, causal_chunks, causal_eps
         Causal weighting of the residual in time for time-dependent problems
         (:class:`~sciml.nn.physics.Causal`).
-    rar_every, rar_points, rar_candidates
+    rar_every, rar_points, rar_candidates, rar_k, rar_c
         Residual-based adaptive refinement (RAR-D): every ``rar_every`` Adam steps (0: never),
-        add ``rar_points`` collocation points drawn by residual from ``rar_candidates``
-        (:class:`~sciml.nn.objective.Refinement`).
+        add ``rar_points`` collocation points drawn from ``rar_candidates`` uniform ones with
+        probability ``~ r^k / mean(r^k) + c`` (:class:`~sciml.nn.objective.Refinement`).
     unknown_lr
         Adam's learning rate of the logarithm of each scalar ``[inverse]`` unknown (0.01: a
         tenfold error takes about 230 steps), :mod:`sciml.nn.inverse`.
@@ -125,12 +127,16 @@ class PhysicsConfig(RunConfig):
     balance_max_data: float = 1e4
     hard_bc: bool = True
     hard_ic: bool = True
+    ic_form: Literal["fade", "add"] = "fade"
+    ic_fade: float = 0.1
     causal: bool = True
     causal_chunks: int = 16
     causal_eps: float = 5.0
     rar_every: int = 1000
     rar_points: int = 200
     rar_candidates: int = 10000
+    rar_k: float = 2.0
+    rar_c: float = 0.0
     unknown_lr: float = 1e-2
     noise_floor: bool = True
 
@@ -140,6 +146,10 @@ class PhysicsConfig(RunConfig):
             raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
         if not self.unknown_lr > 0:
             raise ProblemError(f"unknown_lr must be positive, got {self.unknown_lr}")
+        if not self.rar_k >= 0 or not self.rar_c >= 0 or self.rar_k == self.rar_c == 0:
+            raise ProblemError("rar_k and rar_c must be >= 0 and not both 0")
+        if not 0 < self.ic_fade <= 10:
+            raise ProblemError(f"ic_fade must lie in (0, 10] (a fraction of the time window), got {self.ic_fade}")
         if self.balance_every < 1 or self.causal_chunks < 1 or self.rar_points < 1 or self.rar_candidates < 1 \
                 or not self.balance_max >= 1 or not self.balance_max_data >= 1:
             raise ProblemError("balance_every, balance_max, balance_max_data, causal_chunks, rar_points and rar_candidates must be "
@@ -189,13 +199,13 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
     the configured device."""
     spec = inverse_spec(problem)
     inverse = InverseSetup(problem, spec, cfg.unknown_lr / cfg.lr, DTYPES[cfg.dtype]) if spec else None
-    exact = plan(problem, cfg.hard_bc, cfg.hard_ic)
+    exact = plan(problem, cfg.hard_bc, cfg.hard_ic, cfg.ic_fade if cfg.ic_form == "fade" else None)
     if cfg.output_scale == "auto":  # an inverse problem's scale: its guesses and observations
         scale, shift = output_scaling(at_guess(problem, spec) if spec else problem)
         if inverse is not None:
             scale = max(scale, float(np.max(np.abs(inverse.values - (np.asarray(shift) if shift else 0.0)))))
-        if exact.active:
-            shift = None  # A carries the data
+        if exact.boundary or (exact.initial and exact.fade is None):
+            shift = None  # A carries the data (fading initial data leave it to the network later on)
     else:
         scale, shift = float(cfg.output_scale), None
     model: nn.Module = Scaled(net, scale, shift) if (scale != 1.0 or shift) else net
@@ -211,8 +221,9 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
                 "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
                 else "on" if not exact.notes else "partly",
-                "hard_ic": "on" if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
-                "rar": f"every {cfg.rar_every} steps" if cfg.rar_every else "off",
+                "hard_ic": (f"on, fading over {cfg.ic_fade:g} of the window" if cfg.ic_form == "fade" else
+                            "on, u0 + tau N") if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
+                "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",
                 "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + bfgs" if cfg.bfgs_steps else ""),
@@ -272,7 +283,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max, caps={"data": cfg.balance_max_data}) \
         if cfg.balance == "gradnorm" else None
-    refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates) if cfg.rar_every else None
+    refine = Refinement(cfg.rar_every, cfg.rar_points, cfg.rar_candidates, cfg.rar_k, cfg.rar_c) \
+        if cfg.rar_every else None
     objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
                                  inverse.unknowns if inverse is not None else None)
     hook = (lambda step, result: callback(step, field)) if callback is not None else None

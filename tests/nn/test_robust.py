@@ -161,13 +161,14 @@ def test_the_product_rule_jet_matches_autograd():
         torch.testing.assert_close(product.dd(*pair), auto.dd(*pair))
 
 
-def test_initial_and_boundary_data_are_met_exactly_together():
+@pytest.mark.parametrize("fade", [0.1, None])
+def test_initial_and_boundary_data_are_met_exactly_together(fade):
     p = problem_from_dict({"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
                            "domain": {"type": "interval", "bounds": [0.0, 1.0]},
                            "time": {"start": 0.5, "end": 2.0},
                            "initial": {"u": "sin(pi*x) + 1 - x"},
                            "boundary": [{"where": "all", "type": "dirichlet", "value": "(1 - x)*exp(-(t - 0.5))"}]})
-    exact = plan(p, True, True)
+    exact = plan(p, True, True, fade)
     model = Constrained(Wiggly(), p, exact).double()
     x = torch.linspace(0, 1, 11, dtype=torch.float64)
     at_start = model(torch.stack([x, torch.full_like(x, 0.5)], 1))[:, 0]
@@ -182,18 +183,34 @@ def test_initial_and_boundary_data_are_met_exactly_together():
     assert set(terms) == {"res"}  # nothing left to penalise
 
 
-def test_rar_adds_points_where_the_residual_is_large_and_keeps_them():
+def test_faded_initial_data_leave_the_field_to_the_network_later_on():
+    p = problem_from_dict({"name": "o", "pde": {"type": "ode", "variables": ["x"], "rhs": ["-x"]},
+                           "time": {"start": 0.0, "end": 10.0}, "initial": {"x": "1"}})
+    net = Wiggly()
+    t = torch.tensor([[0.0], [5.0], [10.0]], dtype=torch.float64)
+    faded = Constrained(net, p, plan(p, False, True, 0.1)).double()(t)[:, 0]
+    added = Constrained(net, p, plan(p, False, True, None)).double()(t)[:, 0]
+    inner = net.double()(t)[:, 0]
+    assert float(faded[0]) == float(added[0]) == 1.0
+    keep = torch.exp(-torch.tensor([5.0, 10.0], dtype=torch.float64))  # 1 - s at tau = 0.5, 1
+    torch.testing.assert_close(faded[1:], keep + (1 - keep) * inner[1:])  # mostly the network's own
+    torch.testing.assert_close(added[1:], 1 + torch.tensor([0.5, 1.0], dtype=torch.float64) * inner[1:])
+
+
+@pytest.mark.parametrize("k, c, share", [(2.0, 0.0, 1.0), (1.0, 1.0, 0.6)])
+def test_rar_adds_points_where_the_residual_is_large_and_keeps_them(k, c, share):
     p = problem_from_dict({"name": "bump", "pde": {"type": "poisson", "f": "exp(-400*(x - 0.8)**2)"},
                            "domain": {"type": "interval", "bounds": [0.0, 1.0]},
                            "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
     loss = PhysicsLoss(p)
     batches = ResamplingBatches(PointSampler(p, 64, 2, 1, seed=0), loss.prepare, every=5)
-    objective = PhysicsObjective(Constant(0.0), loss, batches, refine=Refinement(every=10, points=40, candidates=2000),
+    objective = PhysicsObjective(Constant(0.0), loss, batches, refine=Refinement(every=10, points=40, candidates=2000, k=k, c=c),
                                  adapt_until=100)
     objective(0)
     objective(10)
     added = batches.added
-    assert added.shape == (40, 1) and np.all(np.abs(added[:, 0] - 0.8) < 0.15)
+    near = np.mean(np.abs(added[:, 0] - 0.8) < 0.15)  # 0.3 of a uniform draw
+    assert added.shape == (40, 1) and near >= share
     objective(15)  # a new draw keeps them
     assert len(batches.batch.interior) == 64 + 40
     assert batches.state_dict()["added"] is added
@@ -298,3 +315,20 @@ def test_a_one_solver_ablation_reports_that_solver_only():
         run_benchmark("robust", Path("unused"), 1.0, solvers=["pinns"])
     with pytest.raises(ProblemError, match="--solver"):
         run_benchmark("inverse", Path("unused"), 1.0, solvers=["pinn"])
+
+
+@pytest.mark.parametrize("form, kept", [("fade", True), ("add", False)])
+def test_fading_initial_data_keep_the_output_offset(form, kept):
+    from sciml.nn.fit import physics_model
+    from sciml.solvers.pig import PIGConfig, PIGNet
+
+    p = problem_from_dict({"name": "plate", "pde": {"type": "convection_diffusion", "eps": "0.1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "300 + 50*x"},
+                           "boundary": [{"where": "all", "type": "neumann", "value": "0"}]})
+    cfg = PIGConfig(ic_form=form, n_gaussians=4)
+    built = physics_model(p, PIGNet([0.0, 0.0], [1.0, 1.0], 1, cfg), cfg)
+    shifts = [m.shift for m in built.model.modules() if hasattr(m, "shift") and m.shift is not None]
+    assert bool(shifts) == kept  # u0 no longer carries the level of 300 K once it has faded
+    if kept:
+        assert float(shifts[0].flatten()[0]) == pytest.approx(325.0, rel=1e-3)
