@@ -19,13 +19,14 @@ window), so ``u = u0`` at ``t0`` exactly and the network carries the solution it
 "add"``. Why the fading form is the default (docs/benchmarks/robust-regressions.md): with
 ``u0 + tau N`` the network must learn ``(u - u0) / tau``, which over a long window is large
 (an oscillator over three periods: PIG 9.1e-2, 3.2e-4 with fading data) or holds a copy of
-``-u0`` wherever the data moved away (a Gaussian pulse advected across the domain: the PINN 0.46,
-1.7e-2 with fading data). The price is on problems whose solution stays close to its initial data, where
-``u0 + tau N`` carries most of it for free: on the development set a plate at 300-350 K
-(PIG 2.9e-5 -> 8.1e-3, the PINN 6.4e-5 -> 4.1e-3) and a travelling wave (the PINN 2.2e-5 ->
-1.7e-4), far inside their bounds; smooth transported data (validation: 7-12x on
+``-u0`` wherever the data moved away (a Gaussian pulse advected across the domain: the PINN
+0.46, 1.7e-2 with fading data). The price is on problems whose solution stays close to its
+initial data, where ``u0 + tau N`` carries most of it for free: on the development set a plate
+at 300-350 K (PIG 2.9e-5 -> 8.1e-3, the PINN 6.4e-5 -> 4.1e-3) and a travelling wave (the PINN
+2.2e-5 -> 1.7e-4), far inside their bounds; smooth transported data (validation: 7-12x on
 ``convection-1d-beta1`` and ``transport-logistic``, both still below 5e-3 for the better
-solver). With fading data the network carries the level of the solution later on, so the automatic output offset is kept (:func:`sciml.nn.fit.physics_model`).
+solver). With fading data the network carries the level of the solution later on, so the
+automatic output offset is kept (:func:`sciml.nn.fit.physics_model`).
 With Dirichlet data ``g`` too, ``A = g(x, t) + w (u0(x) - g(x, t0))`` with
 ``w = 1 - s`` (fading) or 1 (``add``), and ``B = phi s`` (``s = tau`` for ``add``).
 

@@ -221,8 +221,8 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
                 "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
                 else "on" if not exact.notes else "partly",
-                "hard_ic": (f"on, fading over {cfg.ic_fade:g} of the window" if cfg.ic_form == "fade" else
-                            "on, u0 + tau N") if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
+                "hard_ic": ("on, u0 + tau N" if exact.fade is None else f"on, fading over {exact.fade:g} of the window")
+                if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
                 "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",

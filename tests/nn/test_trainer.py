@@ -258,4 +258,3 @@ def test_physics_evaluate_scores_on_one_fixed_draw_without_causal_weights():
     assert objs[0].evaluate() == first
     assert first == pytest.approx(objs[1].evaluate(), rel=1e-12)  # the same score as without causal weights
     assert float(objs[0](2)[0]) != pytest.approx(float(objs[1](2)[0]), rel=1e-6)  # while training weighs
-
