@@ -85,6 +85,11 @@ class PhysicsConfig(RunConfig):
         data and source (:mod:`sciml.nn.scales`); a number fixes the scale (no offset).
     residual_on_boundary
         Also require the PDE at the boundary points (DeepXDE does).
+    boundary_terms
+        ``kind`` (default): one loss term per boundary-condition kind, measure-weighted over
+        its entries, so the result does not depend on how the boundary was cut into entries;
+        ``piece``: one term per entry (the ablation of that weighting,
+        :class:`~sciml.nn.physics.PhysicsLoss`).
     balance, balance_every, balance_max, balance_max_data
         ``gradnorm`` (default): adaptive term weights by gradient-norm balancing every
         ``balance_every`` Adam steps, each at most ``balance_max`` times the smallest, the data
@@ -121,6 +126,7 @@ class PhysicsConfig(RunConfig):
     w_ic: float = 1.0
     output_scale: float | Literal["auto"] = "auto"
     residual_on_boundary: bool = False
+    boundary_terms: Literal["kind", "piece"] = "kind"
     balance: Literal["gradnorm", "none"] = "gradnorm"
     balance_every: int = 100
     balance_max: float = 100.0
@@ -215,7 +221,8 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
         model = _through_observations(model, problem, inverse)
     model = place(model, cfg)
     transient = problem.transient and problem.dim > 0
-    features = {"boundary_terms": "one per condition kind, measure-weighted",
+    features = {"boundary_terms": "one per condition kind, measure-weighted" if cfg.boundary_terms == "kind"
+                else "one per boundary entry",
                 "balance": cfg.balance if cfg.balance == "none" else
                 f"gradnorm every {cfg.balance_every}, at most {cfg.balance_max:g}x",
                 "output_scale": describe(scale, shift) + (" (auto)" if cfg.output_scale == "auto" else ""),
@@ -279,7 +286,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        unknowns=inverse.unknowns.to(torch_device(cfg.device)) if inverse is not None else None,
                        observed=(inverse.points, inverse.values) if soft else None,
                        data_weight=inverse.spec.weight if inverse is not None else 1.0,
-                       data_noise=inverse.spec.data_noise if soft and cfg.noise_floor else 0.0)
+                       data_noise=inverse.spec.data_noise if soft and cfg.noise_floor else 0.0,
+                       boundary_terms=cfg.boundary_terms)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max, caps={"data": cfg.balance_max_data}) \
         if cfg.balance == "gradnorm" else None

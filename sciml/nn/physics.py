@@ -107,6 +107,11 @@ class PhysicsLoss:
     residual_on_boundary
         Also require the PDE at the boundary points (as DeepXDE does), so a Neumann condition
         cannot be met by a thin layer between the boundary and the nearest interior point.
+    boundary_terms
+        ``kind`` (default): one term per condition kind, measure-weighted over its entries;
+        ``piece``: one term per ``[[boundary]]`` entry (and natural edge), each its own mean
+        square, as most PINN codes do. ``piece`` is there for the ablation of the measure
+        weighting (docs/benchmarks.md): with it four small holes outweigh the outer square.
     """
 
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
@@ -114,9 +119,12 @@ class PhysicsLoss:
                  value_scale: float = 1.0, residual_on_boundary: bool = False,
                  causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False,
                  unknowns: Any = None, observed: tuple[np.ndarray, np.ndarray] | None = None,
-                 data_weight: float = 1.0, data_noise: float = 0.0):
+                 data_weight: float = 1.0, data_noise: float = 0.0, boundary_terms: str = "kind"):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
+        if boundary_terms not in ("kind", "piece"):
+            raise ValueError(f"boundary_terms must be 'kind' or 'piece', got {boundary_terms!r}")
+        self.per_piece = boundary_terms == "piece"
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
         self.causal = causal if problem.transient and problem.dim > 0 else None
         self.causal_ref: float | None = None
@@ -320,7 +328,9 @@ class PhysicsLoss:
 
     def boundary_terms(self, model: Any, batch: Batch) -> dict[str, torch.Tensor]:
         """One term per condition kind: the measure-weighted mean of its entries' mean squares
-        (``bc`` for Dirichlet data, ``bc_<kind>`` for the others, ``bc_periodic``)."""
+        (``bc`` for Dirichlet data, ``bc_<kind>`` for the others, ``bc_periodic``); with
+        ``boundary_terms = "piece"`` one per entry instead (``bc<i>``, ``bc_<kind><i>``, ``i``
+        the entry's index, ``-1`` the natural edges together)."""
         sums: dict[str, list[torch.Tensor]] = {}
         counts: dict[str, int] = {}
         for g in batch.boundary:  # each condition's kind (sciml.bcs) gives its mean squares
@@ -328,6 +338,8 @@ class PhysicsLoss:
             if not parts:  # nothing to require there (an open edge where no natural condition holds)
                 continue
             name = "bc" if bcs.get(g.kind).prescribes_values else f"bc_{g.kind}"
+            if self.per_piece:
+                name += str(g.index)
             n = len(g.points)
             sums.setdefault(name, []).append(n * torch.stack(parts).sum())
             counts[name] = counts.get(name, 0) + n

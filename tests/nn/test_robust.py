@@ -67,6 +67,21 @@ def test_the_boundary_term_does_not_depend_on_how_the_boundary_is_cut():
     assert values[0] == pytest.approx(0.25 * 0.49 + 0.75 * 0.09, rel=0.15)
 
 
+def test_per_piece_terms_give_each_entry_its_own_mean_square():
+    cut = _problem([{"where": "left", "type": "dirichlet", "value": "1"},
+                    {"where": "right", "type": "dirichlet", "value": "0"},
+                    {"where": "top", "type": "dirichlet", "value": "0"},
+                    {"where": "bottom", "type": "dirichlet", "value": "0"}])
+    loss = PhysicsLoss(cut, boundary_terms="piece")
+    terms = loss.boundary_terms(Constant(0.3), loss.prepare(PointSampler(cut, 10, 400, 1, seed=3).sample()))
+    assert set(terms) == {"bc0", "bc1", "bc2", "bc3"}
+    assert float(terms["bc0"]) == pytest.approx(0.49, rel=1e-6)
+    assert [float(terms[f"bc{i}"]) for i in (1, 2, 3)] == pytest.approx([0.09] * 3, rel=1e-6)
+    # so the one piece with data 1 weighs a quarter of the sum, not its share of the perimeter
+    with pytest.raises(ValueError, match="boundary_terms"):
+        PhysicsLoss(cut, boundary_terms="area")
+
+
 def test_conditions_of_different_kinds_are_separate_terms():
     p = _problem([{"where": "left", "type": "neumann", "value": "1"},
                   {"where": "all", "type": "dirichlet", "value": "0"}])
