@@ -267,6 +267,26 @@ def test_bfgs_goes_far_below_adam_on_a_small_least_squares_fit():
     assert result.bfgs_steps > 50 and result.best_loss < 1e-6
 
 
+def test_bfgs_starts_where_a_unit_step_in_parameter_space_overflows():
+    from sciml.nn.bfgs import dense_bfgs
+
+    # finite only within 1e-4 of the start (a trained tanh network's loss blows up like this
+    # along a unit step): the first line search must try short steps, not bisect down from 1
+    x = nn.Parameter(torch.tensor([2e-5, 0.0], dtype=torch.float64))
+    target = torch.tensor([0.0, 1e-5], dtype=torch.float64)
+
+    def evaluate():
+        loss = 0.5 * ((x - target) ** 2).sum() * 1e6
+        if float(x.detach().norm()) > 1e-4:
+            loss = loss * float("inf")
+        loss.backward()
+        return float(loss), {}
+
+    done = []
+    dense_bfgs([x], evaluate, 20, lambda k, f, terms: done.append(f) or True)
+    assert len(done) >= 2 and done[-1] < 1e-12
+
+
 def test_bfgs_refuses_large_networks():
     from sciml.nn.bfgs import dense_bfgs
 
