@@ -111,7 +111,8 @@ class PhysicsLoss:
         ``kind`` (default): one term per condition kind, measure-weighted over its entries;
         ``piece``: one term per ``[[boundary]]`` entry (and natural edge), each its own mean
         square, as most PINN codes do. ``piece`` is there for the ablation of the measure
-        weighting (docs/benchmarks.md): with it four small holes outweigh the outer square.
+        weighting (docs/benchmarks.md): with fixed weights four small holes then outweigh
+        the outer square (the balancing of :mod:`sciml.nn.balance` evens that out).
     """
 
     def __init__(self, problem: Problem, weights: LossWeights = LossWeights(),
