@@ -196,6 +196,7 @@ class PhysicsModel:
     features: dict[str, Any]
     value_scale: float
     inverse: InverseSetup | None = None
+    net: nn.Module | None = None  # the trained network inside the scaling and exact conditions
 
 
 def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> PhysicsModel:
@@ -241,7 +242,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                                + ", ".join([*inverse.spec.unknowns, *(f"{n}(x)" for n in inverse.spec.fields)]))
     for note in exact.notes:
         warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)
-    return PhysicsModel(model, exact, features, scale, inverse)
+    return PhysicsModel(model, exact, features, scale, inverse, net)
 
 
 def _through_observations(model: nn.Module, problem: Problem, inverse: InverseSetup) -> nn.Module:
@@ -296,7 +297,32 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
                                  inverse.unknowns if inverse is not None else None)
     hook = (lambda step, result: callback(step, field)) if callback is not None else None
-    return Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
+    check = built is not None and built.net is not None and inverse is None
+    if check:
+        start, trivial_start = objective.evaluate(), objective.trivial_score(built.net)
+    result = Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
+    if check and trivial_start > STALL_GUARD * start:  # the data alone are no solution already
+        result.vs_trivial = _stall_check(objective, built.net)
+    return result
+
+
+STALL_RATIO = 0.5  # a kept state scoring above this fraction of the trivial field's score has stalled
+STALL_GUARD = 1e-4  # the check is skipped when the trivial field already scores this far below the start
+
+
+def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float:
+    """The kept state's score over the trivial field's (``N = 0``: the output offset, or the
+    exact conditions' lift, alone) on the same fixed points and weights; a warning when it is
+    above :data:`STALL_RATIO`: the network sits at or near that field (a stall at a constant
+    when the data are constant), whatever its loss did on the way."""
+    final, trivial = objective.evaluate(), objective.trivial_score(net)
+    ratio = final / trivial if trivial > 0 else float("inf")
+    if not ratio < STALL_RATIO:
+        warnings.warn(f"training stalled: the kept state scores {final:.3g} on the fixed check points, "
+                      f"{ratio:.0%} of the {trivial:.3g} of the field the data alone give (the network's "
+                      "output zero); the solution is likely wrong. Try pig, fourier_features, a longer "
+                      "budget or a smaller learning rate (docs/training.md)", SciMLWarning, stacklevel=3)
+    return ratio
 
 
 OUTPUT_POINTS = 4096  # scattered output nodes of a solution in more than three dimensions

@@ -15,6 +15,7 @@ from . import distributed
 
 from .balance import GradNormBalance
 from .collocation import PointSampler, PointSet
+from .jet import Field
 from .physics import Batch, PhysicsLoss
 
 
@@ -100,6 +101,17 @@ class Refinement:
     c: float = 0.0
 
 
+class _Zero(Field):
+    """``N(x) = 0`` with ``n_out`` components (no parameters): the trivial network."""
+
+    def __init__(self, n_out: int):
+        super().__init__()
+        self.n_out = n_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
+
+
 class PhysicsObjective(nn.Module):
     """``forward(step)``: the weighted physics loss of ``model`` on the step's collocation batch.
 
@@ -154,6 +166,27 @@ class PhysicsObjective(nn.Module):
             total = self.loss.total(terms, weights)
             reg = self._regulariser(self._check_batch.interior)
         return float((total + reg if reg is not None else total).detach())
+
+    def trivial_score(self, inner: nn.Module) -> float:
+        """:meth:`evaluate` with ``inner`` (the trained network inside the model's output
+        scaling and exact conditions) replaced by zeros: the score of the field the problem's
+        data alone give (``u = shift``, or ``u = A`` with exact conditions), under the same
+        weights. A trained state that scores about as high has learned nothing beyond it."""
+        self.evaluate()  # draws the fixed points once
+        n_out = self.model(self._check_batch.interior[:2]).shape[1]
+        zero = _Zero(n_out)
+        if self.model is inner:
+            self.model = zero
+            try:
+                return self.evaluate()
+            finally:
+                self.model = inner
+        parent, name = next((m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner)
+        setattr(parent, name, zero)
+        try:
+            return self.evaluate()
+        finally:
+            setattr(parent, name, inner)
 
     def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:
         if self.unknowns is None or not len(self.unknowns.fields):

@@ -157,6 +157,7 @@ class TrainResult:
     bfgs_steps: int = 0
     best_step: int | None = None
     kept: str = "last"
+    vs_trivial: float | None = None  # the kept state's score over the trivial field's (sciml.nn.fit)
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
@@ -166,7 +167,7 @@ class TrainResult:
         return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps, "bfgs_steps": self.bfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
                 "stopped": self.stopped, "kept": self.kept, "recoveries": self.recoveries, "train_s": self.seconds,
-                "s_per_adam_step": per_step}
+                "s_per_adam_step": per_step, **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {})}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:

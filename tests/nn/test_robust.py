@@ -367,3 +367,52 @@ def test_fading_initial_data_keep_the_output_offset(form, kept):
     assert bool(shifts) == kept  # u0 no longer carries the level of 300 K once it has faded
     if kept:
         assert float(shifts[0].flatten()[0]) == pytest.approx(325.0, rel=1e-3)
+
+
+class Stuck(Field):
+    """A network whose output stays zero whatever its parameter (its gradient is zero)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x):
+        return 0.0 * self.w * x[:, :1]
+
+
+def _fit(problem, net, **options):
+    import warnings
+
+    from sciml.nn.fit import fit_physics, physics_model
+    from sciml.solvers.pinn import PINNConfig
+
+    cfg = PINNConfig(hidden=[16, 16], lbfgs_steps=0, rar_every=0, n_interior=200, n_boundary=80, **options)
+    built = physics_model(problem, net(cfg) if callable(net) and not isinstance(net, nn.Module) else net, cfg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit_physics(problem, built, cfg)
+    return result, [str(w.message) for w in caught if "training stalled" in str(w.message)]
+
+
+def test_a_network_that_stays_at_the_data_alone_is_flagged():
+    result, stalled = _fit(_problem([{"where": "all", "type": "dirichlet", "value": "0"}]), Stuck(), adam_steps=5)
+    assert result.vs_trivial == pytest.approx(1.0)
+    assert len(stalled) == 1 and "the solution is likely wrong" in stalled[0]
+    assert result.summary()["score_vs_trivial"] == pytest.approx(1.0)
+
+
+def test_a_network_that_learned_is_not_flagged():
+    from sciml.solvers.pinn import PINNNet
+
+    p = problem_from_dict({"name": "t", "pde": {"type": "poisson", "f": "pi**2*sin(pi*x)"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
+    torch.manual_seed(0)
+    result, stalled = _fit(p, lambda cfg: PINNNet([0.0], [1.0], 1, cfg), adam_steps=300, lr=3e-3)
+    assert not stalled and result.vs_trivial < 0.1
+
+
+def test_no_stall_check_when_the_data_alone_already_solve_the_problem():
+    p = _problem([{"where": "all", "type": "dirichlet", "value": "0"}], pde={"type": "poisson", "f": "0"})
+    result, stalled = _fit(p, Stuck(), adam_steps=5)
+    assert not stalled and result.vs_trivial is None  # u = 0 is the solution: nothing to compare with
