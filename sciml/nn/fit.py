@@ -297,31 +297,33 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     objective = PhysicsObjective(field, loss, batches, balance, refine, cfg.adam_steps, cfg.sample_seed(),
                                  inverse.unknowns if inverse is not None else None)
     hook = (lambda step, result: callback(step, field)) if callback is not None else None
-    check = built is not None and built.net is not None and inverse is None
-    if check:
-        start, trivial_start = objective.evaluate(), objective.trivial_score(built.net)
     result = Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
-    if check and trivial_start > STALL_GUARD * start:  # the data alone are no solution already
+    if built is not None and built.net is not None and inverse is None:
         result.vs_trivial = _stall_check(objective, built.net)
     return result
 
 
 STALL_RATIO = 0.5  # a kept state scoring above this fraction of the trivial field's score has stalled
-STALL_GUARD = 1e-4  # the check is skipped when the trivial field already scores this far below the start
+STALL_GUARD = 1e-6  # no check when the trivial field scores this far below a unit network output's
 
 
-def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float:
+def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float | None:
     """The kept state's score over the trivial field's (``N = 0``: the output offset, or the
     exact conditions' lift, alone) on the same fixed points and weights; a warning when it is
     above :data:`STALL_RATIO`: the network sits at or near that field (a stall at a constant
-    when the data are constant), whatever its loss did on the way."""
-    final, trivial = objective.evaluate(), objective.trivial_score(net)
-    ratio = final / trivial if trivial > 0 else float("inf")
+    when the data are constant), whatever its loss did on the way. None (no check) when the
+    data alone nearly solve the problem: the trivial field scoring below :data:`STALL_GUARD`
+    times the field of a unit network output (``N = 1``)."""
+    trivial, unit = objective.trivial_score(net), objective.trivial_score(net, 1.0)
+    if not trivial > STALL_GUARD * unit:
+        return None
+    final = objective.evaluate()
+    ratio = final / trivial
     if not ratio < STALL_RATIO:
         warnings.warn(f"training stalled: the kept state scores {final:.3g} on the fixed check points, "
                       f"{ratio:.0%} of the {trivial:.3g} of the field the data alone give (the network's "
-                      "output zero); the solution is likely wrong. Try pig, fourier_features, a longer "
-                      "budget or a smaller learning rate (docs/training.md)", SciMLWarning, stacklevel=3)
+                      "output zero); the solution is likely wrong. Try another solver (pig's Gaussians "
+                      "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)", SciMLWarning, stacklevel=3)
     return ratio
 
 

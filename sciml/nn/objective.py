@@ -101,15 +101,15 @@ class Refinement:
     c: float = 0.0
 
 
-class _Zero(Field):
-    """``N(x) = 0`` with ``n_out`` components (no parameters): the trivial network."""
+class _Constant(Field):
+    """``N(x) = value`` in each of ``n_out`` components (no parameters)."""
 
-    def __init__(self, n_out: int):
+    def __init__(self, n_out: int, value: float):
         super().__init__()
-        self.n_out = n_out
+        self.n_out, self.value = n_out, value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
+        return torch.full((len(x), self.n_out), self.value, dtype=x.dtype, device=x.device)
 
 
 class PhysicsObjective(nn.Module):
@@ -167,14 +167,15 @@ class PhysicsObjective(nn.Module):
             reg = self._regulariser(self._check_batch.interior)
         return float((total + reg if reg is not None else total).detach())
 
-    def trivial_score(self, inner: nn.Module) -> float:
+    def trivial_score(self, inner: nn.Module, value: float = 0.0) -> float:
         """:meth:`evaluate` with ``inner`` (the trained network inside the model's output
-        scaling and exact conditions) replaced by zeros: the score of the field the problem's
-        data alone give (``u = shift``, or ``u = A`` with exact conditions), under the same
-        weights. A trained state that scores about as high has learned nothing beyond it."""
+        scaling and exact conditions) replaced by the constant ``value``: with 0 the score of
+        the field the problem's data alone give (``u = shift``, or ``u = A`` with exact
+        conditions), under the same weights. A trained state that scores about as high has
+        learned nothing beyond it."""
         self.evaluate()  # draws the fixed points once
         n_out = self.model(self._check_batch.interior[:2]).shape[1]
-        zero = _Zero(n_out)
+        zero = _Constant(n_out, value)
         if self.model is inner:
             self.model = zero
             try:
