@@ -323,7 +323,8 @@ def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float | None:
         warnings.warn(f"training stalled: the kept state scores {final:.3g} on the fixed check points, "
                       f"{ratio:.0%} of the {trivial:.3g} of the field the data alone give (the network's "
                       "output zero); the solution is likely wrong. Try another solver (pig's Gaussians "
-                      "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)", SciMLWarning, stacklevel=3)
+                      "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)",
+                      SciMLWarning, stacklevel=3)
     return ratio
 
 

@@ -175,15 +175,15 @@ class PhysicsObjective(nn.Module):
         learned nothing beyond it."""
         self.evaluate()  # draws the fixed points once
         n_out = self.model(self._check_batch.interior[:2]).shape[1]
-        zero = _Constant(n_out, value)
+        constant = _Constant(n_out, value)
         if self.model is inner:
-            self.model = zero
+            self.model = constant
             try:
                 return self.evaluate()
             finally:
                 self.model = inner
         parent, name = next((m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner)
-        setattr(parent, name, zero)
+        setattr(parent, name, constant)
         try:
             return self.evaluate()
         finally:
