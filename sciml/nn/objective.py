@@ -155,17 +155,22 @@ class PhysicsObjective(nn.Module):
         residual instead of the causally weighted one. Two states of a run compare fairly here,
         unlike their training losses (fresh points every block of steps, weights that move);
         the trainer uses it to choose between the lowest-loss state and the last one."""
+        batch = self._check_points()
+        with torch.enable_grad():
+            terms = self.loss.terms(self.model, batch, causal=False)
+            weights = self.balance.weights if self.balance is not None else None
+            total = self.loss.total(terms, weights)
+            reg = self._regulariser(batch.interior)
+        return float((total + reg if reg is not None else total).detach())
+
+    def _check_points(self) -> Batch:
+        """The fixed draw of :meth:`evaluate`, made on first use."""
         if self._check_batch is None:
             # a copy of the sampler with its own generator, so training's draws stay as they were
             fixed = copy.copy(self.batches.sampler)
             fixed.rng = np.random.default_rng([self.seed, 271828])
             self._check_batch = self.batches.prepare(fixed.sample())
-        with torch.enable_grad():
-            terms = self.loss.terms(self.model, self._check_batch, causal=False)
-            weights = self.balance.weights if self.balance is not None else None
-            total = self.loss.total(terms, weights)
-            reg = self._regulariser(self._check_batch.interior)
-        return float((total + reg if reg is not None else total).detach())
+        return self._check_batch
 
     def trivial_score(self, inner: nn.Module, value: float = 0.0) -> float:
         """:meth:`evaluate` with ``inner`` (the trained network inside the model's output
@@ -173,21 +178,14 @@ class PhysicsObjective(nn.Module):
         the field the problem's data alone give (``u = shift``, or ``u = A`` with exact
         conditions), under the same weights. A trained state that scores about as high has
         learned nothing beyond it."""
-        self.evaluate()  # draws the fixed points once
-        n_out = self.model(self._check_batch.interior[:2]).shape[1]
-        constant = _Constant(n_out, value)
-        if self.model is inner:
-            self.model = constant
-            try:
-                return self.evaluate()
-            finally:
-                self.model = inner
-        parent, name = next((m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner)
-        setattr(parent, name, constant)
+        n_out = self.model(self._check_points().interior[:2]).shape[1]
+        owner, name = (self, "model") if self.model is inner else next(
+            (m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner)
+        setattr(owner, name, _Constant(n_out, value))
         try:
             return self.evaluate()
         finally:
-            setattr(parent, name, inner)
+            setattr(owner, name, inner)
 
     def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:
         if self.unknowns is None or not len(self.unknowns.fields):

@@ -167,7 +167,8 @@ class TrainResult:
         return {"adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps, "bfgs_steps": self.bfgs_steps,
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
                 "stopped": self.stopped, "kept": self.kept, "recoveries": self.recoveries, "train_s": self.seconds,
-                "s_per_adam_step": per_step, **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {})}
+                "s_per_adam_step": per_step,
+                **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {})}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:

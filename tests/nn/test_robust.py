@@ -380,14 +380,14 @@ class Stuck(Field):
         return 0.0 * self.w * x[:, :1]
 
 
-def _fit(problem, net, **options):
+def _fit(problem, make_net, **options):
     import warnings
 
     from sciml.nn.fit import fit_physics, physics_model
     from sciml.solvers.pinn import PINNConfig
 
     cfg = PINNConfig(hidden=[16, 16], lbfgs_steps=0, rar_every=0, n_interior=200, n_boundary=80, **options)
-    built = physics_model(problem, net(cfg) if callable(net) and not isinstance(net, nn.Module) else net, cfg)
+    built = physics_model(problem, make_net(cfg), cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit_physics(problem, built, cfg)
@@ -395,7 +395,8 @@ def _fit(problem, net, **options):
 
 
 def test_a_network_that_stays_at_the_data_alone_is_flagged():
-    result, stalled = _fit(_problem([{"where": "all", "type": "dirichlet", "value": "0"}]), Stuck(), adam_steps=5)
+    p = _problem([{"where": "all", "type": "dirichlet", "value": "0"}])
+    result, stalled = _fit(p, lambda cfg: Stuck(), adam_steps=5)
     assert result.vs_trivial == pytest.approx(1.0)
     assert len(stalled) == 1 and "the solution is likely wrong" in stalled[0]
     assert result.summary()["score_vs_trivial"] == pytest.approx(1.0)
@@ -414,5 +415,5 @@ def test_a_network_that_learned_is_not_flagged():
 
 def test_no_stall_check_when_the_data_alone_already_solve_the_problem():
     p = _problem([{"where": "all", "type": "dirichlet", "value": "0"}], pde={"type": "poisson", "f": "0"})
-    result, stalled = _fit(p, Stuck(), adam_steps=5)
+    result, stalled = _fit(p, lambda cfg: Stuck(), adam_steps=5)
     assert not stalled and result.vs_trivial is None  # u = 0 is the solution: nothing to compare with
