@@ -68,6 +68,7 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
     row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
                recoveries=len(train.get("recoveries", [])), kept=train.get("kept"),
+               vs_trivial=train.get("score_vs_trivial"),
                features=summary["info"].get("features", {}), warnings=summary["warnings"])
     return row
 
@@ -119,6 +120,12 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
               f"{statistics.median(finite):.3g}." if finite else "no case finished"]
     rolled = [f"{r['problem']} {r['solver']} ({r['recoveries']})" for r in rows if r.get("recoveries")]
     lines += ["", "Roll-backs of the divergence guard: " + (", ".join(rolled) if rolled else "none") + "."]
+    from ..nn.fit import STALL_RATIO
+
+    stalled = [f"{r['problem']} {r['solver']} ({r['vs_trivial']:.2g})" for r in rows
+               if r.get("vs_trivial") is not None and r["vs_trivial"] >= STALL_RATIO]
+    lines += ["", "Runs flagged as stalled (kept state's score over the data-only field's, warned at "
+              f"{STALL_RATIO:g} or more): " + (", ".join(stalled) if stalled else "none") + "."]
     first = next((r for r in rows if r.get("features")), None)
     if first is not None:
         lines += ["", f"Features on ({first['solver']} on {first['problem']}; they differ by case): "
