@@ -7,6 +7,7 @@ This is the path every physics-informed solver shares: a solver builds its netwo
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -300,6 +301,7 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     result = Trainer(objective, cfg, {"batches": batches, "adaptive": objective.adaptive_state()}, hook).fit()
     if built is not None and built.net is not None and inverse is None:
         result.vs_trivial = _stall_check(objective, built.net)
+    result.data_miss = _data_check(objective)
     return result
 
 
@@ -326,6 +328,27 @@ def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float | None:
                       "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)",
                       SciMLWarning, stacklevel=3)
     return ratio
+
+
+DATA_MISS = 0.1  # a kept state missing its value data by this RMS fraction of the value scale is wrong
+VALUE_TERMS = {"bc": "Dirichlet data", "ic": "initial data"}
+
+
+def _data_check(objective: PhysicsObjective) -> dict[str, float]:
+    """The kept state's RMS misses of the data that prescribe values (the Dirichlet and the
+    initial data), in units of the output scale, on the fixed check points; a warning for each
+    above :data:`DATA_MISS`. A field that misses its own boundary values by a tenth of the
+    solution's size is not a solution whatever its error elsewhere, and such a state can score
+    well below the trivial field (a network that left the data to fit the residual)."""
+    terms = objective.check_terms()
+    miss = {name: math.sqrt(terms[name]) for name in VALUE_TERMS if name in terms}
+    for name, rms in miss.items():
+        if not rms < DATA_MISS:
+            warnings.warn(f"training left the {VALUE_TERMS[name]} unmet: the kept state misses them by "
+                          f"{rms:.0%} of the output scale (RMS on the fixed check points); the solution is "
+                          "likely wrong. Try another seed, a lower learning rate or another solver "
+                          "(docs/training.md)", SciMLWarning, stacklevel=3)
+    return miss
 
 
 OUTPUT_POINTS = 4096  # scattered output nodes of a solution in more than three dimensions

@@ -163,6 +163,12 @@ class PhysicsObjective(nn.Module):
             reg = self._regulariser(batch.interior)
         return float((total + reg if reg is not None else total).detach())
 
+    def check_terms(self) -> dict[str, float]:
+        """The current state's unweighted loss terms on the fixed draw of :meth:`evaluate`."""
+        with torch.enable_grad():
+            terms = self.loss.terms(self.model, self._check_points(), causal=False)
+        return {name: float(value.detach()) for name, value in terms.items()}
+
     def _check_points(self) -> Batch:
         """The fixed draw of :meth:`evaluate`, made on first use."""
         if self._check_batch is None:

@@ -158,6 +158,7 @@ class TrainResult:
     best_step: int | None = None
     kept: str = "last"
     vs_trivial: float | None = None  # the kept state's score over the trivial field's (sciml.nn.fit)
+    data_miss: dict[str, float] = field(default_factory=dict)  # RMS misses of value data (sciml.nn.fit)
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
@@ -168,7 +169,8 @@ class TrainResult:
                 "best_loss": self.best_loss, "final_loss": self.final_loss, "terms": self.terms,
                 "stopped": self.stopped, "kept": self.kept, "recoveries": self.recoveries, "train_s": self.seconds,
                 "s_per_adam_step": per_step,
-                **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {})}
+                **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {}),
+                **({"data_miss": self.data_miss} if self.data_miss else {})}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:

@@ -68,6 +68,14 @@ class PIGConfig(PhysicsConfig):
         only approach zero geometrically) or ``raw`` (the released code's unconstrained sigma, of
         which only sigma^2 enters: Adam can carry it through zero, and a Gaussian of width ~1e-5
         makes the residual ~1e12; see docs/solvers/pig.md).
+    sigma_min
+        Floor on every width (``softplus`` only): ``sigma = sigma_min + (sigma0 - sigma_min)
+        softplus(s / sigma0)``. ``auto`` (default): ``SIGMA_FLOOR`` times the spacing of one
+        batch of collocation points in normalised coordinates, ``(2^D / n_interior)^(1/D)``
+        (0.01 for 1000 points in space-time 2D + t). A Gaussian much narrower than that is met
+        by almost no batch, so nothing in the loss holds it, and the batch that does meet it
+        returns a residual of ~1/sigma^2 (docs/solvers/pig.md, "A floor on the widths"). ``0``:
+        no floor.
     weight_std
         Standard deviation of the initial Gaussian weights (code: N(0, 0.01)).
     learn_means
@@ -89,6 +97,7 @@ class PIGConfig(PhysicsConfig):
     covariance: Literal["diag", "full"] = "diag"
     sigma0: float = 0.1
     sigma_param: Literal["raw", "softplus"] = "softplus"
+    sigma_min: float | Literal["auto"] = "auto"
     weight_std: float = 0.01
     learn_means: bool = True
     head: Literal["mlp", "siren", "none"] = "mlp"
@@ -104,8 +113,25 @@ class PIGConfig(PhysicsConfig):
     resample_every: int = 1
     hard_bc: bool = False
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.sigma_min != "auto" and (self.sigma_min >= self.sigma0 or
+                                         (self.sigma_min > 0 and self.sigma_param == "raw")):
+            raise ProblemError(f"must lie below sigma0 = {self.sigma0:g} (and be 0 with sigma_param = 'raw'), "
+                               f"got {self.sigma_min!r}", key="sigma_min")
+
 
 Q_MAX = 80.0
+SIGMA_FLOOR = 0.05  # the automatic width floor, as a fraction of one batch's point spacing
+
+
+def width_floor(cfg: PIGConfig, dim: int) -> float:
+    """The width floor ``cfg.sigma_min`` resolves to for a ``dim``-dimensional input box."""
+    if cfg.sigma_min != "auto":
+        return float(cfg.sigma_min)
+    if cfg.sigma_param == "raw":
+        return 0.0
+    return SIGMA_FLOOR * (2.0 ** dim / cfg.n_interior) ** (1.0 / dim)
 
 
 def _monomials(x: torch.Tensor) -> torch.Tensor:
@@ -131,7 +157,7 @@ class GaussianEmbedding(nn.Module):
     def __init__(self, dim: int, n_gaussians: int, channels: int, form: str = "per_channel",
                  covariance: str = "diag", sigma0: float = 0.1, sigma_param: str = "softplus",
                  weight_std: float = 0.01, learn_means: bool = True,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, sigma_min: float = 0.0):
         super().__init__()
         if n_gaussians < 1 or channels < 1:
             raise ProblemError("n_gaussians and channels must be positive")
@@ -142,7 +168,10 @@ class GaussianEmbedding(nn.Module):
         groups, outs = (channels, 1) if form == "per_channel" else (1, channels)
         means = torch.rand(groups, n_gaussians, dim, generator=generator) * 2 - 1
         self.means = nn.Parameter(means, requires_grad=learn_means)
-        self.sigma0 = sigma0
+        if not 0.0 <= sigma_min < sigma0 or (sigma_min and sigma_param == "raw"):
+            raise ProblemError(f"sigma_min must lie in [0, sigma0 = {sigma0}) and be 0 with sigma_param = 'raw', "
+                               f"got {sigma_min}")
+        self.sigma0, self.sigma_min = sigma0, sigma_min
         s0 = sigma0 if sigma_param == "raw" else sigma0 * math.log(math.expm1(1.0))
         self.sigma = nn.Parameter(torch.full((groups, n_gaussians, dim), s0))
         self.weights = nn.Parameter(torch.randn(groups, n_gaussians, outs, generator=generator) * weight_std)
@@ -157,7 +186,7 @@ class GaussianEmbedding(nn.Module):
         """``P = L L^T`` per Gaussian, ``(groups, N, d, d)``; ``L`` has ``1/sigma`` on its
         diagonal (and trainable entries below it for ``full``)."""
         sigma = self.sigma if self.sigma_param == "raw" else \
-            self.sigma0 * nn.functional.softplus(self.sigma / self.sigma0)
+            self.sigma_min + (self.sigma0 - self.sigma_min) * nn.functional.softplus(self.sigma / self.sigma0)
         L = torch.diag_embed(1.0 / sigma)
         if self.offdiag is not None:
             i, j = torch.tril_indices(self.dim, self.dim, offset=-1)
@@ -235,7 +264,7 @@ class PIGNet(Field):
         self.normalize = Normalize(lo, hi)
         self.embedding = GaussianEmbedding(len(lo), cfg.n_gaussians, cfg.channels, cfg.form, cfg.covariance,
                                            cfg.sigma0, cfg.sigma_param, cfg.weight_std, cfg.learn_means,
-                                           generator)
+                                           generator, width_floor(cfg, len(lo)))
         self.head: MLP | None = None
         self.act, self.omega = "tanh", 1.0
         if cfg.head == "none":
@@ -277,4 +306,5 @@ class PIGSolver(PhysicsInformedSolver):
         return PIGNet(lo, hi, len(problem.fields), cfg, gen)
 
     def describe(self, model: PIGNet, cfg: PIGConfig) -> dict[str, Any]:
-        return {"gaussians": model.embedding.n_total, "form": cfg.form, "covariance": cfg.covariance}
+        return {"gaussians": model.embedding.n_total, "form": cfg.form, "covariance": cfg.covariance,
+                "sigma_min": f"{model.embedding.sigma_min:.3g}" + (" (auto)" if cfg.sigma_min == "auto" else "")}

@@ -392,7 +392,8 @@ def _fit(problem, make_net, **options):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit_physics(problem, built, cfg)
-    return result, [str(w.message) for w in caught if "training stalled" in str(w.message)]
+    return result, [str(w.message) for w in caught if "training stalled" in str(w.message)
+                    or "unmet" in str(w.message)]
 
 
 def test_a_network_that_stays_at_the_data_alone_is_flagged():
@@ -412,6 +413,31 @@ def test_a_network_that_learned_is_not_flagged():
     torch.manual_seed(0)
     result, stalled = _fit(p, lambda cfg: PINNNet([0.0], [1.0], 1, cfg), adam_steps=300, lr=3e-3)
     assert not stalled and result.vs_trivial < 0.1
+
+
+def test_a_state_that_misses_its_dirichlet_data_is_flagged():
+    """u(0) = 0, u(1) = 1 as penalty terms: the stuck network's field is the offset 0.5 alone,
+    half the output scale away from both values."""
+    p = problem_from_dict({"name": "t", "pde": {"type": "poisson", "f": "0"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "boundary": [{"where": "left", "type": "dirichlet", "value": "0"},
+                                        {"where": "right", "type": "dirichlet", "value": "1"}]})
+    result, flagged = _fit(p, lambda cfg: Stuck(), adam_steps=5, hard_bc=False)
+    assert result.data_miss["bc"] == pytest.approx(1.0, rel=1e-3)
+    assert any("Dirichlet data unmet" in m and "100%" in m for m in flagged)
+    assert result.summary()["data_miss"] == result.data_miss
+
+
+def test_a_state_that_meets_its_data_is_not_flagged():
+    from sciml.solvers.pinn import PINNNet
+
+    p = problem_from_dict({"name": "t", "pde": {"type": "poisson", "f": "pi**2*sin(pi*x)"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
+                           "boundary": [{"where": "left", "type": "dirichlet", "value": "0"},
+                                        {"where": "right", "type": "dirichlet", "value": "x"}]})
+    torch.manual_seed(0)
+    result, flagged = _fit(p, lambda cfg: PINNNet([0.0], [1.0], 1, cfg), adam_steps=300, lr=3e-3, hard_bc=False)
+    assert not flagged and result.data_miss["bc"] < 0.05
 
 
 def test_no_stall_check_when_the_data_alone_already_solve_the_problem():

@@ -9,7 +9,7 @@ from sciml.errors import ProblemError
 from sciml.nn.jet import AutogradJet
 from sciml.problems import problem_from_dict
 from sciml.runner import run
-from sciml.solvers.pig import GaussianEmbedding, PIGConfig, PIGNet
+from sciml.solvers.pig import SIGMA_FLOOR, GaussianEmbedding, PIGConfig, PIGNet, width_floor
 
 
 def _net(dim, n_out=1, **kw):
@@ -47,6 +47,33 @@ def test_softplus_widths_start_at_sigma0_and_move_at_a_rate_free_of_it(sigma0):
     torch.testing.assert_close(sigma, torch.full_like(sigma, sigma0))
     sigma.sum().backward()
     torch.testing.assert_close(emb.sigma.grad, torch.full_like(emb.sigma, 1 - 1 / math.e))
+
+
+def test_the_width_floor_holds_however_far_the_raw_width_falls():
+    """``sigma = sigma_min + (sigma0 - sigma_min) softplus(s / sigma0)``: sigma0 at the start,
+    never below the floor."""
+    emb = GaussianEmbedding(3, 4, 2, sigma0=0.1, sigma_min=0.01).double()
+    width = lambda: torch.diagonal(emb.precision(), dim1=-2, dim2=-1) ** -0.5  # noqa: E731
+    torch.testing.assert_close(width(), torch.full_like(width(), 0.1))
+    with torch.no_grad():
+        emb.sigma.fill_(-50.0)
+    assert torch.all(width() >= 0.01) and torch.allclose(width(), torch.full_like(width(), 0.01), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dim, n, expected", [(1, 1000, SIGMA_FLOOR * 2e-3), (3, 1000, SIGMA_FLOOR * 0.2),
+                                              (2, 400, SIGMA_FLOOR * 0.1)])
+def test_the_automatic_floor_is_a_fraction_of_one_batchs_point_spacing(dim, n, expected):
+    assert width_floor(PIGConfig(n_interior=n), dim) == pytest.approx(expected)
+    assert width_floor(PIGConfig(n_interior=n, sigma_min=0.0), dim) == 0.0
+    assert width_floor(PIGConfig(n_interior=n, sigma_param="raw"), dim) == 0.0  # the released code's widths
+
+
+@pytest.mark.parametrize("options", [{"sigma_min": 0.1}, {"sigma_min": 0.5, "sigma0": 0.2},
+                                     {"sigma_min": 0.01, "sigma_param": "raw"}])
+def test_a_floor_at_or_above_the_start_width_is_refused(options):
+    with pytest.raises(ProblemError, match="sigma0") as info:
+        PIGConfig(**options)
+    assert info.value.key == "sigma_min"
 
 
 def test_no_head_needs_matching_channels():
