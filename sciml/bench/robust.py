@@ -68,7 +68,7 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
     row.update(rel_l2=summary["rel_l2"], wall_s=summary["wall_s"], status="ok",
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
                recoveries=len(train.get("recoveries", [])), kept=train.get("kept"),
-               vs_trivial=train.get("score_vs_trivial"),
+               vs_trivial=train.get("score_vs_trivial"), data_miss=train.get("data_miss"),
                features=summary["info"].get("features", {}), warnings=summary["warnings"])
     return row
 
@@ -94,6 +94,10 @@ def bound(row: Mapping[str, Any]) -> float:
     return 1e-1 if row["transient"] else 5e-2
 
 
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
 def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]) -> str:
     """Markdown: one row per problem with the solvers run and the better one against its bound."""
     by = {(r["problem"], r["solver"]): r for r in rows}
@@ -107,7 +111,8 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
              "|---|" + "---:|" * (len(solvers) + 2) + ":-:|"]
     best = []
     for name in problems:
-        errs = {s: by[(name, s)]["rel_l2"] for s in solvers if (name, s) in by}
+        # a failed run's NaN comes back from the JSON file as None
+        errs = {s: _or_nan(by[(name, s)]["rel_l2"]) for s in solvers if (name, s) in by}
         finite = [e for e in errs.values() if math.isfinite(e)]
         b = min(finite) if finite else math.nan
         best.append(b)
@@ -120,12 +125,16 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
               f"{statistics.median(finite):.3g}." if finite else "no case finished"]
     rolled = [f"{r['problem']} {r['solver']} ({r['recoveries']})" for r in rows if r.get("recoveries")]
     lines += ["", "Roll-backs of the divergence guard: " + (", ".join(rolled) if rolled else "none") + "."]
-    from ..nn.fit import STALL_RATIO
+    from ..nn.fit import DATA_MISS, STALL_RATIO
 
     stalled = [f"{r['problem']} {r['solver']} ({r['vs_trivial']:.2g})" for r in rows
                if r.get("vs_trivial") is not None and r["vs_trivial"] >= STALL_RATIO]
     lines += ["", "Runs flagged as stalled (kept state's score over the data-only field's, warned at "
               f"{STALL_RATIO:g} or more): " + (", ".join(stalled) if stalled else "none") + "."]
+    unmet = [f"{r['problem']} {r['solver']} ({name} {miss:.0%})" for r in rows
+             for name, miss in (r.get("data_miss") or {}).items() if miss >= DATA_MISS]
+    lines += ["", f"Runs leaving value data unmet (RMS miss of {DATA_MISS:.0%} of the output scale or more): "
+              + (", ".join(unmet) if unmet else "none") + "."]
     first = next((r for r in rows if r.get("features")), None)
     if first is not None:
         lines += ["", f"Features on ({first['solver']} on {first['problem']}; they differ by case): "

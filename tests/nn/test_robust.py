@@ -326,15 +326,16 @@ def test_a_boundary_load_sets_the_scale_through_the_flux_stiffness():
 def test_the_robust_report_names_every_roll_back_and_failure():
     from sciml.bench.robust import report
 
-    rows = [{"problem": "a", "solver": "pinn", "transient": False, "rel_l2": 0.2, "recoveries": 2, "vs_trivial": 0.97},
+    rows = [{"problem": "a", "solver": "pinn", "transient": False, "rel_l2": 0.2, "recoveries": 2, "vs_trivial": 0.97,
+             "data_miss": {"bc": 0.3, "ic": 0.01}},
             {"problem": "a", "solver": "pig", "transient": False, "rel_l2": 0.01, "recoveries": 0, "vs_trivial": 1e-4},
-            {"problem": "b", "solver": "pinn", "transient": True, "rel_l2": float("nan"), "status": "failed"},
+            {"problem": "b", "solver": "pinn", "transient": True, "rel_l2": None, "status": "failed"},  # from JSON
             {"problem": "b", "solver": "pig", "transient": True, "rel_l2": 0.2}]
     text = report(rows, 180.0, {})
     assert "| a | 2.00e-01 | 1.00e-02 | 1.00e-02 | 0.05 | yes |" in text
     assert "| b | failed | 2.00e-01 | 2.00e-01 | 0.1 | no |" in text
     assert "Bounds met: 1 of 2" in text and "Roll-backs of the divergence guard: a pinn (2)." in text
-    assert "0.5 or more): a pinn (0.97)." in text
+    assert "0.5 or more): a pinn (0.97)." in text and "scale or more): a pinn (bc 30%)." in text
 
 
 def test_a_one_solver_ablation_reports_that_solver_only():
