@@ -157,7 +157,7 @@ class PhysicsObjective(nn.Module):
         the trainer uses it to choose between the lowest-loss state and the last one."""
         batch = self._check_points()
         with torch.enable_grad():
-            terms = self.loss.terms(self.model, batch, causal=False)
+            terms = self._fixed_terms()
             weights = self.balance.weights if self.balance is not None else None
             total = self.loss.total(terms, weights)
             reg = self._regulariser(batch.interior)
@@ -165,9 +165,12 @@ class PhysicsObjective(nn.Module):
 
     def check_terms(self) -> dict[str, float]:
         """The current state's unweighted loss terms on the fixed draw of :meth:`evaluate`."""
+        return {name: float(value.detach()) for name, value in self._fixed_terms().items()}
+
+    def _fixed_terms(self) -> dict[str, torch.Tensor]:
+        """The unweighted terms on the fixed draw, plain mean residual (derivatives need grad)."""
         with torch.enable_grad():
-            terms = self.loss.terms(self.model, self._check_points(), causal=False)
-        return {name: float(value.detach()) for name, value in terms.items()}
+            return self.loss.terms(self.model, self._check_points(), causal=False)
 
     def _check_points(self) -> Batch:
         """The fixed draw of :meth:`evaluate`, made on first use."""

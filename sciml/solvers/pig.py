@@ -115,14 +115,19 @@ class PIGConfig(PhysicsConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.sigma_min != "auto" and (self.sigma_min >= self.sigma0 or
-                                         (self.sigma_min > 0 and self.sigma_param == "raw")):
-            raise ProblemError(f"must lie below sigma0 = {self.sigma0:g} (and be 0 with sigma_param = 'raw'), "
-                               f"got {self.sigma_min!r}", key="sigma_min")
+        if self.sigma_min != "auto":
+            check_floor(self.sigma_min, self.sigma0, self.sigma_param)
 
 
 Q_MAX = 80.0
 SIGMA_FLOOR = 0.05  # the automatic width floor, as a fraction of one batch's point spacing
+
+
+def check_floor(sigma_min: float, sigma0: float, sigma_param: str) -> None:
+    """Refuse a width floor at or above the start width, or any floor on the raw widths."""
+    if not 0.0 <= sigma_min < sigma0 or (sigma_min > 0 and sigma_param == "raw"):
+        raise ProblemError(f"must lie in [0, sigma0 = {sigma0:g}) and be 0 with sigma_param = 'raw', "
+                           f"got {sigma_min!r}", key="sigma_min")
 
 
 def width_floor(cfg: PIGConfig, dim: int) -> float:
@@ -168,9 +173,7 @@ class GaussianEmbedding(nn.Module):
         groups, outs = (channels, 1) if form == "per_channel" else (1, channels)
         means = torch.rand(groups, n_gaussians, dim, generator=generator) * 2 - 1
         self.means = nn.Parameter(means, requires_grad=learn_means)
-        if not 0.0 <= sigma_min < sigma0 or (sigma_min and sigma_param == "raw"):
-            raise ProblemError(f"sigma_min must lie in [0, sigma0 = {sigma0}) and be 0 with sigma_param = 'raw', "
-                               f"got {sigma_min}")
+        check_floor(sigma_min, sigma0, sigma_param)
         self.sigma0, self.sigma_min = sigma0, sigma_min
         s0 = sigma0 if sigma_param == "raw" else sigma0 * math.log(math.expm1(1.0))
         self.sigma = nn.Parameter(torch.full((groups, n_gaussians, dim), s0))
