@@ -25,6 +25,7 @@ from . import distributed
 from .collocation import PointSampler
 from .balance import GradNormBalance
 from .constraints import Constrained, Plan, plan
+from .flux import FluxModel, Head, first_order_reason, flux_constants
 from .inverse import InverseSetup, Interpolated
 from .jet import Scaled
 from .objective import PhysicsObjective, Refinement, ResamplingBatches
@@ -104,6 +105,11 @@ class PhysicsConfig(RunConfig):
     causal, causal_chunks, causal_eps
         Causal weighting of the residual in time for time-dependent problems
         (:class:`~sciml.nn.physics.Causal`).
+    residual_form
+        ``auto`` (default): the first-order system (the flux ``q = K grad u`` as more network
+        outputs, first derivatives only) for poisson and diffusion problems whose conductivity
+        jumps or varies fast, the primal residual otherwise; ``primal`` or ``first_order``
+        to choose (:mod:`sciml.nn.flux`).
     rar_every, rar_points, rar_candidates, rar_k, rar_c
         Residual-based adaptive refinement (RAR-D): every ``rar_every`` Adam steps (0: never),
         add ``rar_points`` collocation points drawn from ``rar_candidates`` uniform ones with
@@ -136,6 +142,7 @@ class PhysicsConfig(RunConfig):
     hard_ic: bool = True
     ic_form: Literal["fade", "add"] = "fade"
     ic_fade: float = 0.1
+    residual_form: Literal["auto", "primal", "first_order"] = "auto"
     causal: bool = True
     causal_chunks: int = 16
     causal_eps: float = 5.0
@@ -216,9 +223,19 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
             shift = None  # A carries the data (fading initial data leave it to the network later on)
     else:
         scale, shift = float(cfg.output_scale), None
-    model: nn.Module = Scaled(net, scale, shift) if (scale != 1.0 or shift) else net
+    reason = first_order_reason(problem, cfg)
+    ncomp = len(problem.fields)
+    field = Head(net, 0, ncomp) if reason else net
+    model: nn.Module = Scaled(field, scale, shift) if (scale != 1.0 or shift) else field
     if exact.active:
         model = Constrained(model, problem, exact)
+    if reason:
+        width = net(torch.zeros(1, len(input_box(problem)[0]), dtype=next(net.parameters()).dtype)).shape[1]
+        if width != ncomp + problem.dim:
+            raise RuntimeError(f"the first-order form needs {ncomp + problem.dim} network outputs, the network "
+                               f"has {width} (build it with sciml.nn.flux.n_outputs)")
+        q_scale, law_weight = flux_constants(problem, scale)
+        model = FluxModel(model, Scaled(Head(net, ncomp, ncomp + problem.dim), q_scale), reason, law_weight)
     if inverse is not None and inverse.hard():
         model = _through_observations(model, problem, inverse)
     model = place(model, cfg)
@@ -232,6 +249,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 else "on" if not exact.notes else "partly",
                 "hard_ic": ("on, u0 + tau N" if exact.fade is None else f"on, fading over {exact.fade:g} of the window")
                 if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
+                "residual_form": f"first-order system: {reason}" if reason else "primal",
                 "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",
@@ -289,7 +307,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
                        observed=(inverse.points, inverse.values) if soft else None,
                        data_weight=inverse.spec.weight if inverse is not None else 1.0,
                        data_noise=inverse.spec.data_noise if soft and cfg.noise_floor else 0.0,
-                       boundary_terms=cfg.boundary_terms)
+                       boundary_terms=cfg.boundary_terms,
+                       law_weight=field.law_weight if isinstance(field, FluxModel) else None)
     batches = ResamplingBatches(sampler, loss.prepare, cfg.resample_every)
     balance = GradNormBalance(cfg.balance_every, max_weight=cfg.balance_max, caps={"data": cfg.balance_max_data}) \
         if cfg.balance == "gradnorm" else None

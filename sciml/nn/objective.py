@@ -187,14 +187,16 @@ class PhysicsObjective(nn.Module):
         the field the problem's data alone give (``u = shift``, or ``u = A`` with exact
         conditions), under the same weights. A trained state that scores about as high has
         learned nothing beyond it."""
-        n_out = self.model(self._check_points().interior[:2]).shape[1]
-        owner, name = (self, "model") if self.model is inner else next(
-            (m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner)
-        setattr(owner, name, _Constant(n_out, value))
+        n_out = inner(self._check_points().interior[:2]).shape[1]
+        places = [(self, "model")] if self.model is inner else [
+            (m, n) for m in self.model.modules() for n, c in m.named_children() if c is inner]
+        for owner, name in places:  # every place (the field and flux heads of a first-order model)
+            setattr(owner, name, _Constant(n_out, value))
         try:
             return self.evaluate()
         finally:
-            setattr(owner, name, inner)
+            for owner, name in places:
+                setattr(owner, name, inner)
 
     def _regulariser(self, x: torch.Tensor) -> torch.Tensor | None:
         if self.unknowns is None or not len(self.unknowns.fields):
@@ -210,9 +212,8 @@ class PhysicsObjective(nn.Module):
         norms = []
         for chunk in np.array_split(candidates, max(1, len(candidates) // 2000)):
             batch = self.loss.prepare(PointSet(interior=chunk))
-            jet = self.model.jet(batch.interior, self.loss.order, self.loss.pairs)
-            res = self.loss.residual(jet, batch.interior, batch.coef).detach()
-            norms.append(res.pow(2).sum(dim=1).sqrt().double().cpu().numpy())
+            squares = self.loss.point_residuals(self.model, batch.interior, batch.coef).detach()
+            norms.append(squares.sqrt().double().cpu().numpy())
         err = np.concatenate(norms) ** r.k
         mean = err.mean()
         if not np.isfinite(mean) or mean <= 0:

@@ -120,12 +120,15 @@ class PhysicsLoss:
                  value_scale: float = 1.0, residual_on_boundary: bool = False,
                  causal: Causal | None = None, exact_entries: Any = (), exact_initial: bool = False,
                  unknowns: Any = None, observed: tuple[np.ndarray, np.ndarray] | None = None,
-                 data_weight: float = 1.0, data_noise: float = 0.0, boundary_terms: str = "kind"):
+                 data_weight: float = 1.0, data_noise: float = 0.0, boundary_terms: str = "kind",
+                 law_weight: float | None = None):
         if not value_scale > 0:
             raise ValueError(f"value_scale must be positive, got {value_scale}")
         if boundary_terms not in ("kind", "piece"):
             raise ValueError(f"boundary_terms must be 'kind' or 'piece', got {boundary_terms!r}")
         self.per_piece = boundary_terms == "piece"
+        # the first-order form (sciml.nn.flux): the flux as more outputs, its law weighed by law_weight
+        self.first_order, self.law_weight = law_weight is not None, law_weight or 0.0
         self.problem, self.weights, self.value_scale = problem, weights, value_scale
         self.causal = causal if problem.transient and problem.dim > 0 else None
         self.causal_ref: float | None = None
@@ -157,11 +160,11 @@ class PhysicsLoss:
     @property
     def pairs(self) -> tuple[tuple[int, int], ...]:
         """Second-derivative index pairs the interior residual needs."""
-        return self.kind.pairs(self.problem.pde, self.dim)
+        return () if self.first_order else self.kind.pairs(self.problem.pde, self.dim)
 
     @property
     def order(self) -> int:
-        return self.kind.order(self.problem.pde)
+        return 1 if self.first_order else self.kind.order(self.problem.pde)
 
     # -- data at points ------------------------------------------------------------------------
     def tensor(self, a: np.ndarray) -> torch.Tensor:
@@ -280,14 +283,36 @@ class PhysicsLoss:
             coef = self._live(points, coef, boundary=True)
         return self.kind.boundary_flux(self, jet, normals, coef)
 
+    def interior_squares(self, model: Any, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The squared interior residual per point ``(P,)`` and, in the first-order form
+        (:mod:`sciml.nn.flux`), the squared constitutive law ``|K^{-1/2} (q - K grad u)|^2``
+        (``model.flux_jet`` gives ``q``), else None."""
+        jet = model.jet(x, self.order, self.pairs)
+        if not self.first_order:
+            return self.residual(jet, x, coef).pow(2).sum(dim=1), None
+        coef = self._live(x, coef)
+        q = model.flux_jet(x)
+        div_q = sum(q.d(i)[:, i] for i in self.space)[:, None]
+        K = self.kind.conductivity(self, coef)
+        gap = q.value - (K @ jet.grad(self.space)[:, 0, :, None])[:, :, 0]
+        law = torch.linalg.solve_triangular(torch.linalg.cholesky(K), gap[:, :, None], upper=False)[:, :, 0]
+        return self.kind.flux_residual(self, jet, div_q, x, coef).pow(2).sum(dim=1), law.pow(2).sum(dim=1)
+
+    def point_residuals(self, model: Any, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The squared residual per point ``(P,)`` that ``res`` averages (the law weighed in)."""
+        squares, law = self.interior_squares(model, x, coef)
+        return squares if law is None else squares + self.law_weight * law
+
     def terms(self, model: Any, batch: Batch, causal: bool = True) -> dict[str, torch.Tensor]:
         """Unweighted mean-square loss terms ``res``, the boundary terms (one per condition kind)
         and ``ic`` (those that apply); ``causal=False``: the plain mean residual even when causal
-        weighting is on."""
-        jet = model.jet(batch.interior, self.order, self.pairs)
-        squares = self.residual(jet, batch.interior, batch.coef).pow(2).sum(dim=1)
+        weighting is on. In the first-order form ``res`` is the equation's mean square plus
+        ``law_weight`` times the constitutive law's (causal weighting weighs the equation; the
+        law holds at each time by itself)."""
+        squares, law = self.interior_squares(model, batch.interior, batch.coef)
         weigh = self.causal is not None and causal
-        out = {"res": self._causal(squares, batch.interior) if weigh else squares.mean()}
+        res = self._causal(squares, batch.interior) if weigh else squares.mean()
+        out = {"res": res if law is None else res + self.law_weight * law.mean()}
         out.update(self.boundary_terms(model, batch))
         if batch.initial is not None:
             pts, target = batch.initial

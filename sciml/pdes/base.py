@@ -103,7 +103,9 @@ class PDEType:
     ``transport`` (a 1D transport form along
     characteristics, :meth:`transport_form`), ``operator2d`` (may have a constant 2D
     operator, :meth:`operator_coefficients`) and ``assembles`` (a steady problem of the type is
-    a P1 linear system, :meth:`linear_system`).
+    a P1 linear system, :meth:`linear_system`) and ``first_order`` (a divergence form
+    ``div(K grad u)`` that the physics-informed solvers may train as a first-order system with
+    the flux ``q = K grad u`` as a second output, :meth:`conductivity`).
     """
 
     name: ClassVar[str]
@@ -148,6 +150,8 @@ class PDEType:
             out.add("assembles")
         if type(self).transport_form is not PDEType.transport_form:
             out.add("transport")
+        if type(self).conductivity is not PDEType.conductivity:
+            out.add("first_order")
         return frozenset(out)
 
     def check(self, coefs: Mapping[str, Any], transient: bool) -> tuple[str, str] | None:
@@ -187,6 +191,18 @@ class PDEType:
         """The flux the weak form sees, ``(P, n_components)``: ``flux_coef du/dn``."""
         dudn = (jet.grad(loss.space) * normals[:, None, :]).sum(-1)
         return dudn * c[self.flux_coef][:, None] if self.flux_coef else dudn
+
+    # -- the first-order system form (sciml.nn.flux) -------------------------------------------------
+    def conductivity(self, loss: Any, c: Mapping[str, Any]) -> Any:  # pragma: no cover - abstract
+        """The tensor ``K`` ``(P, d, d)`` (symmetric positive definite) of the flux ``q = K grad u``
+        whose divergence the equation holds, from the coefficients ``c`` at ``P`` points. A type
+        that defines it and :meth:`flux_residual` has the ``first_order`` trait."""
+        raise NotImplementedError
+
+    def flux_residual(self, loss: Any, jet: Any, div_q: Any, x: Any, c: Mapping[str, Any]) -> Any:  # pragma: no cover
+        """The interior residual ``(P, 1)`` with ``div(K grad u)`` replaced by ``div_q``, the
+        divergence of the flux output (the rest of the equation reads ``jet``, first order)."""
+        raise NotImplementedError
 
     def diffusive(self, pde: "PDE", dim: int) -> bool:
         """Whether the residual has second derivatives in space (time-stepped neural fields then

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
+import torch
 
 from ..problems.expr import Expr
 from . import register
@@ -50,6 +51,14 @@ class Diffusion(PDEType):
         flux_div = sum(c[f"K{i}{j}"][:, None] * jet.dd(i, j) + c[f"K{i}{j}_grad"][:, i, None] * jet.d(j)
                        for i in dims for j in dims)
         return self.time_derivative(loss, jet) - flux_div + c["c"][:, None] * jet.value - c["f"][:, None]
+
+    def conductivity(self, loss: Any, c: Mapping[str, Any]) -> Any:
+        d = loss.dim
+        K = torch.stack([torch.stack([c[f"K{i}{j}"] for j in range(d)], dim=-1) for i in range(d)], dim=-2)
+        return (K + K.transpose(-1, -2)) / 2
+
+    def flux_residual(self, loss: Any, jet: Any, div_q: Any, x: Any, c: Mapping[str, Any]) -> Any:
+        return self.time_derivative(loss, jet) - div_q + c["c"][:, None] * jet.value - c["f"][:, None]
 
     def diffusive(self, pde: Any, dim: int) -> bool:
         return True  # K is positive definite

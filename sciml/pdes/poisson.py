@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import torch
+
 from . import register
 from ..problems.expr import Expr
 from .base import Coef, Constraint, PDEType, ScalarForm, coef
@@ -31,6 +33,13 @@ class Poisson(PDEType):
     def residual(self, loss: Any, jet: Any, x: Any, c: Mapping[str, Any]) -> Any:
         flux_div = c["k"][:, None] * jet.laplacian(loss.space) + (jet.grad(loss.space) * c["k_grad"][:, None]).sum(-1)
         return -flux_div - c["f"][:, None]
+
+    def conductivity(self, loss: Any, c: Mapping[str, Any]) -> Any:
+        k = c["k"]
+        return k[:, None, None] * torch.eye(loss.dim, dtype=k.dtype, device=k.device)
+
+    def flux_residual(self, loss: Any, jet: Any, div_q: Any, x: Any, c: Mapping[str, Any]) -> Any:
+        return -div_q - c["f"][:, None]
 
 
 register(Poisson())

@@ -359,6 +359,7 @@ class HyPINOSolverConfig(PhysicsConfig):
     rar_every: int = 0
     hard_bc: bool = False  # the emitted network is the fine-tuned field itself (no A + B N wrapper)
     hard_ic: bool = False
+    residual_form: Literal["primal"] = "primal"  # the emitted PINN has no flux outputs (its problems: constant K)
 
 
 @register

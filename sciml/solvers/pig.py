@@ -38,6 +38,7 @@ from torch import nn
 
 from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
+from ..nn.flux import JUMP_AT, n_outputs
 from ..nn.jet import ExplicitJet, Field, Jet, mlp_jet
 from ..nn.layers import MLP, Normalize
 from ..problems import Problem
@@ -89,7 +90,13 @@ class PIGConfig(PhysicsConfig):
         Off by default for PIG (unlike ``pinn``): the Gaussians resolve boundary layers
         locally, so the penalty terms meet the data, while the distance-function product has to
         be recomputed on every resampled batch (docs/solvers/pig.md).
+    first_order_at
+        (Not an option.) ``residual_form = "auto"`` trains the first-order system for jumps in
+        the conductivity only (:data:`sciml.nn.flux.JUMP_AT`; ``pinn``: also fast smooth
+        variation), :mod:`sciml.nn.flux`.
     """
+
+    first_order_at: ClassVar[float] = JUMP_AT
 
     n_gaussians: int = 200
     channels: int = 4
@@ -306,7 +313,7 @@ class PIGSolver(PhysicsInformedSolver):
     def build(self, problem: Problem, cfg: PIGConfig) -> PIGNet:
         lo, hi = input_box(problem)
         gen = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
-        return PIGNet(lo, hi, len(problem.fields), cfg, gen)
+        return PIGNet(lo, hi, n_outputs(problem, cfg, self.name), cfg, gen)
 
     def describe(self, model: PIGNet, cfg: PIGConfig) -> dict[str, Any]:
         return {"gaussians": model.embedding.n_total, "form": cfg.form, "covariance": cfg.covariance,

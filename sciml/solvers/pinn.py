@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ProblemError
 from ..nn.fit import PhysicsConfig, input_box
+from ..nn.flux import n_outputs
 from ..nn.jet import Field
 from ..nn.layers import MLP, FourierFeatures, Normalize, valid_widths
 from ..problems import Problem
@@ -85,7 +86,7 @@ class PINNSolver(PhysicsInformedSolver):
             raise ProblemError(f"expected a list of positive widths, got {cfg.hidden!r}",
                                problem.source, f"solver.{self.name}.hidden")
         lo, hi = input_box(problem)
-        return PINNNet(lo, hi, len(problem.fields), cfg)
+        return PINNNet(lo, hi, n_outputs(problem, cfg, self.name), cfg)
 
     def describe(self, model: PINNNet, cfg: PINNConfig) -> dict[str, Any]:
         return {"architecture": f"MLP {list(model.mlp.sizes)} {cfg.activation}"}
