@@ -223,7 +223,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
             shift = None  # A carries the data (fading initial data leave it to the network later on)
     else:
         scale, shift = float(cfg.output_scale), None
-    reason = first_order_reason(problem, cfg)
+    reason = first_order_reason(problem, cfg, warn=True)
     ncomp = len(problem.fields)
     field = Head(net, 0, ncomp) if reason else net
     model: nn.Module = Scaled(field, scale, shift) if (scale != 1.0 or shift) else field

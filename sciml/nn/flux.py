@@ -39,12 +39,13 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..errors import ProblemError
+from ..errors import ProblemError, SciMLWarning
 from ..problems import Problem
 from .jet import Field, Jet
 
@@ -102,16 +103,24 @@ def log_variation(problem: Problem) -> float:
     return worst
 
 
-def first_order_reason(problem: Problem, cfg: Any, solver: str = "pinn") -> str | None:
+def first_order_reason(problem: Problem, cfg: Any, solver: str = "pinn", warn: bool = False) -> str | None:
     """Why the first-order system is trained (``residual_form`` ``first_order``, or ``auto`` with
     a fast-varying conductivity), or None for the primal residual. A ``first_order`` request
-    the problem cannot take exits 2 naming ``[solver.<solver>.residual_form]``."""
+    the problem cannot take exits 2 naming ``[solver.<solver>.residual_form]``; with ``warn``, a
+    ``primal`` request on a conductivity that jumps gives a warning (that residual drops the
+    interface condition)."""
     from ..problems.inverse import inverse_spec
 
     form = getattr(cfg, "residual_form", "primal")
-    if form == "primal":
-        return None
     inverse = inverse_spec(problem) is not None
+    if form == "primal":
+        if warn and "first_order" in problem.pde.spec.traits and problem.dim > 0 and not inverse \
+                and log_variation(problem) >= JUMP_AT:
+            warnings.warn(SciMLWarning(f"{problem.name}: residual_form = 'primal' with a conductivity that jumps: "
+                                       "the primal residual sees no gradient of it at the collocation points and "
+                                       "drops the interface condition [K du/dn] = 0, so the field is likely wrong "
+                                       "(residual_form = 'auto' trains the first-order form there)"), stacklevel=2)
+        return None
     if "first_order" not in problem.pde.spec.traits or problem.dim == 0 or inverse:
         if form == "first_order":
             why = "an inverse problem trains the primal residual" if inverse else f"{problem.pde.type!r} has none"
