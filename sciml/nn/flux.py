@@ -54,6 +54,16 @@ LINES, LINE_POINTS = 24, 1025  # the axis-parallel lines of log_variation, per a
 JUMP_AT = 0.5 * (LINE_POINTS - 1)  # a log-variation from a step of log K over 0.5 between neighbours: a jump
 
 
+def conductivity_at(problem: Problem, points: np.ndarray) -> torch.Tensor:
+    """The conductivity ``K`` ``(P, d, d)`` of the problem's PDE type at ``points`` (space, then
+    time for a transient problem), in float64, without gradients."""
+    from .physics import PhysicsLoss
+
+    loss = PhysicsLoss(problem, dtype=torch.float64)
+    with torch.no_grad():
+        return problem.pde.spec.conductivity(loss, loss._coefficients(loss.tensor(points), boundary=True))
+
+
 def _marks(K: np.ndarray) -> np.ndarray:
     """``(P, m)``: ``log K_ii`` and the correlations ``K_ij / sqrt(K_ii K_jj)`` (``i < j``) of the
     conductivities ``K`` ``(P, d, d)``; NaN where a diagonal entry is not positive."""
@@ -77,9 +87,6 @@ def log_variation(problem: Problem) -> float:
     what the primal residual multiplies ``grad u`` by (``(div K) . grad u`` against
     ``K : hess u``). Points where ``K`` is not finite or a diagonal entry not positive (outside
     a curved domain, say) are left out."""
-    from .physics import PhysicsLoss
-
-    loss = PhysicsLoss(problem, dtype=torch.float64)
     lo, hi = (np.asarray(b, dtype=float) for b in problem.domain.bounds)
     times = [None] if not problem.transient else \
         [problem.time.start, problem.time.start + problem.time.length / 2, problem.time.end]
@@ -92,9 +99,7 @@ def log_variation(problem: Problem) -> float:
         pts[:, axis] = np.tile(lo[axis] + (hi[axis] - lo[axis]) * s, LINES)
         for t in times:
             full = pts if t is None else np.column_stack([pts, np.full(len(pts), t)])
-            with torch.no_grad():
-                K = problem.pde.spec.conductivity(loss, loss._coefficients(loss.tensor(full), boundary=True)).numpy()
-            marks = _marks(K).reshape(LINES, LINE_POINTS, -1)
+            marks = _marks(conductivity_at(problem, full).numpy()).reshape(LINES, LINE_POINTS, -1)
             ok = np.isfinite(marks).all(axis=-1)
             steps = np.abs(np.diff(np.nan_to_num(marks), axis=1)).max(axis=-1)
             valid = ok[:, 1:] & ok[:, :-1]
@@ -160,15 +165,10 @@ def flux_constants(problem: Problem, value_scale: float) -> tuple[float, float]:
     multi-scale Poisson of the development set: the law weighted 10x more or less than this
     ends 4-6x less accurate at equal time; gradient-norm balancing of the two parts as separate
     terms (it raised the law's weight 40-100x) ended 2.7x less accurate than this fixed ratio."""
-    from .physics import PhysicsLoss
-
-    loss = PhysicsLoss(problem, dtype=torch.float64)
     pts = problem.domain.sample_interior(2000, "sobol", np.random.default_rng(2))
     if problem.transient:
         pts = np.column_stack([pts, np.full(len(pts), problem.time.start + problem.time.length / 2)])
-    with torch.no_grad():
-        K = problem.pde.spec.conductivity(loss, loss._coefficients(loss.tensor(pts), boundary=True))
-        lam = torch.linalg.eigvalsh(K)[:, -1].numpy()
+    lam = torch.linalg.eigvalsh(conductivity_at(problem, pts))[:, -1].numpy()
     lam = lam[np.isfinite(lam) & (lam > 0)]
     lo, hi = problem.domain.bounds
     extent = float(np.max(np.asarray(hi) - np.asarray(lo)))
