@@ -10,8 +10,9 @@ axis, time included, by :class:`~sciml.nn.layers.Normalize`):
 * the source gives a second scale through the PDE's own residual ``R``: a small Galerkin
   estimate of the field it drives (:func:`source_scale`, bumps vanishing on the bounding box
   times Legendre polynomials, exact for a linear operator and a field in their span);
-* a boundary load (Neumann or Robin data, a traction) gives a third, ``|g| L / stiffness``
-  (:func:`flux_scale`: a plate of modulus 1000 pulled by a unit traction moves by about 1e-3);
+* a boundary load (Neumann or Robin data, a traction) gives a third, ``|g| / (alpha + stiffness
+  / L)`` (:func:`flux_scale`: a plate of modulus 1000 pulled by a unit traction moves by about
+  1e-3; a Robin exchange ``k du/dn + alpha u = g`` holds the field near ``g / alpha``);
 
 ``scale`` is the largest of them (1 when the problem has none), so the same defaults serve
 a problem of size 1 and one of size 500.
@@ -112,10 +113,12 @@ class _Linear(Field):
 
 
 def flux_scale(problem: Problem, n: int = 400, seed: int = 0) -> float:
-    """The size of the field a boundary load drives (0 without one): ``|g| L / s`` for the
-    largest flux data ``|g|`` (Neumann or Robin values, a traction), the domain's extent ``L``
-    and the stiffness ``s`` the PDE's own flux gives a unit slope (``k`` for ``k du/dn``,
-    ``lam + 2 mu`` for a traction), taken where the load acts."""
+    """The size of the field a boundary load drives (0 without one): the largest
+    ``|g| / (alpha + s / L)`` over the flux data ``g`` (Neumann or Robin values, a traction),
+    with ``L`` the domain's extent, ``s`` the stiffness the PDE's own flux gives a unit slope
+    (``k`` for ``k du/dn``, ``lam + 2 mu`` for a traction), taken where the load acts, and
+    ``alpha`` the Robin coefficient (0 for Neumann data: ``|g| L / s``; a Robin exchange alone
+    holds the field near ``g / alpha`` whatever the size of the domain)."""
     from .. import bcs
     from .physics import PhysicsLoss
 
@@ -142,7 +145,11 @@ def flux_scale(problem: Problem, n: int = 400, seed: int = 0) -> float:
                 flux = loss.flux(jet, normal, g.coef, g.points).detach()
                 stiffness = max(stiffness, float(flux[:, comp].abs().mean()))
         if stiffness > 0 and math.isfinite(stiffness):
-            best = max(best, load * extent / stiffness)
+            # a Robin exchange holds the field near g / alpha however large the domain: the
+            # boundary's resistance 1 / alpha in series with the body's L / s
+            alpha = g.alpha.abs() if g.alpha is not None else torch.zeros(len(g.target))
+            size = g.target.abs().amax(dim=1) / (alpha.reshape(-1) + stiffness / extent)
+            best = max(best, float(size.max()))
     return best if math.isfinite(best) else 0.0
 
 
