@@ -133,8 +133,12 @@ class PointSampler:
             on_periodic |= (np.abs(coord - lo[bc.axis]) < tol) | (np.abs(coord - hi[bc.axis]) < tol)
         owner[(owner < 0) & on_periodic] = -2
         points = self._with_time(sample.points)
-        return [BoundaryPoints(int(i), points[owner == i], sample.normals[owner == i])
-                for i in np.unique(owner) if i >= -1]
+        groups = [(int(i), np.flatnonzero(owner == i)) for i in np.unique(owner) if i >= -1]
+        if p.dim == 1 and not p.transient:
+            # a steady 1D boundary is two end points: the draw holds copies of them, whose mean
+            # square is the point's own; one copy per entry costs 2 evaluations, not n
+            groups = [(i, rows[np.unique(sample.points[rows, 0], return_index=True)[1]]) for i, rows in groups]
+        return [BoundaryPoints(i, points[rows], sample.normals[rows]) for i, rows in groups]
 
     def _pairs(self, axis: int, n: int) -> PeriodicPairs:
         lo, hi = self.problem.domain.bounds
