@@ -147,8 +147,8 @@ def flux_scale(problem: Problem, n: int = 400, seed: int = 0) -> float:
         if stiffness > 0 and math.isfinite(stiffness):
             # a Robin exchange holds the field near g / alpha however large the domain: the
             # boundary's resistance 1 / alpha in series with the body's L / s
-            alpha = g.alpha.abs() if g.alpha is not None else torch.zeros(len(g.target))
-            size = g.target.abs().amax(dim=1) / (alpha.reshape(-1) + stiffness / extent)
+            alpha = g.alpha.abs().reshape(-1) if g.alpha is not None else 0.0
+            size = g.target.abs().amax(dim=1) / (alpha + stiffness / extent)
             best = max(best, float(size.max()))
     return best if math.isfinite(best) else 0.0
 

@@ -231,13 +231,17 @@ def test_rar_adds_points_where_the_residual_is_large_and_keeps_them(k, c, share)
     assert batches.state_dict()["added"] is added
 
 
-def test_causal_weights_hold_back_later_times_until_earlier_ones_are_resolved():
+def _causal_rod():
+    """A causally weighted loss on a 1D rod in time (8 slabs, eps 5) and 400 space-time points."""
     p = problem_from_dict({"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
                            "domain": {"type": "interval", "bounds": [0.0, 1.0]},
                            "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "0"},
                            "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
-    loss = PhysicsLoss(p, causal=Causal(chunks=8, eps=5.0))
-    x = torch.rand(400, 2, generator=torch.Generator().manual_seed(0))
+    return PhysicsLoss(p, causal=Causal(chunks=8, eps=5.0)), torch.rand(400, 2, generator=torch.Generator().manual_seed(0))
+
+
+def test_causal_weights_hold_back_later_times_until_earlier_ones_are_resolved():
+    loss, x = _causal_rod()
     squares = torch.ones(400)
     first = loss._causal(squares, x)  # the reference: the largest mean so far (this one)
     w = loss.causal_weights
@@ -255,12 +259,7 @@ def test_a_network_that_starts_near_zero_does_not_freeze_the_later_times():
     first residual is ~1e-4 of what training later meets. Measured against that first value the
     weights of every slab after the first fell to exp(-hundreds) and the late times were never
     trained (a heat exchanger: residual 2e-3 on the batches, 300 on fresh points, rel L2 0.93)."""
-    p = problem_from_dict({"name": "h", "pde": {"type": "convection_diffusion", "eps": "0.1"},
-                           "domain": {"type": "interval", "bounds": [0.0, 1.0]},
-                           "time": {"start": 0.0, "end": 1.0}, "initial": {"u": "0"},
-                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
-    loss = PhysicsLoss(p, causal=Causal(chunks=8, eps=5.0))
-    x = torch.rand(400, 2, generator=torch.Generator().manual_seed(0))
+    loss, x = _causal_rod()
     loss._causal(torch.full((400,), 1e-4), x)  # the untrained network: almost no residual
     loss._causal(torch.ones(400), x)  # training meets the real residual
     w = loss.causal_weights
