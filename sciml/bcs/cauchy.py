@@ -20,7 +20,7 @@ class Cauchy(BoundaryKind):
     def terms(self, loss: Any, model: Any, g: Any) -> list[Any]:
         j = model.jet(g.points, 1, ())
         return [((j.value[:, 0] - g.target[:, 0]) / loss.value_scale).pow(2).mean(),
-                (loss.flux(j, g.normals, g.coef, g.points) - g.target[:, 1:]).pow(2).mean()]
+                (loss.flux(j, g.normals, g.coef, g.points, model) - g.target[:, 1:]).pow(2).mean()]
 
 
 register(Cauchy())

@@ -23,7 +23,7 @@ class Natural(BoundaryKind):
         if not loss.natural:
             return []
         j = model.jet(g.points, 1, ())
-        return [loss.flux(j, g.normals, g.coef, g.points).pow(2).mean()]
+        return [loss.flux(j, g.normals, g.coef, g.points, model).pow(2).mean()]
 
 
 register(Natural())

@@ -16,7 +16,7 @@ class Neumann(BoundaryKind):
 
     def terms(self, loss: Any, model: Any, g: Any) -> list[Any]:
         j = model.jet(g.points, 1, ())
-        return [(loss.flux(j, g.normals, g.coef, g.points) - g.target).pow(2).mean()]
+        return [(loss.flux(j, g.normals, g.coef, g.points, model) - g.target).pow(2).mean()]
 
 
 register(Neumann())

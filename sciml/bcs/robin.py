@@ -19,7 +19,7 @@ class Robin(BoundaryKind):
 
     def terms(self, loss: Any, model: Any, g: Any) -> list[Any]:
         j = model.jet(g.points, 1, ())
-        return [(loss.flux(j, g.normals, g.coef, g.points) - g.target + g.alpha[:, None] * j.value).pow(2).mean()]
+        return [(loss.flux(j, g.normals, g.coef, g.points, model) - g.target + g.alpha[:, None] * j.value).pow(2).mean()]
 
 
 register(Robin())

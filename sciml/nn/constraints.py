@@ -192,11 +192,11 @@ class Constrained(Field):
         self.size = float(np.max(np.asarray(hi) - np.asarray(lo)))
         self.delta = 1e-6 * self.size
         self.names = space_names(problem.dim)
-        self.norms = [1.0] * len(problem.fields)
+        self.norms = [1.0] * len(exact.pieces)
         if exact.boundary:
             pts = problem.domain.sample_interior(4000, "sobol", np.random.default_rng(1))
             x = torch.as_tensor(pts, dtype=torch.float64)
-            for c in range(len(problem.fields)):
+            for c in range(len(exact.pieces)):
                 if exact.pieces[c]:
                     self.norms[c] = max(float(self._phi(c, x)[0].max()), 1e-12)
         self._cache: dict[int, tuple[torch.Tensor, Jet, Jet, int]] = {}

@@ -25,7 +25,7 @@ from . import distributed
 from .collocation import PointSampler
 from .balance import GradNormBalance
 from .constraints import Constrained, Plan, plan
-from .flux import FluxModel, Head, first_order_reason, flux_constants
+from .flux import ExactFlux, FluxModel, Head, first_order_reason, flux_constants, flux_plan
 from .inverse import InverseSetup, Interpolated
 from .jet import Scaled
 from .objective import PhysicsObjective, Refinement, ResamplingBatches
@@ -109,7 +109,16 @@ class PhysicsConfig(RunConfig):
         ``auto`` (default): the first-order system (the flux ``q = K grad u`` as more network
         outputs, first derivatives only) for poisson and diffusion problems whose conductivity
         jumps or varies fast, the primal residual otherwise; ``primal`` or ``first_order``
-        to choose (:mod:`sciml.nn.flux`).
+        to choose (:mod:`sciml.nn.flux`). For elasticity the first-order form is the mixed
+        stress-displacement form (the stresses as more outputs).
+    hard_flux
+        In the first-order form, impose the flux data (Neumann data, the natural zero flux, a
+        traction) exactly on straight axis-parallel boundary pieces (:func:`~sciml.nn.flux.flux_plan`),
+        whatever ``hard_bc`` says.
+    law_factor
+        The constitutive law's weight in the first-order form as a multiple of
+        :func:`~sciml.nn.flux.flux_constants`'s ``k / L^2``; ``auto``: the PDE type's
+        (:attr:`sciml.pdes.base.PDEType.law_factor`).
     rar_every, rar_points, rar_candidates, rar_k, rar_c
         Residual-based adaptive refinement (RAR-D): every ``rar_every`` Adam steps (0: never),
         add ``rar_points`` collocation points drawn from ``rar_candidates`` uniform ones with
@@ -143,6 +152,8 @@ class PhysicsConfig(RunConfig):
     ic_form: Literal["fade", "add"] = "fade"
     ic_fade: float = 0.1
     residual_form: Literal["auto", "primal", "first_order"] = "auto"
+    law_factor: float | Literal["auto"] = "auto"
+    hard_flux: bool = True
     causal: bool = True
     causal_chunks: int = 16
     causal_eps: float = 5.0
@@ -160,6 +171,8 @@ class PhysicsConfig(RunConfig):
             raise ProblemError(f"output_scale must be positive, got {self.output_scale}")
         if not self.unknown_lr > 0:
             raise ProblemError(f"unknown_lr must be positive, got {self.unknown_lr}")
+        if self.law_factor != "auto" and not (self.law_factor > 0 and math.isfinite(self.law_factor)):
+            raise ProblemError(f"law_factor must be a positive number or 'auto', got {self.law_factor}")
         if not self.rar_k >= 0 or not self.rar_c >= 0 or self.rar_k == self.rar_c == 0:
             raise ProblemError("rar_k and rar_c must be >= 0 and not both 0")
         if not 0 < self.ic_fade <= 10:
@@ -231,11 +244,18 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
         model = Constrained(model, problem, exact)
     if reason:
         width = net(torch.zeros(1, len(input_box(problem)[0]), dtype=next(net.parameters()).dtype)).shape[1]
-        if width != ncomp + problem.dim:
-            raise RuntimeError(f"the first-order form needs {ncomp + problem.dim} network outputs, the network "
+        total = ncomp + problem.pde.spec.flux_width(problem.dim)
+        if width != total:
+            raise RuntimeError(f"the first-order form needs {total} network outputs, the network "
                                f"has {width} (build it with sciml.nn.flux.n_outputs)")
         q_scale, law_weight = flux_constants(problem, scale)
-        model = FluxModel(model, Scaled(Head(net, ncomp, ncomp + problem.dim), q_scale), reason, law_weight)
+        law_weight *= problem.pde.spec.law_factor if cfg.law_factor == "auto" else float(cfg.law_factor)
+        flux: nn.Module = Scaled(Head(net, ncomp, total), q_scale)
+        fplan, fdata = flux_plan(problem) if cfg.hard_flux else (None, {})
+        if fplan is not None and fplan.boundary:
+            flux = ExactFlux(flux, problem, fplan, fdata)
+            exact.exact_entries |= fplan.exact_entries
+        model = FluxModel(model, flux, reason, law_weight)
     if inverse is not None and inverse.hard():
         model = _through_observations(model, problem, inverse)
     model = place(model, cfg)
@@ -250,6 +270,7 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "hard_ic": ("on, u0 + tau N" if exact.fade is None else f"on, fading over {exact.fade:g} of the window")
                 if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
                 "residual_form": f"first-order system: {reason}" if reason else "primal",
+                **({"exact_flux": _exact_flux_note(model)} if reason else {}),
                 "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",
@@ -262,6 +283,15 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
     for note in exact.notes:
         warnings.warn(SciMLWarning(f"{problem.name}: {note}"), stacklevel=2)
     return PhysicsModel(model, exact, features, scale, inverse, net)
+
+
+def _exact_flux_note(model: nn.Module) -> str:
+    """Where the first-order form's flux data are exact (:func:`sciml.nn.flux.flux_plan`)."""
+    flux = getattr(model, "flux", None)
+    if not isinstance(flux, ExactFlux):
+        return "off (penalty terms)"
+    keys = {key for pieces in flux.exact.pieces for key in pieces}
+    return f"on {len(keys)} straight axis-parallel boundary piece(s); the others are penalty terms"
 
 
 def _through_observations(model: nn.Module, problem: Problem, inverse: InverseSetup) -> nn.Module:

@@ -279,27 +279,27 @@ class PhysicsLoss:
         return self.kind.residual(self, jet, x, self._live(x, coef))
 
     def flux(self, jet: Jet, normals: torch.Tensor, coef: Mapping[str, torch.Tensor],
-             points: torch.Tensor | None = None) -> torch.Tensor:
+             points: torch.Tensor | None = None, model: Any = None) -> torch.Tensor:
         """The boundary flux the weak form sees, ``(P, n_components)`` (``points``: where, for
-        coefficients that depend on the unknowns of an inverse problem)."""
+        coefficients that depend on the unknowns of an inverse problem); in the first-order form,
+        with the ``model`` and ``points`` given, from the model's flux outputs (the flux data
+        then hold on the flux itself, as in first-order system least squares)."""
         if points is not None:
             coef = self._live(points, coef, boundary=True)
+        if self.first_order and hasattr(model, "flux_jet") and points is not None:
+            return self.kind.flux_through(self, model.flux_jet(points, 0).value, normals, coef)
         return self.kind.boundary_flux(self, jet, normals, coef)
 
     def interior_squares(self, model: Any, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The squared interior residual per point ``(P,)`` and, in the first-order form
-        (:mod:`sciml.nn.flux`), the squared constitutive law ``|K^{-1/2} (q - K grad u)|^2``
-        (``model.flux_jet`` gives ``q``), else None."""
+        (:mod:`sciml.nn.flux`), the squared constitutive law in the energy norm (``|K^{-1/2} (q -
+        K grad u)|^2``, :meth:`sciml.pdes.base.PDEType.first_order_terms`; ``model.flux_jet`` gives
+        ``q``), else None."""
         jet = model.jet(x, self.order, self.pairs)
         if not self.first_order:
             return self.residual(jet, x, coef).pow(2).sum(dim=1), None
-        coef = self._live(x, coef)
-        q = model.flux_jet(x)
-        div_q = sum(q.d(i)[:, i] for i in self.space)[:, None]
-        K = self.kind.conductivity(self, coef)
-        gap = q.value - (K @ jet.grad(self.space)[:, 0, :, None])[:, :, 0]
-        law = torch.linalg.solve_triangular(torch.linalg.cholesky(K), gap[:, :, None], upper=False)[:, :, 0]
-        return self.kind.flux_residual(self, jet, div_q, x, coef).pow(2).sum(dim=1), law.pow(2).sum(dim=1)
+        equation, law = self.kind.first_order_terms(self, jet, model.flux_jet(x), x, self._live(x, coef))
+        return equation.pow(2).sum(dim=1), law.pow(2).sum(dim=1)
 
     def point_residuals(self, model: Any, x: torch.Tensor, coef: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The squared residual per point ``(P,)`` that ``res`` averages (the law weighed in)."""

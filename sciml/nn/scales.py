@@ -13,6 +13,8 @@ axis, time included, by :class:`~sciml.nn.layers.Normalize`):
 * a boundary load (Neumann or Robin data, a traction) gives a third, ``|g| / (alpha + stiffness
   / L)`` (:func:`flux_scale`: a plate of modulus 1000 pulled by a unit traction moves by about
   1e-3; a Robin exchange ``k du/dn + alpha u = g`` holds the field near ``g / alpha``);
+* for the types that ask for it (elasticity), a fourth from a least-squares polynomial solve of
+  the whole problem (:func:`solve_scale`), which sees how the supports carry the load;
 
 ``scale`` is the largest of them (1 when the problem has none), so the same defaults serve
 a problem of size 1 and one of size 500.
@@ -56,11 +58,11 @@ class _Basis(Field):
         return out
 
 
-def _degrees(dim: int, total: int = 2) -> list[tuple[int, ...]]:
-    """Multi-indices of total degree <= ``total`` (at most 2 per axis)."""
+def _degrees(dim: int, total: int = 2, per_axis: int = 2) -> list[tuple[int, ...]]:
+    """Multi-indices of total degree <= ``total``, at most ``per_axis`` per axis."""
     import itertools
 
-    return [a for a in itertools.product(range(total + 1), repeat=dim) if sum(a) <= total]
+    return [a for a in itertools.product(range(min(total, per_axis) + 1), repeat=dim) if sum(a) <= total]
 
 
 def data_range(problem: Problem, n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
@@ -195,6 +197,142 @@ def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
     return scale if math.isfinite(scale) else 0.0
 
 
+class _Legendre(Field):
+    """``prod_i P_{a_i}(z_i)`` on one component (``z`` the normalised space coordinates)."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int):
+        super().__init__()
+        d = len(degrees)
+        self.register_buffer("lo", torch.as_tensor(lo[:d], dtype=torch.float64))
+        self.register_buffer("hi", torch.as_tensor(hi[:d], dtype=torch.float64))
+        self.degrees, self.comp, self.n_out = degrees, comp, n_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = len(self.lo)
+        z = 2 * (x[:, :d] - self.lo) / (self.hi - self.lo) - 1
+        v = torch.ones_like(z[:, 0])
+        for i, a in enumerate(self.degrees):
+            prev, cur = torch.ones_like(z[:, i]), z[:, i]
+            for k in range(1, a):  # Bonnet's recursion
+                prev, cur = cur, ((2 * k + 1) * z[:, i] * cur - k * prev) / (k + 1)
+            v = v * (prev if a == 0 else cur)
+        out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
+        out[:, self.comp] = v
+        return out
+
+
+SOLVE_DEGREE = 4  # total degree of the polynomials solve_scale's Galerkin estimate uses
+
+
+def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: int = 0,
+                flux: bool = False) -> float:
+    """The largest value of a small Ritz-Galerkin solution of the whole steady linear problem (0
+    where it does not apply): trial and test functions ``B_c P_a`` per component, ``P_a`` the
+    Legendre polynomials of total degree <= :data:`SOLVE_DEGREE` on the bounding box and
+    ``B_c`` the component's Dirichlet distance function (:mod:`sciml.nn.constraints`; the
+    Dirichlet data hold exactly through its lift ``A``), the energy ``int eps(v) : C : eps(w)``
+    (``grad v . K grad w`` for a scalar flux: the squares of the constitutive law's gap at a
+    zero flux, :meth:`sciml.pdes.base.PDEType.first_order_terms`, so the Monte Carlo matrix is
+    positive semi-definite) and the loads ``int f . v + int_boundary g . v`` (body force,
+    Neumann data or tractions; free edges carry none), as in the finite-element reference.
+    Unlike :func:`source_scale` and :func:`flux_scale`, which are local, this sees how the
+    supports carry a load: a cantilever's tip moves ``(L / h)^2`` times further than a block of
+    the same material under the same load (its deflection is nearly a quartic, which the basis
+    holds). Used for the types that ask for it (:attr:`sciml.pdes.base.PDEType.scale_by_solve`:
+    elasticity); 0 where a Dirichlet condition cannot be built exactly (meshes, split edges:
+    the trial space would miss it) or a condition is neither Dirichlet nor a flux load. With
+    ``flux``, the largest flux component of that solution instead (a stress: the size of the
+    first-order form's flux outputs, :func:`sciml.nn.flux.flux_constants`)."""
+    from .. import bcs
+    from .constraints import Constrained, plan
+    from .fit import input_box
+    from .jet import ExplicitJet
+    from .physics import PhysicsLoss
+
+    kind = problem.pde.spec
+    if problem.dim == 0 or problem.transient or not {"first_order", "linear"} <= kind.traits:
+        return 0.0
+    exact = plan(problem, True, False)
+    if exact.notes or not exact.boundary:
+        return 0.0
+    loss = PhysicsLoss(problem, dtype=torch.float64)
+    batch = loss.prepare(PointSampler(problem, n, n_boundary, 1, "random", seed).sample())
+    if batch.periodic or any(not (bcs.get(g.kind).prescribes_values or g.kind in ("neumann", "natural"))
+                             for g in batch.boundary):
+        return 0.0
+    lo, hi = input_box(problem)
+    ncomp, width = len(problem.fields), kind.flux_width(problem.dim)
+    box = np.random.default_rng(seed).uniform(lo, hi, (20000, problem.dim))
+    volume = float(np.mean(problem.domain.sdf(box) < 0) * np.prod(hi - lo))
+    loads = [g for g in batch.boundary if g.kind == "neumann"]
+    n_b = sum(len(g.points) for g in batch.boundary)
+    w_b = sum(piece.measure for piece in problem.domain.pieces) / max(n_b, 1)
+    w_in = volume / len(batch.interior)
+    x = batch.interior.detach().clone().requires_grad_(True)
+    P = len(x)
+    no_flux = ExplicitJet(torch.zeros(P, width, dtype=x.dtype), torch.zeros(P, width, problem.dim, dtype=x.dtype), {})
+    coef = loss._live(x, batch.coef)
+
+    def energy_vector(model: Field) -> tuple[torch.Tensor, torch.Tensor]:
+        """``g(u)`` with ``|g|^2`` the energy density, and ``u`` at the interior points."""
+        jet = model.jet(x, 1, ())
+        _, law = kind.first_order_terms(loss, jet, no_flux, x, coef)
+        return law.detach().reshape(-1), jet.value.detach()
+
+    lift = Constrained(_Basis(lo, hi, (0,) * problem.dim, 0, ncomp, amplitude=0.0), problem, exact)
+    g_lift, u_lift = energy_vector(lift)
+    # the body force f = L(A) - R(A): the lift's operator part less its residual
+    body = _operator(loss, lift, x, batch) - loss.residual(lift.jet(x, loss.order, loss.pairs), x, batch.coef).detach()
+    trial = [Constrained(_Legendre(lo, hi, deg, comp, ncomp), problem, exact) for comp in range(ncomp)
+             for deg in _degrees(problem.dim, SOLVE_DEGREE, SOLVE_DEGREE)]
+    G, U, F = [], [], []
+    for m in trial:
+        g, u = energy_vector(m)
+        v = u - u_lift
+        G.append(g - g_lift)
+        U.append(v)
+        load = w_in * (body * v).sum()
+        for grp in loads:
+            load = load + w_b * ((m(grp.points) - lift(grp.points)).detach() * grp.target).sum()
+        F.append(load)
+    Gm = torch.stack(G, dim=1)
+    K = w_in * Gm.T @ Gm
+    rhs = torch.stack(F) - w_in * Gm.T @ g_lift
+    if not torch.isfinite(K).all() or not torch.isfinite(rhs).all() or float(rhs.abs().max()) == 0:
+        return 0.0
+    c = torch.linalg.lstsq(K, rhs[:, None], rcond=1e-10).solution[:, 0]
+    if flux:
+        solution = _Combination(lift, trial, c)
+        jet = solution.jet(x, 1, ())
+        eye = torch.eye(problem.dim, dtype=x.dtype)
+        sizes = [float(loss.flux(jet, eye[axis].expand(P, -1), coef).detach().abs().max())
+                 for axis in range(problem.dim)]
+        scale = max(sizes)
+    else:
+        scale = float((u_lift + sum(ci * v for ci, v in zip(c, U))).abs().max())
+    return scale if math.isfinite(scale) else 0.0
+
+
+class _Combination(Field):
+    """``lift + sum_j c_j (trial_j - lift)``: the Galerkin solution of :func:`solve_scale`."""
+
+    def __init__(self, lift: Field, trial: list[Field], c: torch.Tensor):
+        super().__init__()
+        self.lift, self.trial, self.c = lift, trial, c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.lift(x)
+        return base + sum(ci * (m(x) - base) for ci, m in zip(self.c, self.trial))
+
+
+def _operator(loss: Any, model: Field, x: torch.Tensor, batch: Any) -> torch.Tensor:
+    """The residual's operator part ``R(u) - R(0)`` of ``model`` at ``x``."""
+    zero = _Basis(np.zeros(loss.dim), np.ones(loss.dim), (0,) * loss.dim, 0, loss.ncomp, amplitude=0.0)
+    r = loss.residual(model.jet(x, loss.order, loss.pairs), x, batch.coef)
+    r0 = loss.residual(zero.jet(x, loss.order, loss.pairs), x, batch.coef)
+    return (r - r0).detach()
+
+
 def output_scaling(problem: Problem) -> tuple[float, list[float] | None]:
     """``(scale, shift)`` for ``u = shift + scale * N(x)`` (``shift`` None when it is zero)."""
     rng = data_range(problem)
@@ -205,7 +343,8 @@ def output_scaling(problem: Problem) -> tuple[float, list[float] | None]:
         scale = float(np.max((hi - lo) / 2))
         if np.any(mid != 0):
             shift = [float(m) for m in mid]
-    scale = max(scale, source_scale(problem), flux_scale(problem))
+    scale = max(scale, source_scale(problem), flux_scale(problem),
+                solve_scale(problem) if problem.pde.spec.scale_by_solve else 0.0)
     if not math.isfinite(scale) or scale <= 0:
         scale = 1.0
     if shift is not None:  # a field that is nearly constant still needs room to move

@@ -122,6 +122,14 @@ class PDEType:
     incompressible: ClassVar[bool] = False  # a velocity field with div u = 0 and a pressure
     has_residual: ClassVar[bool] = True
     has_reference: ClassVar[bool] = False  # a SciPy reference in sciml.reference solves it
+    # why residual_form = "auto" trains the first-order form on every problem of a type whose
+    # form has no conductivity K (None: never; a type with K decides by its variation)
+    first_order_auto: ClassVar[str | None] = None
+    # the constitutive law's weight in the first-order form, as a multiple of k / L^2
+    # (sciml.nn.flux.flux_constants)
+    law_factor: ClassVar[float] = 1.0
+    # the output scale also from a polynomial solve of the whole problem (sciml.nn.scales.solve_scale)
+    scale_by_solve: ClassVar[bool] = False
 
     # -- description -----------------------------------------------------------------------------
     def fields(self, coefs: Mapping[str, Any], dim: int) -> tuple[str, ...]:
@@ -150,7 +158,8 @@ class PDEType:
             out.add("assembles")
         if type(self).transport_form is not PDEType.transport_form:
             out.add("transport")
-        if type(self).conductivity is not PDEType.conductivity:
+        if type(self).conductivity is not PDEType.conductivity or \
+                type(self).first_order_terms is not PDEType.first_order_terms:
             out.add("first_order")
         return frozenset(out)
 
@@ -203,6 +212,40 @@ class PDEType:
         """The interior residual ``(P, 1)`` with ``div(K grad u)`` replaced by ``div_q``, the
         divergence of the flux output (the rest of the equation reads ``jet``, first order)."""
         raise NotImplementedError
+
+    def flux_width(self, dim: int) -> int:
+        """How many outputs the flux takes in the first-order form (``d`` for ``q = K grad u``)."""
+        return dim
+
+    def first_order_terms(self, loss: Any, jet: Any, q: Any, x: Any, c: Mapping[str, Any]) -> tuple[Any, Any]:
+        """``(equation, law)`` of the first-order form at ``P`` points: the interior residual
+        ``(P, m)`` with the flux's divergence taken from the flux outputs' jet ``q``, and the
+        constitutive law's gap in the energy norm ``(P, k)`` (its squares sum to
+        ``|K^{-1/2} (q - K grad u)|^2``), from :meth:`conductivity` and :meth:`flux_residual`."""
+        import torch
+
+        div_q = sum(q.d(i)[:, i] for i in loss.space)[:, None]
+        K = self.conductivity(loss, c)
+        gap = q.value - (K @ jet.grad(loss.space)[:, 0, :, None])[:, :, 0]
+        law = torch.linalg.solve_triangular(torch.linalg.cholesky(K), gap[:, :, None], upper=False)[:, :, 0]
+        return self.flux_residual(loss, jet, div_q, x, c), law
+
+    def stiffness(self, loss: Any, c: Mapping[str, Any]) -> Any:
+        """The largest modulus ``(P,)`` of the constitutive law (the largest eigenvalue of ``K``),
+        which sizes the flux outputs and weighs the law (:func:`sciml.nn.flux.flux_constants`)."""
+        import torch
+
+        return torch.linalg.eigvalsh(self.conductivity(loss, c))[:, -1]
+
+    def flux_fixed(self, axis: int, dim: int) -> tuple[tuple[int, int], ...]:
+        """``(flux component, data component)`` pairs that flux data on a boundary with outward
+        normal ``+-e_axis`` fix (:func:`sciml.nn.flux.flux_plan`): ``q_axis = +-g``."""
+        return ((axis, 0),)
+
+    def flux_through(self, loss: Any, q: Any, normals: Any, c: Mapping[str, Any]) -> Any:
+        """The boundary flux ``(P, n_components)`` from the flux outputs ``q`` ``(P, width)``:
+        ``q . n``."""
+        return (q * normals).sum(dim=1, keepdim=True)
 
     def diffusive(self, pde: "PDE", dim: int) -> bool:
         """Whether the residual has second derivatives in space (time-stepped neural fields then

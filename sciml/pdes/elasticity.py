@@ -49,6 +49,13 @@ class Elasticity(PDEType):
     time = "never"
     has_reference = True
     flux = "sigma n"
+    scale_by_solve = True  # bending: a slender body moves (L / h)^2 further than the local estimates say
+    # the mixed form's law weight: equilibrium and exact tractions nearly fix the stresses, and a
+    # heavy law slaves them to eps(u), back to the ill-conditioned primal problem (measured 1 /
+    # 0.1 / 0.03: cantilever pig 0.55 / 0.18 / 0.073 at 60 s; docs/solvers/pinn.md)
+    law_factor = 0.03
+    first_order_auto = ("the mixed stress-displacement form, elasticity's default (docs/solvers/pinn.md, "
+                        "\"Elasticity\")")
     components = 2
     constraints = (
         Constraint("mu", _lame, "the shear modulus must be positive (E > 0 and nu > -1): otherwise the elastic "
@@ -94,6 +101,37 @@ class Elasticity(PDEType):
         nx, ny = normals[:, 0], normals[:, 1]
         return torch.stack([s[0] * nx + s[2] * ny, s[2] * nx + s[1] * ny], dim=1)
 
+    # -- the mixed stress-displacement form (sciml.nn.flux) -------------------------------------
+    def flux_width(self, dim: int) -> int:
+        return 3  # sigma_xx, sigma_yy, sigma_xy
+
+    def first_order_terms(self, loss: Any, jet: Any, q: Any, x: Any, c: Mapping[str, Any]) -> tuple[Any, Any]:
+        """Equilibrium ``-div sigma - f`` on the stress outputs and the constitutive gap
+        ``tau = sigma - C eps(u)`` in the compliance norm ``tau : C^{-1} : tau``, written as three
+        components whose squares sum to it: ``tr tau / (2 sqrt(lam + mu))``,
+        ``(tau_xx - tau_yy) / (2 sqrt(mu))`` and ``tau_xy / sqrt(mu)``."""
+        import torch
+
+        lam, mu = c["lam"], c["mu"]
+        s, ds_dx, ds_dy = q.value, q.d(0), q.d(1)
+        eq = torch.stack([-(ds_dx[:, 0] + ds_dy[:, 2]) - c["f0"], -(ds_dx[:, 2] + ds_dy[:, 1]) - c["f1"]], dim=1)
+        txx, tyy, txy = (s[:, i] - e for i, e in enumerate(stress(jet, lam, mu)))
+        law = torch.stack([(txx + tyy) / (2 * torch.sqrt(lam + mu)), (txx - tyy) / (2 * torch.sqrt(mu)),
+                           txy / torch.sqrt(mu)], dim=1)
+        return eq, law
+
+    def stiffness(self, loss: Any, c: Mapping[str, Any]) -> Any:
+        return c["lam"] + 2 * c["mu"]
+
+    def flux_fixed(self, axis: int, dim: int) -> tuple[tuple[int, int], ...]:
+        # sigma n = g with n = +-e_x fixes sigma_xx and sigma_xy, with n = +-e_y sigma_xy and sigma_yy
+        return ((0, 0), (2, 1)) if axis == 0 else ((2, 0), (1, 1))
+
+    def flux_through(self, loss: Any, q: Any, normals: Any, c: Mapping[str, Any]) -> Any:
+        import torch
+
+        nx, ny = normals[:, 0], normals[:, 1]
+        return torch.stack([q[:, 0] * nx + q[:, 2] * ny, q[:, 2] * nx + q[:, 1] * ny], dim=1)
 
     def linear_system(self, problem: Any, mesh: Any) -> Any:
         from ..reference.elasticity import elasticity_system
