@@ -159,6 +159,13 @@ def first_order_reason(problem: Problem, cfg: Any, solver: str = "pinn", warn: b
     if form == "first_order":
         return "asked for"
     if not scalar:
+        if not kind.first_order_auto:
+            return None
+        fplan = flux_plan(problem)[0]
+        if not (fplan.boundary or fplan.notes):
+            return None  # no flux data (every edge Dirichlet): the primal form was 5-9x more accurate
+        if getattr(cfg, "first_order_exact_only", False) and (not getattr(cfg, "hard_flux", True) or fplan.notes):
+            return None  # pig: flux data by a penalty are met between collocation points
         return kind.first_order_auto
     variation, at = log_variation(problem), getattr(cfg, "first_order_at", FIRST_ORDER_AT)
     if not variation >= at:
@@ -273,7 +280,8 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
     component: a key per piece -> that piece) and, per ``(key, component)``, ``(entry, data
     component, s)``;
     ``plan.exact_entries`` are the entries whose every piece is exact (their penalty terms are
-    dropped). Curved pieces, others and pieces split between conditions keep the penalty.
+    dropped). Curved pieces, others and pieces split between conditions keep the penalty, and
+    ``plan.notes`` names each such piece that carries flux data.
 
     Why: a traction-free edge held by a penalty lets a network carry a load by violating it
     (a cantilever's weight pressed onto its free lower edge instead of bent into the clamp:
@@ -286,6 +294,7 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
     try:
         pieces = problem.domain.pieces
     except Exception:  # meshes and CSG domains: no analytic pieces
+        out.notes.append("no analytic boundary pieces (a mesh or CSG domain): flux data stay penalty terms")
         return out, data
     natural = kind.natural_boundary(problem)
     rng = np.random.default_rng(0)
@@ -297,6 +306,8 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
         if len(entries) != 1:
             for e in entries:
                 exact_pieces.setdefault(e, []).append(False)
+            if any((e >= 0 and problem.boundaries[e].type == "neumann") or (e < 0 and natural) for e in entries):
+                out.notes.append(f"flux data on {piece.name} (curved, at a re-entrant corner or split) stay a penalty")
             continue
         (entry,) = entries
         flux_data = entry >= 0 and problem.boundaries[entry].type == "neumann"
@@ -307,6 +318,8 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
         ok = (flux_data or (entry < 0 and natural)) and straight and not isinstance(line, Segment)
         exact_pieces.setdefault(entry, []).append(ok)
         if not ok:
+            if flux_data or (entry < 0 and natural):
+                out.notes.append(f"flux data on {piece.name} (curved, at a re-entrant corner or split) stay a penalty")
             continue
         sign = float(np.sign(n[axis]))
         for c, k in kind.flux_fixed(axis, problem.dim):

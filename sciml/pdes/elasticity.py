@@ -54,8 +54,9 @@ class Elasticity(PDEType):
     # heavy law slaves them to eps(u), back to the ill-conditioned primal problem (measured 1 /
     # 0.1 / 0.03: cantilever pig 0.55 / 0.18 / 0.073 at 60 s; docs/solvers/pinn.md)
     law_factor = 0.03
-    first_order_auto = ("the mixed stress-displacement form, elasticity's default (docs/solvers/pinn.md, "
-                        "\"Elasticity\")")
+    # residual_form = "auto" takes it where the problem has flux data (sciml.nn.flux.first_order_reason)
+    first_order_auto = ("the mixed stress-displacement form, elasticity's default with tractions or free edges "
+                        "(docs/solvers/pinn.md, \"Elasticity\")")
     components = 2
     constraints = (
         Constraint("mu", _lame, "the shear modulus must be positive (E > 0 and nu > -1): otherwise the elastic "

@@ -133,5 +133,14 @@ def test_auto_trains_elasticity_in_the_mixed_form_and_a_bad_law_factor_names_its
     assert flux.n_outputs(p, PINNConfig()) == 5  # ux, uy and three stresses
     assert "mixed stress-displacement" in flux.first_order_reason(p, PINNConfig())
     assert flux.n_outputs(p, PINNConfig(residual_form="primal")) == 2
+    from sciml.solvers.pig import PIGConfig
+
+    assert flux.first_order_reason(p, PIGConfig(), "pig") is not None  # every free edge is exact
+    hole = {**BOX, "holes": [{"type": "disk", "center": [1.0, 0.5], "radius": 0.2}]}
+    holed = _elastic([{"where": "left", "type": "dirichlet", "value": ["0", "0"]}], domain=hole)
+    assert flux.first_order_reason(holed, PINNConfig()) is not None
+    assert flux.first_order_reason(holed, PIGConfig(), "pig") is None  # the hole's traction by a penalty
+    clamped = _elastic([{"where": "all", "type": "dirichlet", "value": ["0", "0"]}])
+    assert flux.first_order_reason(clamped, PINNConfig()) is None  # no flux data: the primal form
     with pytest.raises(ProblemError, match="law_factor"):
         PINNConfig(law_factor=-1.0)
