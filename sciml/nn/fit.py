@@ -351,6 +351,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     if built is not None and built.net is not None and inverse is None:
         result.vs_trivial = _stall_check(objective, built.net)
     result.data_miss = _data_check(objective)
+    if isinstance(field, FluxModel):
+        result.law_misfit = _law_check(objective, field)
     return result
 
 
@@ -377,6 +379,42 @@ def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float | None:
                       "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)",
                       SciMLWarning, stacklevel=3)
     return ratio
+
+
+LAW_MISFIT = 0.5  # a first-order state whose field misses its flux's law by this fraction is wrong
+
+
+def _law_check(objective: PhysicsObjective, model: FluxModel) -> float | None:
+    """The first-order form's relative constitutive misfit on the fixed check points: the law's
+    gap ``|q - K grad u|`` (``|sigma - C eps(u)|``) in its energy norm over the flux's own
+    ``|q|`` there, a warning above :data:`LAW_MISFIT`. With a light law (elasticity) a network
+    can hold stresses that balance the loads while the displacement stays near zero: a low loss
+    and a wrong field, which the stall check cannot see (1.0 on a slender beam with a score 8%
+    of the trivial field's). In a solution the misfit tends to zero."""
+    from .jet import ExplicitJet
+
+    loss, batch = objective.loss, objective._check_points()
+    x = batch.interior
+    with torch.enable_grad():
+        jet = model.jet(x, 1, ())
+        q = model.flux_jet(x)
+        coef = loss._live(x, batch.coef)
+        kind = loss.kind
+        _, gap = kind.first_order_terms(loss, jet, q, x, coef)
+        zero = ExplicitJet(torch.zeros_like(jet.value), torch.zeros(*jet.value.shape, loss.dim, dtype=x.dtype,
+                                                                     device=x.device), {})
+        _, own = kind.first_order_terms(loss, zero, q, x, coef)
+    size = float(own.detach().pow(2).sum(dim=1).mean())
+    if not size > 0:
+        return None
+    misfit = math.sqrt(float(gap.detach().pow(2).sum(dim=1).mean()) / size)
+    if not misfit < LAW_MISFIT:
+        warnings.warn(f"the field does not follow its flux: the constitutive law misses by {misfit:.0%} of the "
+                      "flux's size on the fixed check points (the flux outputs balance the loads, the field "
+                      "does not carry them); the solution is likely wrong. Try a longer budget, "
+                      "residual_form = 'primal' or another solver (docs/solvers/pinn.md, \"Elasticity\")",
+                      SciMLWarning, stacklevel=3)
+    return misfit
 
 
 DATA_MISS = 0.1  # a kept state missing its value data by this RMS fraction of the value scale is wrong

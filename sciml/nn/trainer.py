@@ -159,6 +159,7 @@ class TrainResult:
     kept: str = "last"
     vs_trivial: float | None = None  # the kept state's score over the trivial field's (sciml.nn.fit)
     data_miss: dict[str, float] = field(default_factory=dict)  # RMS misses of value data (sciml.nn.fit)
+    law_misfit: float | None = None  # the first-order form's relative constitutive misfit (sciml.nn.fit)
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
@@ -170,7 +171,8 @@ class TrainResult:
                 "stopped": self.stopped, "kept": self.kept, "recoveries": self.recoveries, "train_s": self.seconds,
                 "s_per_adam_step": per_step,
                 **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {}),
-                **({"data_miss": self.data_miss} if self.data_miss else {})}
+                **({"data_miss": self.data_miss} if self.data_miss else {}),
+                **({"law_misfit": self.law_misfit} if self.law_misfit is not None else {})}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:

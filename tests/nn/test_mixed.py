@@ -144,3 +144,31 @@ def test_auto_trains_elasticity_in_the_mixed_form_and_a_bad_law_factor_names_its
     assert flux.first_order_reason(clamped, PINNConfig()) is None  # no flux data: the primal form
     with pytest.raises(ProblemError, match="law_factor"):
         PINNConfig(law_factor=-1.0)
+
+
+class _Still(_Mixed):
+    """The true stresses over a displacement that never moved: balanced loads, a wrong field."""
+
+    def forward(self, x):
+        return torch.zeros(len(x), 2, dtype=x.dtype)
+
+
+def test_a_field_that_does_not_follow_its_stresses_is_flagged():
+    from types import SimpleNamespace
+
+    from sciml.errors import SciMLWarning
+    from sciml.nn.collocation import PointSampler
+    from sciml.nn.fit import LAW_MISFIT, _law_check
+
+    p = _elastic([{"where": "left", "type": "dirichlet", "value": ["0", "0"]}])
+    loss = PhysicsLoss(p, dtype=torch.float64, law_weight=1.0)
+    batch = loss.prepare(PointSampler(p, 200, 40, 1, seed=0).sample())
+    objective = SimpleNamespace(loss=loss, _check_points=lambda: batch)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _law_check(objective, _Mixed()) < 1e-10
+    with pytest.warns(SciMLWarning, match="does not follow its flux"):
+        assert _law_check(objective, _Still()) == pytest.approx(1.0)
+    assert LAW_MISFIT < 1.0
