@@ -46,6 +46,7 @@ class BoundaryKind:
     prescribes_values: ClassVar[bool] = False  # True: its value is the field itself (exact imposition, scales)
     data_values: ClassVar[bool] = True  # False: its expressions read the fields (not data to tabulate)
     prescribes_flux: ClassVar[bool] = False  # True: its value is the boundary flux (a load: scales)
+    flux_only: ClassVar[bool] = False  # True: the flux equals the data, no field term (exact on flux outputs)
     types: ClassVar[tuple[str, ...] | None] = None  # the PDE types it belongs to (None: any)
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

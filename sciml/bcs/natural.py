@@ -13,6 +13,7 @@ from .base import BoundaryKind, Entry, ReadContext
 
 class Natural(BoundaryKind):
     name = "natural"
+    flux_only = True
     doc = "zero flux where no entry covers the boundary (implicit)"
 
     def read(self, sec: Any, ctx: ReadContext) -> Entry:

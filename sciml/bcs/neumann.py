@@ -11,6 +11,7 @@ from .base import BoundaryKind
 
 class Neumann(BoundaryKind):
     name = "neumann"
+    flux_only = True
     prescribes_flux = True
     doc = "flux . n = value (the PDE type's flux)"
 

@@ -55,6 +55,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .. import bcs
 from ..errors import ProblemError, SciMLWarning
 from ..problems import Problem
 from ..geometry.pieces import Segment
@@ -306,11 +307,11 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
         if len(entries) != 1:
             for e in entries:
                 exact_pieces.setdefault(e, []).append(False)
-            if any((e >= 0 and problem.boundaries[e].type == "neumann") or (e < 0 and natural) for e in entries):
+            if any((e >= 0 and bcs.get(problem.boundaries[e].type).flux_only) or (e < 0 and natural) for e in entries):
                 out.notes.append(f"flux data on {piece.name} (curved, at a re-entrant corner or split) stay a penalty")
             continue
         (entry,) = entries
-        flux_data = entry >= 0 and problem.boundaries[entry].type == "neumann"
+        flux_data = entry >= 0 and bcs.get(problem.boundaries[entry].type).flux_only
         n = piece.normal(pts[:2])[0]
         axis = int(np.argmax(np.abs(n)))
         straight = abs(abs(n[axis]) - 1.0) < 1e-12 and np.allclose(piece.normal(pts), n)

@@ -257,14 +257,14 @@ def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: i
         return 0.0
     loss = PhysicsLoss(problem, dtype=torch.float64)
     batch = loss.prepare(PointSampler(problem, n, n_boundary, 1, "random", seed).sample())
-    if batch.periodic or any(not (bcs.get(g.kind).prescribes_values or g.kind in ("neumann", "natural"))
+    if batch.periodic or any(not (bcs.get(g.kind).prescribes_values or bcs.get(g.kind).flux_only)
                              for g in batch.boundary):
         return 0.0
     lo, hi = input_box(problem)
     ncomp, width = len(problem.fields), kind.flux_width(problem.dim)
     box = np.random.default_rng(seed).uniform(lo, hi, (20000, problem.dim))
     volume = float(np.mean(problem.domain.sdf(box) < 0) * np.prod(hi - lo))
-    loads = [g for g in batch.boundary if g.kind == "neumann"]
+    loads = [g for g in batch.boundary if bcs.get(g.kind).flux_only and g.index >= 0]
     n_b = sum(len(g.points) for g in batch.boundary)
     w_b = sum(piece.measure for piece in problem.domain.pieces) / max(n_b, 1)
     w_in = volume / len(batch.interior)
