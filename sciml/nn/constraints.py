@@ -105,6 +105,20 @@ def _equivalence(phis: Sequence[torch.Tensor], floor: float) -> torch.Tensor:
     return 1.0 / sum(1.0 / p.clamp_min(floor) for p in phis)
 
 
+def piece_entries(problem: Problem, samples: int = 64) -> list[tuple[Any, np.ndarray, set[int]]]:
+    """Each analytic boundary piece of ``problem``'s domain with ``samples`` points on it and
+    the set of boundary entries those points are assigned to (-1: none, the natural
+    condition). Raises for domains without pieces (meshes, CSG)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for piece in problem.domain.pieces:
+        u = rng.random((samples, max(piece.param_dim, 1)))
+        pts = piece.at(u if piece.param_dim else u[:, 0])
+        entries = set(problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)).tolist())
+        out.append((piece, pts, entries))
+    return out
+
+
 @dataclass
 class Plan:
     """Which conditions are exact: per component the Dirichlet entries and their pieces."""
@@ -136,18 +150,14 @@ def plan(problem: Problem, hard_bc: bool, hard_ic: bool, ic_fade: float | None =
     if not dirichlet:
         return out
     try:
-        pieces = problem.domain.pieces
+        pieces = piece_entries(problem)
     except Exception:  # meshes and CSG domains: no analytic pieces
         out.notes.append("exact Dirichlet conditions need an analytic domain (pieces): kept as penalty terms")
         return out
-    rng = np.random.default_rng(0)
     comps_of = {i: (problem.boundaries[i].components or tuple(range(ncomp))) for i in dirichlet}
     soft: set[int] = set()  # Dirichlet entries that also cover a piece kept as a penalty
     split = trimmed = False
-    for piece in pieces:
-        u = rng.random((64, max(piece.param_dim, 1)))
-        pts = piece.at(u if piece.param_dim else u[:, 0])
-        entries = set(problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)).tolist())
+    for piece, _, entries in pieces:
         fixed = entries & set(dirichlet)
         partial_arc = isinstance(piece, Arc) and abs(piece.theta1 - piece.theta0 - 2 * np.pi) > 1e-12
         if len(entries) != 1 or partial_arc:
@@ -209,16 +219,17 @@ class Constrained(Field):
                      for e, ps in self.exact.pieces[c].items()}
         return _equivalence(list(per_entry.values()), floor), per_entry
 
+    def _datum(self, c: int, key: int, env: dict[str, torch.Tensor]) -> Any:
+        """The value component ``c`` takes on the pieces of ``key`` (a boundary entry)."""
+        bc = self.problem.boundaries[key]
+        return bc.value[bc.components.index(c) if bc.components else c].torch(**env)
+
     def _g(self, c: int, x: torch.Tensor, t: torch.Tensor | None, per_entry: dict[int, torch.Tensor]) -> torch.Tensor:
         """Transfinite interpolation of the entries' data for component ``c``."""
         env = {n: x[:, i] for i, n in enumerate(self.names)}
         if t is not None:
             env["t"] = t
-        values = {}
-        for e in per_entry:
-            bc = self.problem.boundaries[e]
-            k = bc.components.index(c) if bc.components else c
-            values[e] = bc.value[k].torch(**env) * torch.ones_like(x[:, 0])
+        values = {e: self._datum(c, e, env) * torch.ones_like(x[:, 0]) for e in per_entry}
         if len(values) == 1:
             return next(iter(values.values()))
         inv = {e: 1.0 / p.clamp_min(1e-30) for e, p in per_entry.items()}
@@ -231,7 +242,7 @@ class Constrained(Field):
         space = x[:, : p.dim]
         t = x[:, p.dim] if p.transient else None
         A_cols, B_cols = [], []
-        for c, name in enumerate(p.fields):
+        for c in range(len(self.exact.pieces)):
             A = torch.zeros_like(x[:, 0])
             B = torch.ones_like(x[:, 0])
             if self.exact.pieces[c]:
@@ -243,8 +254,8 @@ class Constrained(Field):
                 fade = self.exact.fade
                 s = tau if fade is None else -torch.expm1(-tau / fade)
                 env = {n: space[:, i] for i, n in enumerate(self.names)}
-                u0 = p.initial[name].torch(**env) * torch.ones_like(x[:, 0]) if p.dim else \
-                    torch.full_like(x[:, 0], float(np.asarray(p.initial[name].numpy())))
+                u0 = p.initial[p.fields[c]].torch(**env) * torch.ones_like(x[:, 0]) if p.dim else \
+                    torch.full_like(x[:, 0], float(np.asarray(p.initial[p.fields[c]].numpy())))
                 if self.exact.pieces[c]:
                     u0 = u0 - self._g(c, space, torch.full_like(tau, p.time.start), per_entry)
                 A = A + (u0 if fade is None else (1 - s) * u0)

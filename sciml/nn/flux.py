@@ -59,7 +59,7 @@ from .. import bcs
 from ..errors import ProblemError, SciMLWarning
 from ..problems import Problem
 from ..geometry.pieces import Segment
-from .constraints import Constrained, Plan, _untrimmed
+from .constraints import Constrained, Plan, _untrimmed, piece_entries
 from .jet import Field, Jet
 
 FIRST_ORDER_AT = 20.0  # residual_form = "auto" trains the first-order system from this log-variation on
@@ -293,17 +293,13 @@ def flux_plan(problem: Problem) -> tuple[Plan, dict[tuple[int, int], tuple[int, 
     out = Plan(pieces=[{} for _ in range(width)])
     data: dict[tuple[int, int], tuple[int, int, float]] = {}
     try:
-        pieces = problem.domain.pieces
+        pieces = piece_entries(problem)
     except Exception:  # meshes and CSG domains: no analytic pieces
         out.notes.append("no analytic boundary pieces (a mesh or CSG domain): flux data stay penalty terms")
         return out, data
     natural = kind.natural_boundary(problem)
-    rng = np.random.default_rng(0)
     exact_pieces: dict[int, list[bool]] = {}
-    for key, piece in enumerate(pieces):
-        u = rng.random((64, max(piece.param_dim, 1)))
-        pts = piece.at(u if piece.param_dim else u[:, 0])
-        entries = set(problem.assign_boundary(pts, np.full(len(pts), piece.name, dtype=object)).tolist())
+    for key, (piece, pts, entries) in enumerate(pieces):
         if len(entries) != 1:
             for e in entries:
                 exact_pieces.setdefault(e, []).append(False)
@@ -340,25 +336,8 @@ class ExactFlux(Constrained):
         self.data = data
         super().__init__(inner, problem, exact)
 
-    def ab(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        p = self.problem
-        space = x[:, : p.dim]
-        env = {n: space[:, i] for i, n in enumerate(self.names)}
-        if p.transient:
-            env["t"] = x[:, p.dim]
-        A_cols, B_cols = [], []
-        for c in range(len(self.exact.pieces)):
-            A, B = torch.zeros_like(x[:, 0]), torch.ones_like(x[:, 0])
-            if self.exact.pieces[c]:
-                phi, per_piece = self._phi(c, space)
-                B = phi / self.norms[c]
-                values = {}
-                for key in per_piece:
-                    entry, k, sign = self.data[(key, c)]
-                    g = p.boundaries[entry].value[k].torch(**env) if entry >= 0 else 0.0
-                    values[key] = sign * g * torch.ones_like(x[:, 0])
-                inv = {key: 1.0 / ph.clamp_min(1e-30) for key, ph in per_piece.items()}
-                A = sum(inv[key] * values[key] for key in values) / sum(inv.values())
-            A_cols.append(A)
-            B_cols.append(B)
-        return torch.stack(A_cols, dim=1), torch.stack(B_cols, dim=1)
+    def _datum(self, c: int, key: int, env: dict[str, torch.Tensor]) -> Any:
+        """``s g`` on piece ``key`` (``g`` the entry's data component, ``s`` the sign of the
+        outward normal; 0 on a natural, traction-free piece)."""
+        entry, k, sign = self.data[(key, c)]
+        return sign * self.problem.boundaries[entry].value[k].torch(**env) if entry >= 0 else 0.0

@@ -23,6 +23,7 @@ a problem of size 1 and one of size 500.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -33,14 +34,15 @@ from .collocation import PointSampler
 from .jet import Field
 
 
-class _Basis(Field):
-    """``amplitude * prod(1 - z_i^2) * prod(P_{a_i}(z_i))`` on one component (``z`` the normalised
-    space coordinates, ``P`` Legendre polynomials of the degrees ``a``)."""
+class _Polynomial(Field):
+    """``amplitude * [prod(1 - z_i^2)] * prod(P_{a_i}(z_i))`` on one component (``z`` the
+    normalised space coordinates, ``P`` Legendre polynomials of the degrees ``a`` by Bonnet's
+    recursion; the bump factor, which vanishes on the bounding box, with ``bump``)."""
 
     def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int,
-                 amplitude: float = 1.0):
+                 amplitude: float = 1.0, bump: bool = False):
         super().__init__()
-        self.amplitude = amplitude
+        self.amplitude, self.bump = amplitude, bump
         d = len(degrees)
         self.register_buffer("lo", torch.as_tensor(lo[:d], dtype=torch.float64))
         self.register_buffer("hi", torch.as_tensor(hi[:d], dtype=torch.float64))
@@ -49,13 +51,21 @@ class _Basis(Field):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = len(self.lo)
         z = 2 * (x[:, :d] - self.lo) / (self.hi - self.lo) - 1
-        legendre = (lambda t: torch.ones_like(t), lambda t: t, lambda t: 1.5 * t * t - 0.5)
-        v = self.amplitude * torch.prod(1 - z * z, dim=1)
+        v = self.amplitude * (torch.prod(1 - z * z, dim=1) if self.bump else torch.ones_like(z[:, 0]))
         for i, a in enumerate(self.degrees):
-            v = v * legendre[a](z[:, i])
+            prev, cur = torch.ones_like(z[:, i]), z[:, i]
+            for k in range(1, a):
+                prev, cur = cur, ((2 * k + 1) * z[:, i] * cur - k * prev) / (k + 1)
+            v = v * (prev if a == 0 else cur)
         out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
         out[:, self.comp] = v
         return out
+
+
+def _zero(lo: np.ndarray, hi: np.ndarray, dim: int, ncomp: int) -> _Polynomial:
+    """The zero field of ``ncomp`` components in ``dim`` space dimensions (differentiable, for
+    ``R(0)``)."""
+    return _Polynomial(lo, hi, (0,) * dim, 0, ncomp, amplitude=0.0)
 
 
 def _degrees(dim: int, total: int = 2, per_axis: int = 2) -> list[tuple[int, ...]]:
@@ -176,13 +186,13 @@ def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
         jet = model.jet(x, loss.order, loss.pairs)
         return loss.residual(jet, x, batch.coef).detach(), jet.value.detach()
 
-    r0, _ = residual(_Basis(lo, hi, (0,) * problem.dim, 0, ncomp, amplitude=0.0))  # R(0)
+    r0, _ = residual(_zero(lo, hi, problem.dim, ncomp))  # R(0)
     if not torch.isfinite(r0).all() or float(r0.abs().max()) == 0:
         return 0.0
     columns, values = [], []
     for comp in range(ncomp):
         for deg in _degrees(problem.dim):
-            r, v = residual(_Basis(lo, hi, deg, comp, ncomp))
+            r, v = residual(_Polynomial(lo, hi, deg, comp, ncomp, bump=True))
             columns.append(r - r0)
             values.append(v)
     L = torch.stack(columns, dim=-1).reshape(-1, len(columns))  # (points * equations, basis)
@@ -197,35 +207,13 @@ def source_scale(problem: Problem, n: int = 2000, seed: int = 0) -> float:
     return scale if math.isfinite(scale) else 0.0
 
 
-class _Legendre(Field):
-    """``prod_i P_{a_i}(z_i)`` on one component (``z`` the normalised space coordinates)."""
-
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, degrees: tuple[int, ...], comp: int, n_out: int):
-        super().__init__()
-        d = len(degrees)
-        self.register_buffer("lo", torch.as_tensor(lo[:d], dtype=torch.float64))
-        self.register_buffer("hi", torch.as_tensor(hi[:d], dtype=torch.float64))
-        self.degrees, self.comp, self.n_out = degrees, comp, n_out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d = len(self.lo)
-        z = 2 * (x[:, :d] - self.lo) / (self.hi - self.lo) - 1
-        v = torch.ones_like(z[:, 0])
-        for i, a in enumerate(self.degrees):
-            prev, cur = torch.ones_like(z[:, i]), z[:, i]
-            for k in range(1, a):  # Bonnet's recursion
-                prev, cur = cur, ((2 * k + 1) * z[:, i] * cur - k * prev) / (k + 1)
-            v = v * (prev if a == 0 else cur)
-        out = torch.zeros(len(x), self.n_out, dtype=x.dtype, device=x.device)
-        out[:, self.comp] = v
-        return out
-
-
 SOLVE_DEGREE = 4  # total degree of the polynomials solve_scale's Galerkin estimate uses
 
 
-def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: int = 0,
-                flux: bool = False) -> float:
+_solved: dict[int, tuple[Any, tuple[float, float]]] = {}  # the last problem's (value, flux) sizes
+
+
+def solve_scale(problem: Problem, flux: bool = False) -> float:
     """The largest value of a small Ritz-Galerkin solution of the whole steady linear problem (0
     where it does not apply): trial and test functions ``B_c P_a`` per component, ``P_a`` the
     Legendre polynomials of total degree <= :data:`SOLVE_DEGREE` on the bounding box and
@@ -242,7 +230,19 @@ def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: i
     elasticity); 0 where a Dirichlet condition cannot be built exactly (meshes, split edges:
     the trial space would miss it) or a condition is neither Dirichlet nor a flux load. With
     ``flux``, the largest flux component of that solution instead (a stress: the size of the
-    first-order form's flux outputs, :func:`sciml.nn.flux.flux_constants`)."""
+    first-order form's flux outputs, :func:`sciml.nn.flux.flux_constants`). The solve is done
+    once per problem (the last one's two sizes are kept)."""
+    hit = _solved.get(id(problem))
+    if hit is None or hit[0]() is not problem:
+        _solved.clear()
+        _solved[id(problem)] = (weakref.ref(problem), _ritz_sizes(problem))
+    value, flux_size = _solved[id(problem)][1]
+    return flux_size if flux else value
+
+
+def _ritz_sizes(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: int = 0) -> tuple[float, float]:
+    """:func:`solve_scale`'s largest value and largest flux component (0, 0 where it does not
+    apply)."""
     from .. import bcs
     from .constraints import Constrained, plan
     from .fit import input_box
@@ -251,15 +251,15 @@ def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: i
 
     kind = problem.pde.spec
     if problem.dim == 0 or problem.transient or not {"first_order", "linear"} <= kind.traits:
-        return 0.0
+        return 0.0, 0.0
     exact = plan(problem, True, False)
     if exact.notes or not exact.boundary:
-        return 0.0
+        return 0.0, 0.0
     loss = PhysicsLoss(problem, dtype=torch.float64)
     batch = loss.prepare(PointSampler(problem, n, n_boundary, 1, "random", seed).sample())
     if batch.periodic or any(not (bcs.get(g.kind).prescribes_values or bcs.get(g.kind).flux_only)
                              for g in batch.boundary):
-        return 0.0
+        return 0.0, 0.0
     lo, hi = input_box(problem)
     ncomp, width = len(problem.fields), kind.flux_width(problem.dim)
     box = np.random.default_rng(seed).uniform(lo, hi, (20000, problem.dim))
@@ -279,12 +279,13 @@ def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: i
         _, law = kind.first_order_terms(loss, jet, no_flux, x, coef)
         return law.detach().reshape(-1), jet.value.detach()
 
-    lift = Constrained(_Basis(lo, hi, (0,) * problem.dim, 0, ncomp, amplitude=0.0), problem, exact)
+    lift = Constrained(_zero(lo, hi, problem.dim, ncomp), problem, exact)
     g_lift, u_lift = energy_vector(lift)
     # the body force f = L(A) - R(A): the lift's operator part less its residual
     body = _operator(loss, lift, x, batch) - loss.residual(lift.jet(x, loss.order, loss.pairs), x, batch.coef).detach()
-    trial = [Constrained(_Legendre(lo, hi, deg, comp, ncomp), problem, exact) for comp in range(ncomp)
+    trial = [Constrained(_Polynomial(lo, hi, deg, comp, ncomp), problem, exact) for comp in range(ncomp)
              for deg in _degrees(problem.dim, SOLVE_DEGREE, SOLVE_DEGREE)]
+    lift_at = [lift(grp.points).detach() for grp in loads]
     G, U, F = [], [], []
     for m in trial:
         g, u = energy_vector(m)
@@ -292,25 +293,21 @@ def solve_scale(problem: Problem, n: int = 4000, n_boundary: int = 1600, seed: i
         G.append(g - g_lift)
         U.append(v)
         load = w_in * (body * v).sum()
-        for grp in loads:
-            load = load + w_b * ((m(grp.points) - lift(grp.points)).detach() * grp.target).sum()
+        for grp, base in zip(loads, lift_at):
+            load = load + w_b * ((m(grp.points).detach() - base) * grp.target).sum()
         F.append(load)
     Gm = torch.stack(G, dim=1)
     K = w_in * Gm.T @ Gm
     rhs = torch.stack(F) - w_in * Gm.T @ g_lift
     if not torch.isfinite(K).all() or not torch.isfinite(rhs).all() or float(rhs.abs().max()) == 0:
-        return 0.0
+        return 0.0, 0.0
     c = torch.linalg.lstsq(K, rhs[:, None], rcond=1e-10).solution[:, 0]
-    if flux:
-        solution = _Combination(lift, trial, c)
-        jet = solution.jet(x, 1, ())
-        eye = torch.eye(problem.dim, dtype=x.dtype)
-        sizes = [float(loss.flux(jet, eye[axis].expand(P, -1), coef).detach().abs().max())
-                 for axis in range(problem.dim)]
-        scale = max(sizes)
-    else:
-        scale = float((u_lift + sum(ci * v for ci, v in zip(c, U))).abs().max())
-    return scale if math.isfinite(scale) else 0.0
+    value = float((u_lift + sum(ci * v for ci, v in zip(c, U))).abs().max())
+    jet = _Combination(lift, trial, c).jet(x, 1, ())
+    eye = torch.eye(problem.dim, dtype=x.dtype)
+    flux = max(float(loss.flux(jet, eye[axis].expand(P, -1), coef).detach().abs().max())
+               for axis in range(problem.dim))
+    return (value if math.isfinite(value) else 0.0), (flux if math.isfinite(flux) else 0.0)
 
 
 class _Combination(Field):
@@ -327,7 +324,7 @@ class _Combination(Field):
 
 def _operator(loss: Any, model: Field, x: torch.Tensor, batch: Any) -> torch.Tensor:
     """The residual's operator part ``R(u) - R(0)`` of ``model`` at ``x``."""
-    zero = _Basis(np.zeros(loss.dim), np.ones(loss.dim), (0,) * loss.dim, 0, loss.ncomp, amplitude=0.0)
+    zero = _zero(np.zeros(loss.dim), np.ones(loss.dim), loss.dim, loss.ncomp)
     r = loss.residual(model.jet(x, loss.order, loss.pairs), x, batch.coef)
     r0 = loss.residual(zero.jet(x, loss.order, loss.pairs), x, batch.coef)
     return (r - r0).detach()

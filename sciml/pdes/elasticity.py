@@ -38,6 +38,14 @@ def stress(jet: Any, lam: Any, mu: Any) -> tuple[Any, ...]:
     return lam * tr + 2 * mu * exx, lam * tr + 2 * mu * eyy, 2 * mu * exy
 
 
+def traction(sxx: Any, syy: Any, sxy: Any, normals: Any) -> Any:
+    """``sigma n`` ``(P, 2)`` from the stress components and the unit normals ``(P, 2)``."""
+    import torch
+
+    nx, ny = normals[:, 0], normals[:, 1]
+    return torch.stack([sxx * nx + sxy * ny, sxy * nx + syy * ny], dim=1)
+
+
 class Elasticity(PDEType):
     name = "elasticity"
     equation = "-div sigma(u) = f"
@@ -96,11 +104,7 @@ class Elasticity(PDEType):
         return torch.stack([-fx - c["f0"], -fy - c["f1"]], dim=1)
 
     def boundary_flux(self, loss: Any, jet: Any, normals: Any, c: Mapping[str, Any]) -> Any:
-        import torch
-
-        s = stress(jet, c["lam"], c["mu"])
-        nx, ny = normals[:, 0], normals[:, 1]
-        return torch.stack([s[0] * nx + s[2] * ny, s[2] * nx + s[1] * ny], dim=1)
+        return traction(*stress(jet, c["lam"], c["mu"]), normals)
 
     # -- the mixed stress-displacement form (sciml.nn.flux) -------------------------------------
     def flux_width(self, dim: int) -> int:
@@ -129,10 +133,7 @@ class Elasticity(PDEType):
         return ((0, 0), (2, 1)) if axis == 0 else ((2, 0), (1, 1))
 
     def flux_through(self, loss: Any, q: Any, normals: Any, c: Mapping[str, Any]) -> Any:
-        import torch
-
-        nx, ny = normals[:, 0], normals[:, 1]
-        return torch.stack([q[:, 0] * nx + q[:, 2] * ny, q[:, 2] * nx + q[:, 1] * ny], dim=1)
+        return traction(q[:, 0], q[:, 1], q[:, 2], normals)
 
     def linear_system(self, problem: Any, mesh: Any) -> Any:
         from ..reference.elasticity import elasticity_system
