@@ -401,8 +401,8 @@ def _law_check(objective: PhysicsObjective, model: FluxModel) -> float | None:
         coef = loss._live(x, batch.coef)
         kind = loss.kind
         _, gap = kind.first_order_terms(loss, jet, q, x, coef)
-        zero = ExplicitJet(torch.zeros_like(jet.value), torch.zeros(*jet.value.shape, loss.dim, dtype=x.dtype,
-                                                                     device=x.device), {})
+        zero = ExplicitJet(torch.zeros_like(jet.value), torch.zeros(*jet.value.shape, x.shape[1], dtype=x.dtype,
+                                                                     device=x.device), {})  # space and time
         _, own = kind.first_order_terms(loss, zero, q, x, coef)
     size = float(own.detach().pow(2).sum(dim=1).mean())
     if not size > 0:

@@ -172,3 +172,42 @@ def test_a_field_that_does_not_follow_its_stresses_is_flagged():
     with pytest.warns(SciMLWarning, match="does not follow its flux"):
         assert _law_check(objective, _Still()) == pytest.approx(1.0)
     assert LAW_MISFIT < 1.0
+
+
+class _Heat(Field):
+    """``u = exp(-t) sin(x)`` with its flux ``q = u_x`` (or a field that never moved)."""
+
+    def __init__(self, still=False):
+        super().__init__()
+        self.still = still
+
+    def forward(self, x):
+        u = torch.exp(-x[:, 1]) * torch.sin(x[:, 0])
+        return (0 * u if self.still else u)[:, None]
+
+    def flux_jet(self, x, order=1):
+        return _HeatFlux().jet(x, order, ())
+
+
+class _HeatFlux(Field):
+    def forward(self, x):
+        return (torch.exp(-x[:, 1]) * torch.cos(x[:, 0]))[:, None]
+
+
+def test_the_law_check_reads_time_dependent_first_order_problems():
+    from types import SimpleNamespace
+
+    from sciml.errors import SciMLWarning
+    from sciml.nn.collocation import PointSampler
+    from sciml.nn.fit import _law_check
+
+    p = problem_from_dict({"name": "h", "pde": {"type": "diffusion", "K": "1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 3.0]}, "time": {"start": 0.0, "end": 1.0},
+                           "initial": {"u": "sin(x)"},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "exp(-t)*sin(x)"}]})
+    loss = PhysicsLoss(p, dtype=torch.float64, law_weight=1.0)
+    batch = loss.prepare(PointSampler(p, 200, 40, 40, seed=0).sample())
+    objective = SimpleNamespace(loss=loss, _check_points=lambda: batch)
+    assert _law_check(objective, _Heat()) < 1e-10
+    with pytest.warns(SciMLWarning, match="does not follow its flux"):
+        assert _law_check(objective, _Heat(still=True)) == pytest.approx(1.0)
