@@ -274,7 +274,9 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",
                 "causal": (f"{cfg.causal_chunks} chunks, eps {cfg.causal_eps:g}" if cfg.causal else "off")
                 if transient else "steady",
-                "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (" + bfgs" if cfg.bfgs_steps else ""),
+                "optimizer": "adam" + (" + lbfgs" if cfg.lbfgs_steps else "") + (
+                    f" (the last {cfg.lbfgs_share:g} of the time budget)" if cfg.lbfgs_steps and cfg.lbfgs_share
+                    and cfg.max_seconds is not None else "") + (" + bfgs" if cfg.bfgs_steps else ""),
                 "recovery": f"up to {cfg.max_recoveries} roll-backs"}
     if inverse is not None:
         features["inverse"] = (f"{len(inverse.points)} observations, {inverse.spec.mode} "

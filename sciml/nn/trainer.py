@@ -70,6 +70,13 @@ class TrainConfig:
     lbfgs_steps
         L-BFGS steps after Adam; each step runs up to ``lbfgs_max_iter`` iterations with a
         strong-Wolfe line search (torch's ``LBFGS``).
+    lbfgs_share
+        With a time budget (``max_seconds``) and L-BFGS steps to run, the share of the budget
+        kept for L-BFGS: Adam stops once it has used the rest, even before ``adam_steps``
+        (``TrainResult.adam_ended`` says so). Without it a budget shorter than the Adam phase
+        never reaches L-BFGS, the phase that brings a PINN's error down most per second
+        (docs/benchmarks.md, "the budget's L-BFGS share"). 0: Adam runs until its steps or the
+        budget are spent.
     max_seconds
         Wall-clock budget for the whole training (Adam and L-BFGS); None for no limit.
     checkpoint, checkpoint_every, resume
@@ -111,6 +118,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     adamw: bool = False
     lbfgs_steps: int = 0
+    lbfgs_share: float = 0.3
     lbfgs_lr: float = 1.0
     lbfgs_max_iter: int = 20
     lbfgs_history: int = 50
@@ -139,6 +147,8 @@ class TrainConfig:
             raise ProblemError("onecycle: needs 0 < onecycle_pct < 1 and divisors >= 1")
         if self.weight_decay < 0 or self.lr_step_size < 1:
             raise ProblemError("weight_decay must be >= 0 and lr_step_size >= 1")
+        if not 0 <= self.lbfgs_share < 1:
+            raise ProblemError(f"lbfgs_share must lie in [0, 1), got {self.lbfgs_share}")
 
 
 @dataclass
@@ -160,6 +170,7 @@ class TrainResult:
     vs_trivial: float | None = None  # the kept state's score over the trivial field's (sciml.nn.fit)
     data_miss: dict[str, float] = field(default_factory=dict)  # RMS misses of value data (sciml.nn.fit)
     law_misfit: float | None = None  # the first-order form's relative constitutive misfit (sciml.nn.fit)
+    adam_ended: str | None = None  # why Adam stopped before its steps when L-BFGS took over (lbfgs_share)
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly digest: step counts, losses, how it stopped, the time and the seconds
@@ -172,7 +183,8 @@ class TrainResult:
                 "s_per_adam_step": per_step,
                 **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {}),
                 **({"data_miss": self.data_miss} if self.data_miss else {}),
-                **({"law_misfit": self.law_misfit} if self.law_misfit is not None else {})}
+                **({"law_misfit": self.law_misfit} if self.law_misfit is not None else {}),
+                **({"adam_ended": self.adam_ended} if self.adam_ended is not None else {})}
 
 
 def onecycle_factor(step: int, total: int, cfg: TrainConfig) -> float:
@@ -458,8 +470,9 @@ class Trainer:
 
     def _run_adam(self, resumed: dict[str, Any] | None, bar: Any) -> None:
         cfg, r = self.cfg, self.result
-        if cfg.adam_steps == 0 or r.adam_steps >= cfg.adam_steps:
+        if cfg.adam_steps == 0 or r.adam_steps >= cfg.adam_steps or (resumed is not None and resumed["phase"] != "adam"):
             return
+        handover = self._handover()
         opt, sched = self._adam()
         if resumed is not None and resumed["phase"] == "adam" and resumed["optimizer"] is not None:
             opt.load_state_dict(resumed["optimizer"])
@@ -468,6 +481,12 @@ class Trainer:
             if self._out_of_time():
                 if cfg.checkpoint:
                     self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
+                return
+            if handover is not None and self._elapsed() >= handover:
+                r.adam_ended = (f"step {step} of {cfg.adam_steps}: the last {cfg.lbfgs_share:g} of the "
+                                f"{cfg.max_seconds:g} s budget is kept for L-BFGS")
+                if cfg.checkpoint:
+                    self._save(cfg.checkpoint, "lbfgs", 0)
                 return
             opt.zero_grad(set_to_none=True)
             loss_t, terms = self.model(step)
@@ -485,6 +504,13 @@ class Trainer:
             self._after_step(step, "adam", bar, loss, terms)
             if cfg.checkpoint and (r.adam_steps % cfg.checkpoint_every == 0 or r.adam_steps == cfg.adam_steps):
                 self._save(cfg.checkpoint, "adam", r.adam_steps, opt, sched)
+
+    def _handover(self) -> float | None:
+        """The training time at which Adam hands over to L-BFGS (``lbfgs_share``), or None."""
+        cfg = self.cfg
+        if cfg.max_seconds is None or not cfg.lbfgs_steps or not cfg.lbfgs_share:
+            return None
+        return (1 - cfg.lbfgs_share) * cfg.max_seconds
 
     def _run_lbfgs(self, resumed: dict[str, Any] | None, bar: Any) -> None:
         cfg, r = self.cfg, self.result

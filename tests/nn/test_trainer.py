@@ -122,6 +122,23 @@ def test_time_budget_stops_early():
     assert "time budget" in result.stopped and 0 < result.adam_steps < 10**7
 
 
+def test_a_time_budget_keeps_its_share_for_lbfgs_and_a_resume_stays_there(tmp_path):
+    objective, _ = _objective(resample_every=0)
+    cfg = TrainConfig(adam_steps=10**7, lr=1e-2, lbfgs_steps=10**6, max_seconds=1.0, progress=False,
+                      checkpoint=str(tmp_path / "c.pt"))
+    result = Trainer(objective, cfg).fit()
+    assert result.adam_ended and "L-BFGS" in result.adam_ended and result.lbfgs_steps > 0
+    assert 0 < result.adam_steps < 10**7 and "time budget" in result.stopped
+    adam_t = max(h["t"] for h in result.history if h["phase"] == "adam")
+    assert 0.5 < adam_t < 0.85  # Adam spent about 70 % of the budget
+    resumed = Trainer(objective, TrainConfig(**{**cfg.__dict__, "max_seconds": 1.5, "resume": True})).fit()
+    assert resumed.adam_steps == result.adam_steps and resumed.lbfgs_steps > result.lbfgs_steps
+    objective, _ = _objective(resample_every=0)
+    plain = Trainer(objective, TrainConfig(adam_steps=10**7, lr=1e-2, lbfgs_steps=10**6, max_seconds=0.5,
+                                           lbfgs_share=0, progress=False)).fit()
+    assert plain.lbfgs_steps == 0 and plain.adam_ended is None
+
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
