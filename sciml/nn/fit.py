@@ -268,7 +268,9 @@ def physics_model(problem: Problem, net: nn.Module, cfg: PhysicsConfig) -> Physi
                 "hard_bc": "off" if not cfg.hard_bc else "not possible here" if not exact.boundary
                 else "on" if not exact.notes else "partly",
                 "hard_ic": ("on, u0 + tau N" if exact.fade is None else f"on, fading over {exact.fade:g} of the window")
-                if exact.initial else ("off" if not cfg.hard_ic or not transient else "no data"),
+                if exact.initial else ("off" if not cfg.hard_ic or not transient else
+                                       f"off: an initial layer (the data miss the boundary conditions by {exact.layer:.2g})"
+                                       if exact.layer is not None else "no data"),
                 "residual_form": f"first-order system: {reason}" if reason else "primal",
                 **({"exact_flux": _exact_flux_note(model)} if reason else {}),
                 "rar": f"every {cfg.rar_every} steps (k {cfg.rar_k:g}, c {cfg.rar_c:g})" if cfg.rar_every else "off",

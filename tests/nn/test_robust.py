@@ -198,6 +198,26 @@ def test_initial_and_boundary_data_are_met_exactly_together(fade):
     assert set(terms) == {"res"}  # nothing left to penalise
 
 
+@pytest.mark.parametrize("u0, wall, kind, layer", [
+    ("0", "1", "dirichlet", True),                 # a cold rod against a hot wall
+    ("sin(pi*x)", "0", "dirichlet", False),        # data that meet the walls
+    ("0", "2", "robin", True),                     # a cold rod in a hot bath (du/dn + u = 2)
+    ("2", "2", "robin", False),                    # already at the bath's temperature
+    ("cos(pi*x)", "0", "neumann", False),          # insulated walls, data with zero slope there
+])
+def test_initial_data_that_miss_the_walls_stay_a_penalty(u0, wall, kind, layer):
+    from sciml.nn.constraints import initial_mismatch
+
+    bc = {"where": "all", "type": kind, "value": wall, **({"alpha": "1"} if kind == "robin" else {})}
+    p = problem_from_dict({"name": "rod", "pde": {"type": "diffusion", "K": "1"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]}, "time": {"start": 0.0, "end": 1.0},
+                           "initial": {"u": u0}, "boundary": [bc]})
+    exact = plan(p, False, True, 0.1)
+    assert exact.initial is not layer
+    assert (initial_mismatch(p) > 0.25) is layer and (exact.layer is not None) is layer
+    assert any("initial layer" in n for n in exact.notes) is layer
+
+
 def test_faded_initial_data_leave_the_field_to_the_network_later_on():
     p = problem_from_dict({"name": "o", "pde": {"type": "ode", "variables": ["x"], "rhs": ["-x"]},
                            "time": {"start": 0.0, "end": 10.0}, "initial": {"x": "1"}})
