@@ -122,17 +122,24 @@ def piece_entries(problem: Problem, samples: int = 64) -> list[tuple[Any, np.nda
     return out
 
 
+def initial_values(problem: Problem, x: torch.Tensor) -> torch.Tensor:
+    """The initial data ``u0`` at the space columns of ``x`` ``(P, c)`` (constants for ODE systems)."""
+    if not problem.dim:
+        return torch.stack([torch.full_like(x[:, 0], float(np.asarray(problem.initial[f].numpy())))
+                            for f in problem.fields], dim=1)
+    env = {n: x[:, i] for i, n in enumerate(space_names(problem.dim))}
+    return torch.stack([problem.initial[f].torch(**env) * torch.ones_like(x[:, 0]) for f in problem.fields], dim=1)
+
+
 class _InitialData(Field):
     """``factor`` times the initial data ``u0(x)``, a field of the space-time inputs."""
 
     def __init__(self, problem: Problem, factor: float = 1.0):
         super().__init__()
-        self.problem, self.names, self.factor = problem, space_names(problem.dim), factor
+        self.problem, self.factor = problem, factor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        env = {n: x[:, i] for i, n in enumerate(self.names)}
-        return self.factor * torch.stack([self.problem.initial[f].torch(**env) * torch.ones_like(x[:, 0])
-                                          for f in self.problem.fields], dim=1)
+        return self.factor * initial_values(self.problem, x)
 
 
 INITIAL_LAYER = 0.25  # an initial mismatch above which the initial data stay a penalty term
@@ -299,6 +306,7 @@ class Constrained(Field):
         space = x[:, : p.dim]
         t = x[:, p.dim] if p.transient else None
         A_cols, B_cols = [], []
+        initial = initial_values(p, x) if self.exact.initial else None
         for c in range(len(self.exact.pieces)):
             A = torch.zeros_like(x[:, 0])
             B = torch.ones_like(x[:, 0])
@@ -310,9 +318,7 @@ class Constrained(Field):
                 tau = ((t if t is not None else x[:, 0]) - p.time.start) / p.time.length
                 fade = self.exact.fade
                 s = tau if fade is None else -torch.expm1(-tau / fade)
-                env = {n: space[:, i] for i, n in enumerate(self.names)}
-                u0 = p.initial[p.fields[c]].torch(**env) * torch.ones_like(x[:, 0]) if p.dim else \
-                    torch.full_like(x[:, 0], float(np.asarray(p.initial[p.fields[c]].numpy())))
+                u0 = initial[:, c]
                 if self.exact.pieces[c]:
                     u0 = u0 - self._g(c, space, torch.full_like(tau, p.time.start), per_entry)
                 A = A + (u0 if fade is None else (1 - s) * u0)
