@@ -69,6 +69,7 @@ def _one(path: str, solver: str, budget: float, options: Mapping[str, Any]) -> d
                stopped=train.get("stopped"), steps=train.get("adam_steps", 0) + train.get("lbfgs_steps", 0),
                recoveries=len(train.get("recoveries", [])), kept=train.get("kept"),
                vs_trivial=train.get("score_vs_trivial"), data_miss=train.get("data_miss"),
+               residual_ratio=train.get("residual_ratio"), law_misfit=train.get("law_misfit"),
                features=summary["info"].get("features", {}), warnings=summary["warnings"])
     return row
 
@@ -92,6 +93,12 @@ def run_cases(files: list[Path], budget: float, options: Mapping[str, Any], jobs
 def bound(row: Mapping[str, Any]) -> float:
     """The issue's bound for a case: 5e-2 steady, 1e-1 transient."""
     return 1e-1 if row["transient"] else 5e-2
+
+
+def flagged(row: Mapping[str, Any]) -> bool:
+    """Whether a run's summary carries a warning that its solution is likely wrong (a stall,
+    unmet data, a field off its flux, terms that do not cancel)."""
+    return any("likely wrong" in w for w in row.get("warnings") or ())
 
 
 def _or_nan(value: float | None) -> float:
@@ -135,6 +142,10 @@ def report(rows: list[dict[str, Any]], budget: float, options: Mapping[str, Any]
              for name, miss in (r.get("data_miss") or {}).items() if miss >= DATA_MISS]
     lines += ["", f"Runs leaving value data unmet (RMS miss of {DATA_MISS:.0%} of the output scale or more): "
               + (", ".join(unmet) if unmet else "none") + "."]
+    silent = [f"{r['problem']} {r['solver']} ({r['rel_l2']:.2g})" for r in rows
+              if r.get("status", "ok") == "ok" and not _or_nan(r["rel_l2"]) < bound(r) and not flagged(r)]
+    lines += ["", "Runs above the bound with no warning that the solution is likely wrong: "
+              + (", ".join(silent) if silent else "none") + "."]
     first = next((r for r in rows if r.get("features")), None)
     if first is not None:
         lines += ["", f"Features on ({first['solver']} on {first['problem']}; they differ by case): "

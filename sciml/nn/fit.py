@@ -27,7 +27,7 @@ from .balance import GradNormBalance
 from .constraints import Constrained, Plan, plan
 from .flux import ExactFlux, FluxModel, Head, first_order_reason, flux_constants, flux_plan
 from .inverse import InverseSetup, Interpolated
-from .jet import Scaled
+from .jet import PartJet, Scaled
 from .objective import PhysicsObjective, Refinement, ResamplingBatches
 from .physics import Causal, LossWeights, PhysicsLoss
 from .scales import describe, output_scaling
@@ -357,6 +357,8 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     result.data_miss = _data_check(objective)
     if isinstance(field, FluxModel):
         result.law_misfit = _law_check(objective, field)
+    else:
+        result.residual_ratio = _residual_check(objective)
     return result
 
 
@@ -419,6 +421,41 @@ def _law_check(objective: PhysicsObjective, model: FluxModel) -> float | None:
                       "residual_form = 'primal' or another solver (docs/solvers/pinn.md, \"Elasticity\")",
                       SciMLWarning, stacklevel=3)
     return misfit
+
+
+RESIDUAL_RATIO = 0.15  # a state whose residual is this fraction of its terms' size is not a solution
+
+
+def _residual_check(objective: PhysicsObjective) -> float | None:
+    """How far the kept state's equation is from holding, relative to its own terms: the median
+    over the fixed check points of ``|r(u)| / S``, ``S^2 = |r(0)|^2 + sum_e |r(u) - r(u without
+    e)|^2`` over each derivative ``e`` the equation reads (for a linear equation the terms
+    ``L_e u`` and the source; ``S`` floored at a tenth of its root mean square, so points where
+    every term vanishes count as met). A few percent for a solution; near one for a field whose
+    terms do not cancel, however low the loss went (a wave whose ``u_tt`` and ``c^2 lap u``
+    disagree). The median, not a mean, so that the large residual a good solution keeps at a
+    re-entrant corner or where a condition changes kind does not count against it. None when
+    every term vanishes."""
+    loss, batch = objective.loss, objective._check_points()
+    x = batch.interior
+    with torch.enable_grad():
+        jet = objective.model.jet(x, loss.order, loss.pairs)
+        seen = PartJet(jet)
+        r = loss.residual(seen, x, batch.coef).detach()
+        size = loss.residual(PartJet(jet, None), x, batch.coef).detach().pow(2)
+        for key in sorted(seen.read):
+            size = size + (r - loss.residual(PartJet(jet, {key}), x, batch.coef).detach()).pow(2)
+    size = size.sum(dim=1)
+    mean = float(size.mean())
+    if not mean > 0:
+        return None
+    ratio = float((r.pow(2).sum(dim=1) / size.clamp(min=1e-2 * mean)).sqrt().median())
+    if not ratio < RESIDUAL_RATIO:
+        warnings.warn(f"the equation's terms do not cancel: at half of the fixed check points the residual is "
+                      f"{ratio:.0%} of their size or more (a solution leaves a few percent), whatever the loss "
+                      "did; the solution is likely wrong. Try a longer budget or another solver "
+                      "(docs/training.md, \"Guard, checkpoints, time budget\")", SciMLWarning, stacklevel=3)
+    return ratio
 
 
 DATA_MISS = 0.1  # a kept state missing its value data by this RMS fraction of the value scale is wrong

@@ -12,7 +12,7 @@ and ``dd(i, j)`` index those columns.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -204,6 +204,37 @@ class ScaledJet(Jet):
 
     def derivative(self, axes: Sequence[int]) -> torch.Tensor:
         return self.inner.derivative(axes) * self.scale
+
+
+class PartJet(Jet):
+    """A view of ``inner`` that records which of its entries are read (``()`` the value,
+    ``(i,)`` a first derivative, sorted axes for higher ones) in ``read`` and returns zeros for
+    those in ``drop`` (``None``: all of them, the zero field's jet). Evaluating a residual on
+    such views splits it into its terms' sizes (:func:`sciml.nn.fit._residual_check`)."""
+
+    def __init__(self, inner: Jet, drop: Collection[tuple[int, ...]] | None = ()):
+        self.inner, self.drop = inner, drop
+        self.read: set[tuple[int, ...]] = set()
+
+    def _entry(self, key: tuple[int, ...], get: Callable[[], torch.Tensor]) -> torch.Tensor:
+        self.read.add(key)
+        out = get()
+        return torch.zeros_like(out) if self.drop is None or key in self.drop else out
+
+    @property
+    def value(self) -> torch.Tensor:  # type: ignore[override]
+        return self._entry((), lambda: self.inner.value)
+
+    def d(self, i: int) -> torch.Tensor:
+        return self._entry((i,), lambda: self.inner.d(i))
+
+    def dd(self, i: int, j: int) -> torch.Tensor:
+        return self._entry(tuple(sorted((i, j))), lambda: self.inner.dd(i, j))
+
+    def derivative(self, axes: Sequence[int]) -> torch.Tensor:
+        if len(axes) <= 2:
+            return super().derivative(axes)
+        return self._entry(tuple(sorted(axes)), lambda: self.inner.derivative(axes))
 
 
 class Scaled(Field):

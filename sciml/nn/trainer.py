@@ -170,6 +170,7 @@ class TrainResult:
     vs_trivial: float | None = None  # the kept state's score over the trivial field's (sciml.nn.fit)
     data_miss: dict[str, float] = field(default_factory=dict)  # RMS misses of value data (sciml.nn.fit)
     law_misfit: float | None = None  # the first-order form's relative constitutive misfit (sciml.nn.fit)
+    residual_ratio: float | None = None  # the residual over its terms' sizes (sciml.nn.fit)
     adam_ended: str | None = None  # why Adam stopped before its steps when L-BFGS took over (lbfgs_share)
 
     def summary(self) -> dict[str, Any]:
@@ -184,6 +185,7 @@ class TrainResult:
                 **({"score_vs_trivial": self.vs_trivial} if self.vs_trivial is not None else {}),
                 **({"data_miss": self.data_miss} if self.data_miss else {}),
                 **({"law_misfit": self.law_misfit} if self.law_misfit is not None else {}),
+                **({"residual_ratio": self.residual_ratio} if self.residual_ratio is not None else {}),
                 **({"adam_ended": self.adam_ended} if self.adam_ended is not None else {})}
 
 

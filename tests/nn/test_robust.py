@@ -427,12 +427,15 @@ def test_the_robust_report_names_every_roll_back_and_failure():
              "data_miss": {"bc": 0.3, "ic": 0.01}},
             {"problem": "a", "solver": "pig", "transient": False, "rel_l2": 0.01, "recoveries": 0, "vs_trivial": 1e-4},
             {"problem": "b", "solver": "pinn", "transient": True, "rel_l2": None, "status": "failed"},  # from JSON
-            {"problem": "b", "solver": "pig", "transient": True, "rel_l2": 0.2}]
+            {"problem": "b", "solver": "pig", "transient": True, "rel_l2": 0.2},
+            {"problem": "c", "solver": "pig", "transient": False, "rel_l2": 0.9,
+             "warnings": ["the equation's terms do not cancel: ...; the solution is likely wrong. Try ..."]}]
     text = report(rows, 180.0, {})
     assert "| a | 2.00e-01 | 1.00e-02 | 1.00e-02 | 0.05 | yes |" in text
     assert "| b | failed | 2.00e-01 | 2.00e-01 | 0.1 | no |" in text
-    assert "Bounds met: 1 of 2" in text and "Roll-backs of the divergence guard: a pinn (2)." in text
+    assert "Bounds met: 1 of 3" in text and "Roll-backs of the divergence guard: a pinn (2)." in text
     assert "0.5 or more): a pinn (0.97)." in text and "scale or more): a pinn (bc 30%)." in text
+    assert "no warning that the solution is likely wrong: a pinn (0.2), b pig (0.2)." in text  # c pig was warned
 
 
 def test_a_one_solver_ablation_reports_that_solver_only():
@@ -542,3 +545,39 @@ def test_no_stall_check_when_the_data_alone_already_solve_the_problem():
     p = _problem([{"where": "all", "type": "dirichlet", "value": "0"}], pde={"type": "poisson", "f": "0"})
     result, stalled = _fit(p, lambda cfg: Stuck(), adam_steps=5)
     assert not stalled and result.vs_trivial is None  # u = 0 is the solution: nothing to compare with
+
+
+class _Standing(Field):
+    """``sin(pi x) cos(m pi t)``: a string's standing wave for ``m = 1``, a field whose
+    ``u_tt`` and ``u_xx`` disagree for ``m = 2``."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return (torch.sin(torch.pi * x[:, 0]) * torch.cos(self.m * torch.pi * x[:, 1]))[:, None]
+
+
+def test_the_residual_check_weighs_the_residual_against_its_terms():
+    from types import SimpleNamespace
+
+    from sciml.nn.fit import _residual_check
+
+    p = problem_from_dict({"name": "w", "pde": {"type": "custom", "residual": "u_tt - u_xx"},
+                           "domain": {"type": "interval", "bounds": [0.0, 1.0]}, "time": {"start": 0.0, "end": 1.0},
+                           "initial": {"u": "sin(pi*x)", "u_t": "0"},
+                           "boundary": [{"where": "all", "type": "dirichlet", "value": "0"}]})
+    loss = PhysicsLoss(p, dtype=torch.float64)
+    batch = loss.prepare(PointSampler(p, 300, 40, 40, seed=0).sample())
+    check = lambda field: _residual_check(SimpleNamespace(loss=loss, _check_points=lambda: batch, model=field))  # noqa: E731
+    import warnings
+
+    from sciml.errors import SciMLWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check(_Standing(1)) < 1e-10
+    # u_tt = -4 pi^2 u against u_xx = -pi^2 u: |r| = 3 pi^2 |u| over (16 + 1)^(1/2) pi^2 |u|
+    with pytest.warns(SciMLWarning, match="terms do not cancel"):
+        assert check(_Standing(2)) == pytest.approx(3 / 17 ** 0.5, rel=1e-9)
