@@ -423,7 +423,7 @@ def _law_check(objective: PhysicsObjective, model: FluxModel) -> float | None:
     return misfit
 
 
-RESIDUAL_RATIO = 0.15  # a state whose residual is this fraction of its terms' size is not a solution
+RESIDUAL_RATIO = 0.1  # a state whose residual is this fraction of its terms' size is not a solution
 
 
 def _residual_check(objective: PhysicsObjective) -> float | None:
