@@ -98,7 +98,9 @@ def bound(row: Mapping[str, Any]) -> float:
 def flagged(row: Mapping[str, Any]) -> bool:
     """Whether a run's summary carries a warning that its solution is likely wrong (a stall,
     unmet data, a field off its flux, terms that do not cancel)."""
-    return any("likely wrong" in w for w in row.get("warnings") or ())
+    from ..nn.fit import LIKELY_WRONG
+
+    return any(LIKELY_WRONG in w for w in row.get("warnings") or ())
 
 
 def _or_nan(value: float | None) -> float:

@@ -362,6 +362,15 @@ def fit_physics(problem: Problem, model: nn.Module | PhysicsModel, cfg: PhysicsC
     return result
 
 
+LIKELY_WRONG = "likely wrong"  # the words every end-of-training check's warning carries (sciml.bench.robust)
+
+
+def _warn_wrong(finding: str, advice: str) -> None:
+    """The warning of an end-of-training check that found the kept state wrong:
+    ``finding; the solution is likely wrong. advice`` (summary.json keeps it)."""
+    warnings.warn(f"{finding}; the solution is {LIKELY_WRONG}. {advice}", SciMLWarning, stacklevel=4)
+
+
 STALL_RATIO = 0.5  # a kept state scoring above this fraction of the trivial field's score has stalled
 STALL_GUARD = 1e-6  # no check when the trivial field scores this far below a unit network output's
 
@@ -379,11 +388,10 @@ def _stall_check(objective: PhysicsObjective, net: nn.Module) -> float | None:
     final = objective.evaluate()
     ratio = final / trivial
     if not ratio < STALL_RATIO:
-        warnings.warn(f"training stalled: the kept state scores {final:.3g} on the fixed check points, "
-                      f"{ratio:.0%} of the {trivial:.3g} of the field the data alone give (the network's "
-                      "output zero); the solution is likely wrong. Try another solver (pig's Gaussians "
-                      "resolve fine scales a smooth network misses) or a longer budget (docs/training.md)",
-                      SciMLWarning, stacklevel=3)
+        _warn_wrong(f"training stalled: the kept state scores {final:.3g} on the fixed check points, "
+                    f"{ratio:.0%} of the {trivial:.3g} of the field the data alone give (the network's "
+                    "output zero)", "Try another solver (pig's Gaussians resolve fine scales a smooth network "
+                    "misses) or a longer budget (docs/training.md)")
     return ratio
 
 
@@ -415,11 +423,10 @@ def _law_check(objective: PhysicsObjective, model: FluxModel) -> float | None:
         return None
     misfit = math.sqrt(float(gap.detach().pow(2).sum(dim=1).mean()) / size)
     if not misfit < LAW_MISFIT:
-        warnings.warn(f"the field does not follow its flux: the constitutive law misses by {misfit:.0%} of the "
-                      "flux's size on the fixed check points (the flux outputs balance the loads, the field "
-                      "does not carry them); the solution is likely wrong. Try a longer budget, "
-                      "residual_form = 'primal' or another solver (docs/solvers/pinn.md, \"Elasticity\")",
-                      SciMLWarning, stacklevel=3)
+        _warn_wrong(f"the field does not follow its flux: the constitutive law misses by {misfit:.0%} of the "
+                    "flux's size on the fixed check points (the flux outputs balance the loads, the field "
+                    "does not carry them)", "Try a longer budget, residual_form = 'primal' or another solver "
+                    "(docs/solvers/pinn.md, \"Elasticity\")")
     return misfit
 
 
@@ -451,10 +458,10 @@ def _residual_check(objective: PhysicsObjective) -> float | None:
         return None
     ratio = float((r.pow(2).sum(dim=1) / size.clamp(min=1e-2 * mean)).sqrt().median())
     if not ratio < RESIDUAL_RATIO:
-        warnings.warn(f"the equation's terms do not cancel: at half of the fixed check points the residual is "
-                      f"{ratio:.0%} of their size or more (a solution leaves a few percent), whatever the loss "
-                      "did; the solution is likely wrong. Try a longer budget or another solver "
-                      "(docs/training.md, \"Guard, checkpoints, time budget\")", SciMLWarning, stacklevel=3)
+        _warn_wrong(f"the equation's terms do not cancel: at half of the fixed check points the residual is "
+                    f"{ratio:.0%} of their size or more (a solution leaves a few percent), whatever the loss "
+                    "did", "Try a longer budget or another solver (docs/training.md, \"Guard, checkpoints, time "
+                    "budget\")")
     return ratio
 
 
@@ -472,10 +479,9 @@ def _data_check(objective: PhysicsObjective) -> dict[str, float]:
     miss = {name: math.sqrt(terms[name]) for name in VALUE_TERMS if name in terms}
     for name, rms in miss.items():
         if not rms < DATA_MISS:
-            warnings.warn(f"training left the {VALUE_TERMS[name]} unmet: the kept state misses them by "
-                          f"{rms:.0%} of the output scale (RMS on the fixed check points); the solution is "
-                          "likely wrong. Try another seed, a lower learning rate or another solver "
-                          "(docs/training.md)", SciMLWarning, stacklevel=3)
+            _warn_wrong(f"training left the {VALUE_TERMS[name]} unmet: the kept state misses them by "
+                        f"{rms:.0%} of the output scale (RMS on the fixed check points)",
+                        "Try another seed, a lower learning rate or another solver (docs/training.md)")
     return miss
 
 
