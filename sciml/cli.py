@@ -495,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="robust: a solver option for every case, e.g. --set hard_bc=false (repeatable); "
-                        "hypino: --set model=FILE, the model file to benchmark")
+                        "hypino, linear: --set model=FILE, the model file to benchmark")
     b.add_argument("--only", action="append", default=[], metavar="PROBLEM",
                    help="robust, inverse: run only this problem / case (repeatable)")
     b.add_argument("--solver", action="append", default=[], metavar="NAME",

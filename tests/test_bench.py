@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from sciml.bench import run_benchmark
 from sciml.bench.curves import Curve, Entry, write_outputs
 from sciml.bench.peers import deepxde_pinn
 from sciml.bench.side_by_side import ratios
@@ -80,7 +81,8 @@ def test_linear_benchmark_runs_its_protocol_on_small_grids(tmp_path, monkeypatch
     monkeypatch.setattr(linear, "SIZES", {2: (16, 32), 3: (16,)})
     monkeypatch.setattr(linear, "SMOKE_N", 16)
     monkeypatch.setattr(linear, "SMOKE_STEPS", 2)
-    assert linear.run(tmp_path, None, quiet=True) == 0
+    model = str(linear.DEFAULT_MODEL[2])  # given as a file: the page names it
+    assert linear.run(tmp_path, None, quiet=True, model_file=model) == 0
     data = json.loads((tmp_path / "linear.json").read_text())
     rows = data["rows"]
     assert all(r["converged"] for r in rows if not r["method"].startswith("DCDM"))
@@ -95,3 +97,6 @@ def test_linear_benchmark_runs_its_protocol_on_small_grids(tmp_path, monkeypatch
     assert {r["solver"] for r in data["smoke_loop"]} == {"direct", "cg", "ic0", "amg", "dcdm"}
     page = (tmp_path / "linear.md").read_text()
     assert "IC(0) ran numba" in page or "IC(0) ran superlu" in page
+    assert f"The 2D model {model}:" in page
+    with pytest.raises(ProblemError, match="takes one option, --set model=FILE"):
+        run_benchmark("linear", tmp_path, None, options={"levels": "2"})

@@ -149,6 +149,16 @@ def test_fast_calls_match_the_network_and_follow_its_training(levels):
     assert inference_copy(net) is not before
 
 
+def test_init_starts_from_a_saved_model_at_another_grid_size(tiny):
+    out, net, _ = tiny
+    start = DCDMConfig(**{**TINY, "n": 24, "layouts": 1, "samples": 20, "epochs": 1, "lr": 1e-12, "init": str(out)})
+    tuned = train(start)[0]  # one step that cannot move the weights: they are the saved model's
+    for (name, a), b in zip(net.state_dict().items(), tuned.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-9), name
+    with pytest.raises(ProblemError, match="filters 8 \\(run: 16\\)"):
+        train(DCDMConfig(**{**TINY, "filters": 16, "samples": 20, "epochs": 1, "init": str(out)}))
+
+
 def test_bad_input_is_refused(tiny):
     out, _, _ = tiny
     fluid = random_layout((16, 16), np.random.default_rng(7), count=1)

@@ -30,17 +30,21 @@ BENCHMARKS: dict[str, str] = {
 
 def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = False, **extra: Any) -> int:
     """Run the benchmark ``name``; returns the exit code. ``extra`` (options, only, jobs, tag) is
-    read by ``robust`` and ``inverse``, ``solvers`` by ``robust``; ``hypino`` reads ``options["model"]``."""
+    read by ``robust`` and ``inverse``, ``solvers`` by ``robust``; ``hypino`` and ``linear`` read ``options["model"]``."""
     if name not in BENCHMARKS:
         raise ProblemError(f"unknown benchmark {name!r} (available: {', '.join(BENCHMARKS)})")
-    if name == "hypino":
+    if name in ("hypino", "linear"):
         options = extra.pop("options", None) or {}
         if extra.get("only") or extra.get("jobs", 1) != 1 or extra.get("tag") or extra.get("solvers") or set(options) - {"model"}:
-            raise ProblemError("the hypino benchmark takes one option, --set model=FILE (a HyPINO model file; "
-                               "default: the shipped one)")
-        from .hypino import run as hypino
+            raise ProblemError(f"the {name} benchmark takes one option, --set model=FILE (a "
+                               f"{'HyPINO' if name == 'hypino' else 'DCDM'} model file; default: the shipped one)")
+        if name == "hypino":
+            from .hypino import run as hypino
 
-        return hypino(out, budget_s, quiet, model_file=options.get("model"))
+            return hypino(out, budget_s, quiet, model_file=options.get("model"))
+        from .linear import run as linear
+
+        return linear(out, budget_s, quiet, model_file=options.get("model"))
     if extra and name not in ("robust", "inverse"):
         raise ProblemError(f"--set, --solver, --only, --jobs and --tag apply to the robust and inverse benchmarks, "
                            f"not to {name!r}")
@@ -66,8 +70,6 @@ def run_benchmark(name: str, out: Path, budget_s: float | None, quiet: bool = Fa
         from .deeponet import run as runner
     elif name == "insr":
         from .insr import run as runner
-    elif name == "linear":
-        from .linear import run as runner
     elif name == "peers":
         from .side_by_side import run as runner
     elif name == "mgno":

@@ -13,8 +13,9 @@ paper's test script); DCDM is stopped at CG's iteration count on the same system
 not converged: it needed more iterations than CG, each costing more). Reported: iterations (machine-independent), set-up and solve seconds on
 one thread, milliseconds per iteration, and the time relative to CG's in the same run. IC(0) runs
 compiled (numba) when installed (the page says which); pyamg's and IC(0)'s set-ups are timed
-apart. DCDM runs with the shipped model of the dimension, its network called in float32 and in
-bfloat16; the milliseconds of one network call are measured apart and set beside CG's
+apart. DCDM runs with the shipped model of the dimension (or the model file given by
+``--set model=FILE``, which replaces the model of its dimension, in the smoke loop too), its
+network called in float32 and in bfloat16; the milliseconds of one network call are measured apart and set beside CG's
 milliseconds per iteration.
 
 Then the smoke loop (``sciml simulate smoke``, 512^2, 100 steps, warm starts) with each pressure
@@ -120,20 +121,29 @@ def _call_ms(model: Any, fluid: np.ndarray, precision: str, repeats: int = 5) ->
     return 1e3 * float(np.median(times))
 
 
-def _model(dim: int) -> tuple[Any, dict[str, Any] | None]:
-    path = DEFAULT_MODEL.get(dim)
-    if path is None or not path.is_file():
-        return None, None
-    net, _, state = load_model(path)
-    return net, state
+def _models(model_file: str | None) -> dict[int, tuple[Any, dict[str, Any] | None]]:
+    """The network and record per dimension: the shipped models, the one in ``model_file``
+    replacing the shipped model of its dimension."""
+    models: dict[int, tuple[Any, dict[str, Any] | None]] = {}
+    for dim in SIZES:
+        path = DEFAULT_MODEL.get(dim)
+        if path is not None and path.is_file():
+            net, _, state = load_model(path)
+            models[dim] = (net, state)
+        else:
+            models[dim] = (None, None)
+    if model_file:
+        net, cfg, state = load_model(model_file)
+        models[cfg.dim] = (net, {**state, "file": str(model_file)})
+    return models
 
 
-def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
+def run(out: Path, budget_s: float | None, quiet: bool = False, model_file: str | None = None) -> int:
     if budget_s is not None and not quiet:
         print("note: the linear benchmark runs a fixed protocol; --budget is not used", flush=True)
     rows: list[Row] = []
     calls: list[dict[str, Any]] = []
-    models = {dim: _model(dim) for dim in SIZES}
+    models = _models(model_file)
     for dim, sizes in SIZES.items():
         net, _ = models[dim]
         methods = _methods(net)
@@ -161,7 +171,7 @@ def run(out: Path, budget_s: float | None, quiet: bool = False) -> int:
             if net is not None:
                 fluid = _systems_fluid(n, dim)
                 calls.append({"dim": dim, "n": n, **{p: _call_ms(net, fluid, p) for p in ("float32", "bfloat16")}})
-    loop = _smoke_loop(quiet)
+    loop = _smoke_loop(quiet, models[2][1].get("file") if models[2][1] else None)
     text = _summary(rows, models) + " " + _loop_summary(loop)
     files = _write(out, rows, calls, text, models, loop)
     print(text)
@@ -174,13 +184,14 @@ def _systems_fluid(n: int, dim: int) -> np.ndarray:
     return random_layout((n,) * dim, np.random.default_rng([888, n, dim]))
 
 
-def _smoke_loop(quiet: bool) -> list[dict[str, Any]]:
+def _smoke_loop(quiet: bool, model_file: str | None = None) -> list[dict[str, Any]]:
     from ..sim.smoke import SmokeConfig, run_smoke
 
     finals, out = {}, []
     for solver in ("direct", "cg", "ic0", "amg", "dcdm"):
         start = time.perf_counter()
-        result = run_smoke(SmokeConfig(n=SMOKE_N, steps=SMOKE_STEPS, pressure_solver=solver, rtol=RTOL, frames=0),
+        result = run_smoke(SmokeConfig(n=SMOKE_N, steps=SMOKE_STEPS, pressure_solver=solver, rtol=RTOL, frames=0,
+                                       model=model_file),
                            progress=not quiet)
         its = [r.iterations for r in result.records]
         finals[solver] = result.density
@@ -273,9 +284,14 @@ def _summary(rows: list[Row], models: dict[int, tuple[Any, dict[str, Any] | None
             continue
         c = state["config"]
         levels = c.get("levels", 1)
-        text += (f" The {dim}D model: {'as many pooling levels as the grid allows' if levels == 0 else f'{levels} pooling level(s)'}, trained at "
-                 f"{c['n']}^{dim} on the box and {c['layouts']} random layouts, {state['train']['adam_steps']:,} steps "
-                 f"in {state['train']['train_s'] / 60:.0f} min on one CPU thread.")
+        kept = (f" (the weights of step {state['selected_step']:,}, the fewest held-out iterations)"
+                if state.get("selected_step") else "")
+        text += (f" The {dim}D model{' ' + state['file'] if state.get('file') else ''}: "
+                 f"{'as many pooling levels as the grid allows' if levels == 0 else f'{levels} pooling level(s)'}, "
+                 f"{c['fine_pairs']} / {c['coarse_pairs']} / {c['up_pairs']} residual pairs, trained at "
+                 f"{c['n']}^{dim} on the box and {c['layouts']} random layouts"
+                 f"{' (started from ' + c['init'] + ')' if c.get('init') else ''}, {state['train']['adam_steps']:,} steps "
+                 f"in {state['train']['train_s'] / 60:.0f} min on one CPU thread{kept}.")
     return text
 
 

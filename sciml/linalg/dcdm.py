@@ -85,6 +85,11 @@ class DCDMConfig(RunConfig):
         white-noise right-hand side, ``rtol`` 1e-6) and record the iterations beside the
         training time in the model file (``record["monitor"]``); 0: never. The record is part
         of the checkpoint, so a resumed run keeps it.
+    init
+        A DCDM model file whose weights start the training (fine-tuning, e.g. a model trained at
+        128^2 continued at 256^2); its architecture (``dim``, ``filters``, the pair counts,
+        ``levels``, ``down_pairs``, ``coarsest``, ``mask_input``) must be this run's. A resumed
+        run restores its checkpoint's weights instead. Empty: random initial weights.
     keep
         The weights the model file gets: ``last``, ``best`` (lowest minibatch loss) or
         ``monitor`` (fewest held-out iterations at the monitored steps: the iteration counts
@@ -112,6 +117,7 @@ class DCDMConfig(RunConfig):
     lr: float = 1e-4
     keep: Literal["best", "last", "monitor"] = "last"
     checkpoint_every: int = 200
+    init: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -381,6 +387,8 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
     torch.manual_seed(cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**31)
     device, dtype = torch_device(cfg.device), DTYPES[cfg.dtype]
     net = DCDMNet(cfg).to(device=device, dtype=dtype)
+    if cfg.init:
+        _start_from(net, cfg)
     data = TrainingSet(*(t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
                          for t in (data.rhs, data.layout, data.masks, data.degrees)))
     objective = DCDMObjective(net, data, cfg.batch_size, cfg.sample_seed())
@@ -403,6 +411,20 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
     if out is not None:
         save_model(out, record, net)
     return net, result, record
+
+
+ARCHITECTURE = ("dim", "filters", "fine_pairs", "coarse_pairs", "up_pairs", "levels", "down_pairs", "coarsest",
+                "mask_input")
+
+
+def _start_from(net: DCDMNet, cfg: DCDMConfig) -> None:
+    """Load the weights of the model file ``cfg.init`` into ``net`` (same architecture)."""
+    start, start_cfg, _ = load_model(cfg.init)
+    differ = [f"{k} {getattr(start_cfg, k)} (run: {getattr(cfg, k)})" for k in ARCHITECTURE
+              if getattr(start_cfg, k) != getattr(cfg, k)]
+    if differ:
+        raise ProblemError(f"init: {cfg.init} has another architecture: " + ", ".join(differ))
+    net.load_state_dict(start.state_dict())
 
 
 class HeldOutMonitor:
