@@ -11,8 +11,8 @@ import torch
 
 from sciml.cli import main
 from sciml.errors import ProblemError
-from sciml.linalg.dcdm import (DCDMConfig, DCDMNet, apply_pressure, dcdm, dcdm_loss, lanczos, load_model,
-                               open_degree, random_layout, rhs_dataset, train)
+from sciml.linalg.dcdm import (DCDMConfig, DCDMNet, HeldOutMonitor, apply_pressure, dcdm, dcdm_loss, lanczos,
+                               load_model, open_degree, random_layout, rhs_dataset, train)
 from sciml.linalg.grid import pressure_matrix
 from sciml.problems import load_problem
 
@@ -151,8 +151,13 @@ def test_fast_calls_match_the_network_and_follow_its_training(levels):
 
 def test_init_starts_from_a_saved_model_at_another_grid_size(tiny):
     out, net, _ = tiny
-    start = DCDMConfig(**{**TINY, "n": 24, "layouts": 1, "samples": 20, "epochs": 1, "lr": 1e-12, "init": str(out)})
-    tuned = train(start)[0]  # one step that cannot move the weights: they are the saved model's
+    start = DCDMConfig(**{**TINY, "n": 24, "layouts": 1, "samples": 20, "epochs": 1, "lr": 1e-12, "init": str(out),
+                          "monitor_every": 2, "keep": "monitor"})
+    tuned, _, record = train(start)  # two steps that cannot move the weights: they are the saved model's
+    assert [r["step"] for r in record["monitor"]] == [0, 2]  # the starting weights are measured too
+    alone = HeldOutMonitor(load_model(out)[0], start)
+    alone.record(0, 0.0, None)
+    assert record["monitor"][0]["iterations"] == alone.records[0]["iterations"]
     for (name, a), b in zip(net.state_dict().items(), tuned.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-9), name
     with pytest.raises(ProblemError, match="filters 8 \\(run: 16\\)"):

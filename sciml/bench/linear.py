@@ -291,7 +291,7 @@ def _summary(rows: list[Row], models: dict[int, tuple[Any, dict[str, Any] | None
         c = state["config"]
         levels = c.get("levels", 1)
         kept = (f" (the weights of step {state['selected_step']:,}, the fewest held-out iterations)"
-                if state.get("selected_step") else "")
+                if state.get("selected_step") is not None else "")
         text += (f" The {dim}D model{' ' + state['file'] if state.get('file') else ''}: "
                  f"{'as many pooling levels as the grid allows' if levels == 0 else f'{levels} pooling level(s)'}, "
                  f"{c['fine_pairs']} / {c['coarse_pairs']} / {c['up_pairs']} residual pairs, trained at "

@@ -394,6 +394,8 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
     objective = DCDMObjective(net, data, cfg.batch_size, cfg.sample_seed())
     run_cfg = DCDMConfig(**{**asdict(cfg), "adam_steps": cfg.epochs * objective.steps_per_epoch})
     monitor = HeldOutMonitor(net, cfg) if cfg.monitor_every else None
+    if monitor is not None and cfg.init and not cfg.resume:
+        monitor.record(0, 0.0, None)  # the starting weights compete too: keep = monitor never ends worse
 
     def hook(step: int, result: TrainResult) -> None:
         if callback is not None:
@@ -439,14 +441,16 @@ class HeldOutMonitor:
         self.best: dict[str, Any] | None = None
 
     def __call__(self, step: int, result: TrainResult) -> None:
-        if (step + 1) % self.every:
-            return
+        if not (step + 1) % self.every:
+            self.record(step + 1, result.seconds, result.final_loss)
+
+    def record(self, step: int, train_s: float, loss: float | None) -> None:
+        """Solve the held-out systems with the current weights after ``step`` steps."""
         its = _iterations(self.net, self.systems)
-        self.records.append({"step": step + 1, "train_s": result.seconds, "loss": result.final_loss,
-                             "iterations": its})
+        self.records.append({"step": step, "train_s": train_s, "loss": loss, "iterations": its})
         score = sum(v["dcdm"] if v["dcdm"] is not None else 2 * v["cg"] for v in its.values())
         if self.best is None or score < self.best["score"]:
-            self.best = {"score": score, "step": step + 1,
+            self.best = {"score": score, "step": step,
                          "state": {k: v.detach().clone() for k, v in self.net.state_dict().items()}}
 
     def state_dict(self) -> dict[str, Any]:
