@@ -13,13 +13,14 @@ paper's test script); DCDM is stopped at CG's iteration count on the same system
 not converged: it needed more iterations than CG, each costing more), and DCDM with bfloat16
 calls also at twice the float32 count (a bfloat16 call costs 0.4-0.6 of a float32 one, so past
 that it is slower than the float32 run; a model that loses its accuracy in bfloat16 would
-otherwise spend up to CG's count of calls: 2,797 at 1024^2, about 45 minutes). Reported: iterations (machine-independent), set-up and solve seconds on
-one thread, milliseconds per iteration, and the time relative to CG's in the same run. IC(0) runs
+otherwise spend up to CG's count of calls: 2,797 at 1024^2, about 45 minutes). Reported:
+iterations (machine-independent), set-up and solve seconds on one thread, milliseconds per
+iteration, and the time relative to CG's in the same run. IC(0) runs
 compiled (numba) when installed (the page says which); pyamg's and IC(0)'s set-ups are timed
 apart. DCDM runs with the shipped model of the dimension (or the model file given by
 ``--set model=FILE``, which replaces the model of its dimension, in the smoke loop too), its
-network called in float32 and in bfloat16; the milliseconds of one network call are measured apart and set beside CG's
-milliseconds per iteration.
+network called in float32 and in bfloat16; the milliseconds of one network call are measured
+apart and set beside CG's milliseconds per iteration.
 
 Then the smoke loop (``sciml simulate smoke``, 512^2, 100 steps, warm starts) with each pressure
 solver: total pressure time (set-ups counted again at every step, since the matrix changes),

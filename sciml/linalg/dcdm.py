@@ -383,12 +383,13 @@ def train(cfg: DCDMConfig, out: str | Path | None = None, callback: Any = None,
     from ..nn.trainer import show_progress
 
     distributed.init_from_env(cfg.device)
+    start = _start_weights(cfg) if cfg.init else None  # checked before minutes of Lanczos
     data = data if data is not None else training_set(cfg, show_progress(cfg.progress))
     torch.manual_seed(cfg.seed if cfg.seed is not None else torch.initial_seed() % 2**31)
     device, dtype = torch_device(cfg.device), DTYPES[cfg.dtype]
     net = DCDMNet(cfg).to(device=device, dtype=dtype)
-    if cfg.init:
-        _start_from(net, cfg)
+    if start is not None:
+        net.load_state_dict(start)
     data = TrainingSet(*(t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
                          for t in (data.rhs, data.layout, data.masks, data.degrees)))
     objective = DCDMObjective(net, data, cfg.batch_size, cfg.sample_seed())
@@ -419,14 +420,14 @@ ARCHITECTURE = ("dim", "filters", "fine_pairs", "coarse_pairs", "up_pairs", "lev
                 "mask_input")
 
 
-def _start_from(net: DCDMNet, cfg: DCDMConfig) -> None:
-    """Load the weights of the model file ``cfg.init`` into ``net`` (same architecture)."""
+def _start_weights(cfg: DCDMConfig) -> dict[str, torch.Tensor]:
+    """The weights of the model file ``cfg.init``, whose architecture must be ``cfg``'s."""
     start, start_cfg, _ = load_model(cfg.init)
     differ = [f"{k} {getattr(start_cfg, k)} (run: {getattr(cfg, k)})" for k in ARCHITECTURE
               if getattr(start_cfg, k) != getattr(cfg, k)]
     if differ:
         raise ProblemError(f"init: {cfg.init} has another architecture: " + ", ".join(differ))
-    net.load_state_dict(start.state_dict())
+    return start.state_dict()
 
 
 class HeldOutMonitor:
